@@ -1,0 +1,42 @@
+//! Aggregates: the consistency boundary that decides commands and folds events into state.
+
+use std::fmt::Display;
+use std::future::Future;
+
+use crate::event::EventSet;
+
+/// An aggregate: state folded from its events, and the decisions it makes on commands.
+///
+/// `#[aggregate]` on the aggregate's `impl` block implements this trait from its `#[apply]` and
+/// `#[handle]` methods; implementing it by hand is possible but rarely needed.
+pub trait Aggregate: Default + Send + Sync + 'static {
+    /// The aggregate's name: the prefix of its stream names (`{NAME}-{id}`).
+    const NAME: &'static str;
+
+    /// The events it records: the generated `{Aggregate}Event` enum.
+    type Event: EventSet;
+
+    /// The commands it handles: the generated `{Aggregate}Command` enum.
+    type Command: Send + 'static;
+
+    /// The domain error a handler rejects a command with.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// What handlers may use besides the state: a clock, a pricing client. `()` by default.
+    type Services: Send + Sync + 'static;
+
+    /// Folds one event into the state. Cannot fail: an event is a fact already recorded.
+    fn apply(&mut self, event: &Self::Event);
+
+    /// Decides a command against the current state: the events to record, or a rejection.
+    fn handle(
+        &self,
+        command: Self::Command,
+        services: &Self::Services,
+    ) -> impl Future<Output = Result<Vec<Self::Event>, Self::Error>> + Send;
+
+    /// The stream that holds the events of the instance with this id: `{NAME}-{id}`.
+    fn stream_name(id: &(impl Display + ?Sized)) -> String {
+        format!("{}-{id}", Self::NAME)
+    }
+}

@@ -1,0 +1,380 @@
+//! The command path: load (cache, else replay), handle, append with the exact expected version,
+//! apply, return; on a conflict, catch up and retry.
+
+mod cache;
+
+use std::any::{Any, TypeId, type_name};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::aggregate::Aggregate;
+use crate::codec::{Codec, Json};
+use crate::command::AggregateCommand;
+use crate::error::Error;
+use crate::event::EventSet;
+use crate::record::{Metadata, NewEvent};
+use crate::store::{EventStore, ExpectedVersion};
+
+use cache::{Cache, Hydrated};
+
+/// How many events a replay reads per round trip.
+const REPLAY_BATCH: usize = 1024;
+
+/// The application: a store, the aggregates it serves, and the command path between them.
+///
+/// Cheap to clone (one `Arc`); clones share the store and the aggregate cache. Commands to
+/// different streams run concurrently; commands to one stream queue behind each other in this
+/// process, so optimistic conflicts come only from other processes or nodes.
+///
+/// # Examples
+/// ```ignore
+/// let app = App::builder(InMemoryEventStore::new()).aggregate::<BankAccount>().build();
+/// let committed = app.send(Deposit { account: "alice".into(), amount: 50 }).await?;
+/// ```
+pub struct App<S, C = Json> {
+    inner: Arc<Inner<S, C>>,
+}
+
+impl<S, C> Clone for App<S, C> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+struct Inner<S, C> {
+    store: S,
+    codec: C,
+    max_retries: u32,
+    /// Per aggregate type, its [`Slot`], type-erased.
+    slots: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
+}
+
+/// What the app keeps per aggregate type.
+struct Slot<A: Aggregate> {
+    services: A::Services,
+    cache: Cache<A>,
+}
+
+/// Builds an [`App`]: the store, then each aggregate with its services.
+pub struct AppBuilder<S, C = Json> {
+    store: S,
+    codec: C,
+    max_retries: u32,
+    cache_capacity: usize,
+    slots: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
+}
+
+impl<S: EventStore> App<S> {
+    /// Starts building an app over `store`, with the JSON codec.
+    pub fn builder(store: S) -> AppBuilder<S> {
+        AppBuilder {
+            store,
+            codec: Json,
+            max_retries: 5,
+            cache_capacity: 10_000,
+            slots: HashMap::new(),
+        }
+    }
+}
+
+impl<S: EventStore, C: Codec> AppBuilder<S, C> {
+    /// Serves aggregate `A`, whose services are built with `Default`.
+    #[must_use]
+    pub fn aggregate<A: Aggregate>(self) -> Self
+    where
+        A::Services: Default,
+    {
+        self.aggregate_with::<A>(A::Services::default())
+    }
+
+    /// Serves aggregate `A` with the given services (a clock, a client) for its handlers.
+    #[must_use]
+    pub fn aggregate_with<A: Aggregate>(mut self, services: A::Services) -> Self {
+        let slot = Slot::<A> {
+            services,
+            cache: Cache::new(self.cache_capacity),
+        };
+        self.slots.insert(TypeId::of::<A>(), Box::new(slot));
+        self
+    }
+
+    /// How many times a command is retried after an optimistic-concurrency conflict (default 5).
+    #[must_use]
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.max_retries = retries;
+        self
+    }
+
+    /// How many hydrated aggregates each aggregate type keeps in memory (default 10,000). Set it
+    /// before the `aggregate` calls it applies to.
+    #[must_use]
+    pub fn cache_capacity(mut self, capacity: usize) -> Self {
+        self.cache_capacity = capacity;
+        self
+    }
+
+    /// Uses another codec for payloads.
+    pub fn codec<C2: Codec>(self, codec: C2) -> AppBuilder<S, C2> {
+        AppBuilder {
+            store: self.store,
+            codec,
+            max_retries: self.max_retries,
+            cache_capacity: self.cache_capacity,
+            slots: self.slots,
+        }
+    }
+
+    /// The app.
+    pub fn build(self) -> App<S, C> {
+        App {
+            inner: Arc::new(Inner {
+                store: self.store,
+                codec: self.codec,
+                max_retries: self.max_retries,
+                slots: self.slots,
+            }),
+        }
+    }
+}
+
+/// The outcome of a command that was accepted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Committed<A: Aggregate> {
+    /// The stream the events were appended to.
+    pub stream: String,
+    /// The events the command produced, as committed (empty when it produced none).
+    pub events: Vec<A::Event>,
+    /// The stream's version after the command.
+    pub version: u64,
+    /// The global position of the last event appended; `None` when none was.
+    pub position: Option<u64>,
+    /// How many times the command was retried after a conflict.
+    pub retries: u32,
+}
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommandError<E> {
+    /// The aggregate rejected the command with its own error; nothing was written.
+    #[error(transparent)]
+    Rejected(E),
+    /// The store failed, or a stored event could not be read.
+    #[error(transparent)]
+    Store(#[from] Error),
+    /// Other writers kept appending to the stream; the command was retried and gave up.
+    #[error("gave up on stream `{stream}` after {retries} conflicting retries")]
+    TooManyConflicts {
+        /// The contended stream.
+        stream: String,
+        /// The retries made.
+        retries: u32,
+    },
+    /// The app was not built with `.aggregate::<A>()` for this command's aggregate.
+    #[error(
+        "aggregate `{aggregate}` is not registered with this app; add `.aggregate::<{aggregate}>()`"
+    )]
+    NotRegistered {
+        /// The aggregate's type name.
+        aggregate: &'static str,
+    },
+}
+
+impl<E> CommandError<E> {
+    /// The domain rejection, if that is what this is.
+    pub fn rejection(&self) -> Option<&E> {
+        match self {
+            Self::Rejected(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The domain rejection by value, if that is what this is.
+    ///
+    /// # Errors
+    /// Gives `self` back when it is not a rejection.
+    pub fn into_rejection(self) -> Result<E, Self> {
+        match self {
+            Self::Rejected(error) => Ok(error),
+            other => Err(other),
+        }
+    }
+}
+
+impl<S: EventStore, C: Codec> App<S, C> {
+    /// The store this app writes to.
+    pub fn store(&self) -> &S {
+        &self.inner.store
+    }
+
+    /// Handles `command`: loads its aggregate (cached, else replayed), decides, appends with the
+    /// exact expected version and applies the events to the cached state.
+    ///
+    /// # Errors
+    /// [`CommandError::Rejected`] with the aggregate's own error; [`CommandError::Store`] when
+    /// the store fails or a stored event cannot be decoded; [`CommandError::TooManyConflicts`]
+    /// when other writers won every retry.
+    pub async fn send<Cmd>(
+        &self,
+        command: Cmd,
+    ) -> Result<Committed<Cmd::Aggregate>, CommandError<<Cmd::Aggregate as Aggregate>::Error>>
+    where
+        Cmd: AggregateCommand + Clone,
+    {
+        let stream = Cmd::Aggregate::stream_name(command.aggregate_id());
+        let span = tracing::info_span!(
+            "command",
+            aggregate = Cmd::Aggregate::NAME,
+            command = type_name::<Cmd>(),
+            stream = %stream,
+        );
+        self.send_to(stream, command).instrument(span).await
+    }
+
+    async fn send_to<Cmd>(
+        &self,
+        stream: String,
+        command: Cmd,
+    ) -> Result<Committed<Cmd::Aggregate>, CommandError<<Cmd::Aggregate as Aggregate>::Error>>
+    where
+        Cmd: AggregateCommand + Clone,
+    {
+        let slot = self.slot::<Cmd::Aggregate>()?;
+        let entry = slot.cache.entry(&stream);
+        let mut hydrated = entry.lock().await;
+        let command_id = Uuid::now_v7();
+        let mut retries = 0;
+        loop {
+            if !hydrated.fresh {
+                self.catch_up(&stream, &mut hydrated).await?;
+            }
+            let events = Cmd::Aggregate::handle(
+                &hydrated.state,
+                command.clone().into_command(),
+                &slot.services,
+            )
+            .await
+            .map_err(CommandError::Rejected)?;
+            if events.is_empty() {
+                return Ok(Committed {
+                    stream,
+                    events,
+                    version: hydrated.version,
+                    position: None,
+                    retries,
+                });
+            }
+            let batch = self.encode(&events, command_id)?;
+            let expected = ExpectedVersion::Exact(hydrated.version);
+            match self.inner.store.append(&stream, expected, batch).await {
+                Ok(appended) => {
+                    for event in &events {
+                        hydrated.state.apply(event);
+                    }
+                    hydrated.version = appended.version;
+                    return Ok(Committed {
+                        stream,
+                        events,
+                        version: appended.version,
+                        position: Some(appended.position),
+                        retries,
+                    });
+                }
+                Err(conflict) if conflict.is_conflict() => {
+                    if retries == self.inner.max_retries {
+                        return Err(CommandError::TooManyConflicts { stream, retries });
+                    }
+                    retries += 1;
+                    tracing::debug!(retries, "conflict; catching up and retrying");
+                    hydrated.fresh = false;
+                }
+                Err(error) => {
+                    // The append may or may not have happened: read the tail next time.
+                    hydrated.fresh = false;
+                    return Err(error.into());
+                }
+            }
+        }
+    }
+
+    /// Loads the current state of the aggregate with this id, from the cache or by replay.
+    ///
+    /// # Errors
+    /// [`CommandError::Store`] when the store fails or an event cannot be decoded.
+    pub async fn load<A: Aggregate + Clone>(
+        &self,
+        id: &(impl std::fmt::Display + ?Sized),
+    ) -> Result<(A, u64), CommandError<A::Error>> {
+        let stream = A::stream_name(id);
+        let slot = self.slot::<A>()?;
+        let entry = slot.cache.entry(&stream);
+        let mut hydrated = entry.lock().await;
+        self.catch_up(&stream, &mut hydrated).await?;
+        Ok((hydrated.state.clone(), hydrated.version))
+    }
+
+    fn slot<A: Aggregate>(&self) -> Result<&Slot<A>, CommandError<A::Error>> {
+        self.inner
+            .slots
+            .get(&TypeId::of::<A>())
+            .and_then(|slot| slot.downcast_ref::<Slot<A>>())
+            .ok_or(CommandError::NotRegistered {
+                aggregate: type_name::<A>(),
+            })
+    }
+
+    /// Applies the events appended after the cached version (all of them for a new entry).
+    async fn catch_up<A: Aggregate>(
+        &self,
+        stream: &str,
+        hydrated: &mut Hydrated<A>,
+    ) -> Result<(), Error> {
+        loop {
+            let from = hydrated.version + 1;
+            let records = self
+                .inner
+                .store
+                .read_stream(stream, from, REPLAY_BATCH)
+                .await?;
+            for record in &records {
+                let event = A::Event::decode(
+                    &self.inner.codec,
+                    &record.name,
+                    record.schema_version,
+                    &record.payload,
+                )
+                .map_err(|error| error.at(stream, record.version))?;
+                hydrated.state.apply(&event);
+                hydrated.version = record.version;
+            }
+            if records.len() < REPLAY_BATCH {
+                hydrated.fresh = true;
+                return Ok(());
+            }
+        }
+    }
+
+    fn encode<E: EventSet>(&self, events: &[E], command_id: Uuid) -> Result<Vec<NewEvent>, Error> {
+        events
+            .iter()
+            .map(|event| {
+                Ok(NewEvent {
+                    id: Uuid::now_v7(),
+                    name: event.name().into(),
+                    schema_version: event.version(),
+                    payload: event.encode(&self.inner.codec)?.into(),
+                    metadata: Metadata {
+                        correlation_id: Some(command_id),
+                        causation_id: Some(command_id),
+                        ..Metadata::default()
+                    },
+                })
+            })
+            .collect()
+    }
+}

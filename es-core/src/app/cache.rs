@@ -1,0 +1,64 @@
+//! The bounded cache of hydrated aggregates, one lock per stream.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::aggregate::Aggregate;
+
+/// An aggregate's state as of a stream version.
+pub(super) struct Hydrated<A> {
+    pub(super) state: A,
+    pub(super) version: u64,
+    /// Whether `state` is known to be at the stream's head (false: read the tail first).
+    pub(super) fresh: bool,
+}
+
+/// A lock per hydrated stream: commands to one stream queue on it, the rest run in parallel.
+pub(super) type Entry<A> = Arc<tokio::sync::Mutex<Hydrated<A>>>;
+
+pub(super) struct Cache<A> {
+    capacity: usize,
+    entries: Mutex<HashMap<String, Entry<A>>>,
+}
+
+impl<A: Aggregate> Cache<A> {
+    pub(super) fn new(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The entry for `stream`, created empty (version 0, not fresh) when absent.
+    pub(super) fn entry(&self, stream: &str) -> Entry<A> {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = entries.get(stream) {
+            return Arc::clone(entry);
+        }
+        if entries.len() >= self.capacity {
+            evict_idle(&mut entries, self.capacity - self.capacity / 10 - 1);
+        }
+        let entry = Arc::new(tokio::sync::Mutex::new(Hydrated {
+            state: A::default(),
+            version: 0,
+            fresh: false,
+        }));
+        entries.insert(stream.to_owned(), Arc::clone(&entry));
+        entry
+    }
+}
+
+/// Drops idle entries (no command holds them) until at most `keep` remain. Eviction is in
+/// arbitrary order and done a tenth of the capacity at a time, so its scan is amortized; an
+/// evicted aggregate is simply replayed (or restored from its snapshot) when next used.
+fn evict_idle<A>(entries: &mut HashMap<String, Entry<A>>, keep: usize) {
+    let mut excess = entries.len().saturating_sub(keep);
+    entries.retain(|_, entry| {
+        if excess > 0 && Arc::strong_count(entry) == 1 {
+            excess -= 1;
+            false
+        } else {
+            true
+        }
+    });
+}

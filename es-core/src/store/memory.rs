@@ -1,0 +1,243 @@
+//! The in-memory backend: the whole contract, no durability. For tests and benchmarks.
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use uuid::Uuid;
+
+use crate::error::Error;
+use crate::record::{NewEvent, RecordedEvent};
+use crate::store::{AppendResult, EventStore, ExpectedVersion, validate_stream_name};
+
+/// An event store in process memory. Appends take one write lock, so batches are atomic and the
+/// global log is gapless and visible in order by construction; reads share a read lock.
+#[derive(Debug, Clone)]
+pub struct InMemoryEventStore {
+    inner: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    log: RwLock<Log>,
+    head: tokio::sync::watch::Sender<u64>,
+}
+
+#[derive(Debug, Default)]
+struct Log {
+    /// The global log; an event's position is its index + 1.
+    events: Vec<RecordedEvent>,
+    /// Per stream, the indexes of its events in `events`, in version order.
+    streams: HashMap<Arc<str>, Vec<usize>>,
+    /// Every stored event id, with its index in `events`.
+    ids: HashMap<Uuid, usize>,
+}
+
+impl Default for InMemoryEventStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl InMemoryEventStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self {
+            inner: Arc::new(Shared {
+                log: RwLock::new(Log::default()),
+                head: tokio::sync::watch::channel(0).0,
+            }),
+        }
+    }
+
+    /// The number of events stored.
+    pub fn len(&self) -> usize {
+        self.read().events.len()
+    }
+
+    /// Whether no event is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Log> {
+        // A panic cannot leave the log half-written: appends mutate only after every check.
+        self.inner
+            .log
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn append_locked(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, Error> {
+        let mut log = self
+            .inner
+            .log
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(result) = log.replayed(stream, expected, &events)? {
+            return Ok(result);
+        }
+        let actual = log.version(stream);
+        if !expected.matches(actual) {
+            return Err(Error::Conflict {
+                stream: stream.to_owned(),
+                expected,
+                actual,
+            });
+        }
+        if events.is_empty() {
+            let position = log.events.len() as u64;
+            return Ok(AppendResult {
+                first_version: actual + 1,
+                version: actual,
+                first_position: position + 1,
+                position,
+            });
+        }
+        let stream: Arc<str> = match log.streams.get_key_value(stream) {
+            Some((name, _)) => Arc::clone(name),
+            None => Arc::from(stream),
+        };
+        let first_index = log.events.len();
+        let count = events.len();
+        let Log {
+            events: all,
+            streams,
+            ids,
+        } = &mut *log;
+        let indexes = streams.entry(Arc::clone(&stream)).or_default();
+        for (offset, event) in events.into_iter().enumerate() {
+            let index = first_index + offset;
+            ids.insert(event.id, index);
+            indexes.push(index);
+            all.push(RecordedEvent {
+                id: event.id,
+                stream: Arc::clone(&stream),
+                version: actual + 1 + offset as u64,
+                position: index as u64 + 1,
+                name: Arc::from(event.name),
+                schema_version: event.schema_version,
+                payload: event.payload,
+                metadata: event.metadata,
+            });
+        }
+        let position = all.len() as u64;
+        drop(log);
+        self.inner.head.send_replace(position);
+        Ok(AppendResult {
+            first_version: actual + 1,
+            version: actual + count as u64,
+            first_position: position - count as u64 + 1,
+            position,
+        })
+    }
+}
+
+impl Log {
+    fn version(&self, stream: &str) -> u64 {
+        self.streams
+            .get(stream)
+            .map_or(0, |events| events.len() as u64)
+    }
+
+    /// When the batch's ids are already stored, the original result of an identical append;
+    /// `None` when none of them is stored.
+    fn replayed(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: &[NewEvent],
+    ) -> Result<Option<AppendResult>, Error> {
+        let mut seen = Vec::with_capacity(events.len());
+        let mut stored = Vec::new();
+        for event in events {
+            if seen.contains(&event.id) {
+                return Err(Error::DuplicateEvent {
+                    stream: stream.to_owned(),
+                    version: 0,
+                    event_id: event.id,
+                });
+            }
+            seen.push(event.id);
+            if let Some(&index) = self.ids.get(&event.id) {
+                stored.push(&self.events[index]);
+            }
+        }
+        let Some(first) = stored.first() else {
+            return Ok(None);
+        };
+        let whole_batch_in_place = stored.len() == events.len()
+            && stored.iter().enumerate().all(|(offset, recorded)| {
+                &*recorded.stream == stream && recorded.version == first.version + offset as u64
+            })
+            && expected.matches(first.version - 1);
+        if !whole_batch_in_place {
+            return Err(Error::DuplicateEvent {
+                stream: first.stream.to_string(),
+                version: first.version,
+                event_id: first.id,
+            });
+        }
+        let last = stored[stored.len() - 1];
+        Ok(Some(AppendResult {
+            first_version: first.version,
+            version: last.version,
+            first_position: first.position,
+            position: last.position,
+        }))
+    }
+}
+
+impl EventStore for InMemoryEventStore {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, Error> {
+        validate_stream_name(stream)?;
+        self.append_locked(stream, expected, events)
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &str,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, Error> {
+        validate_stream_name(stream)?;
+        let log = self.read();
+        let Some(indexes) = log.streams.get(stream) else {
+            return Ok(Vec::new());
+        };
+        let skip = usize::try_from(from.saturating_sub(1)).unwrap_or(usize::MAX);
+        Ok(indexes
+            .iter()
+            .skip(skip)
+            .take(limit)
+            .map(|&index| log.events[index].clone())
+            .collect())
+    }
+
+    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, Error> {
+        let log = self.read();
+        let start = usize::try_from(after)
+            .unwrap_or(usize::MAX)
+            .min(log.events.len());
+        let end = start.saturating_add(limit).min(log.events.len());
+        Ok(log.events[start..end].to_vec())
+    }
+
+    async fn stream_version(&self, stream: &str) -> Result<u64, Error> {
+        validate_stream_name(stream)?;
+        Ok(self.read().version(stream))
+    }
+
+    fn head(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.head.subscribe()
+    }
+}

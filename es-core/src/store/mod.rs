@@ -1,0 +1,200 @@
+//! The event store: one trait over serialized records, and its backends.
+
+mod dyn_store;
+mod memory;
+mod subscription;
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+pub use dyn_store::DynEventStore;
+pub use memory::InMemoryEventStore;
+pub use subscription::Subscription;
+
+use crate::error::Error;
+use crate::record::{NewEvent, RecordedEvent};
+
+/// The longest stream name every backend accepts, in bytes.
+pub const MAX_STREAM_NAME_LEN: usize = 255;
+
+/// What an append expects of the stream it writes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExpectedVersion {
+    /// Append whatever the stream's version.
+    Any,
+    /// The stream must have no events.
+    NoStream,
+    /// The stream must have at least one event.
+    StreamExists,
+    /// The stream must be at exactly this version (0: no events).
+    Exact(u64),
+}
+
+impl ExpectedVersion {
+    /// Whether a stream at `actual` satisfies this expectation.
+    pub fn matches(self, actual: u64) -> bool {
+        match self {
+            Self::Any => true,
+            Self::NoStream => actual == 0,
+            Self::StreamExists => actual > 0,
+            Self::Exact(version) => actual == version,
+        }
+    }
+}
+
+impl fmt::Display for ExpectedVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Any => f.write_str("any version"),
+            Self::NoStream => f.write_str("no stream"),
+            Self::StreamExists => f.write_str("an existing stream"),
+            Self::Exact(version) => write!(f, "version {version}"),
+        }
+    }
+}
+
+/// Where an append landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendResult {
+    /// The version of the first event of the batch (the stream's old version + 1).
+    pub first_version: u64,
+    /// The stream's version after the append: the version of the batch's last event.
+    pub version: u64,
+    /// The global position of the batch's first event.
+    pub first_position: u64,
+    /// The global position of the batch's last event.
+    pub position: u64,
+}
+
+/// A store of event streams and the global log they form.
+///
+/// Backends: [`InMemoryEventStore`] here; SQLite and PostgreSQL behind their features. The typed
+/// layer ([`App`](crate::App)) sits above this trait; the trait deals only in serialized records.
+///
+/// # Contract
+///
+/// Every backend honours these clauses; each is one function of the conformance suite
+/// (`es_core::testing::conformance`, feature `testing`), which every backend runs, once directly
+/// and once through [`DynEventStore`].
+///
+/// - **Versions.** A stream is at version 0 until its first event, which is version 1; versions
+///   grow by one per event, without gaps.
+/// - **Expected version.** [`append`](Self::append) checks `expected` against the stream's
+///   version; on a mismatch it returns [`Error::Conflict`] naming the stream, the expectation and
+///   the actual version, and writes nothing.
+/// - **Atomic batches.** A batch is stored whole or not at all; a failed append consumes no
+///   version and no global position a reader could wait on. An empty batch writes nothing and
+///   returns the stream's current version.
+/// - **Idempotent retry.** Appending a batch whose event ids are all already stored, in the same
+///   stream, in the same order, at the place `expected` names, returns the original
+///   [`AppendResult`] and writes nothing. An id already stored elsewhere is
+///   [`Error::DuplicateEvent`].
+/// - **Stream names.** 1 to [`MAX_STREAM_NAME_LEN`] bytes, no control characters; otherwise
+///   [`Error::InvalidStreamName`]. Names are data (bound parameters), never code.
+/// - **Global order.** Every event gets a global position, strictly increasing in commit order.
+///   A reader of [`read_all`](Self::read_all) that has seen position `p` never later sees a new
+///   event at or below `p`: under concurrent writers, a catch-up reader misses nothing and sees
+///   nothing twice.
+/// - **Round trip.** Id, name, schema version, payload bytes and metadata come back exactly as
+///   appended.
+pub trait EventStore: Send + Sync + 'static {
+    /// Appends `events` to `stream` if it is at the `expected` version.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`], [`Error::DuplicateEvent`], [`Error::InvalidStreamName`], or
+    /// [`Error::Backend`] when the backend fails (a retry with the same event ids is safe).
+    fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> impl Future<Output = Result<AppendResult, Error>> + Send;
+
+    /// Reads up to `limit` events of `stream` starting at version `from` (inclusive), in order.
+    /// An unknown stream reads as empty.
+    ///
+    /// # Errors
+    /// [`Error::InvalidStreamName`] or [`Error::Backend`].
+    fn read_stream(
+        &self,
+        stream: &str,
+        from: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<RecordedEvent>, Error>> + Send;
+
+    /// Reads up to `limit` events of the global log with positions strictly after `after`, in
+    /// increasing order of position. Never returns an event while an event below it may still
+    /// commit.
+    ///
+    /// # Errors
+    /// [`Error::Backend`].
+    fn read_all(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<RecordedEvent>, Error>> + Send;
+
+    /// The stream's current version: 0 when it has no events.
+    ///
+    /// # Errors
+    /// [`Error::InvalidStreamName`] or [`Error::Backend`].
+    fn stream_version(&self, stream: &str) -> impl Future<Output = Result<u64, Error>> + Send;
+
+    /// A hint that the global log has grown: the value is the newest position this store knows
+    /// of. [`Subscription`] waits on it and polls as a fallback, so a backend that cannot tell
+    /// (another process wrote) may lag but never loses events.
+    fn head(&self) -> tokio::sync::watch::Receiver<u64>;
+}
+
+impl<S: EventStore + ?Sized> EventStore for Arc<S> {
+    fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> impl Future<Output = Result<AppendResult, Error>> + Send {
+        (**self).append(stream, expected, events)
+    }
+    fn read_stream(
+        &self,
+        stream: &str,
+        from: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<RecordedEvent>, Error>> + Send {
+        (**self).read_stream(stream, from, limit)
+    }
+    fn read_all(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<RecordedEvent>, Error>> + Send {
+        (**self).read_all(after, limit)
+    }
+    fn stream_version(&self, stream: &str) -> impl Future<Output = Result<u64, Error>> + Send {
+        (**self).stream_version(stream)
+    }
+    fn head(&self) -> tokio::sync::watch::Receiver<u64> {
+        (**self).head()
+    }
+}
+
+/// Checks a stream name against the contract's rules.
+///
+/// # Errors
+/// [`Error::InvalidStreamName`] saying what is wrong.
+pub fn validate_stream_name(stream: &str) -> Result<(), Error> {
+    let reason = if stream.is_empty() {
+        "it is empty"
+    } else if stream.len() > MAX_STREAM_NAME_LEN {
+        "it is longer than 255 bytes"
+    } else if stream.chars().any(char::is_control) {
+        "it contains a control character"
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidStreamName {
+        stream: stream.chars().take(100).collect(),
+        reason,
+    })
+}

@@ -1,0 +1,1 @@
+//! Testing support for users and backend authors (feature `testing`).
