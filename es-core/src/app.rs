@@ -342,13 +342,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
                 .read_stream(stream, from, REPLAY_BATCH)
                 .await?;
             for record in &records {
-                let event = A::Event::decode(
-                    &self.inner.codec,
-                    &record.name,
-                    record.schema_version,
-                    &record.payload,
-                )
-                .map_err(|error| error.at(stream, record.version))?;
+                let event: A::Event = record.decode(&self.inner.codec)?;
                 hydrated.state.apply(&event);
                 hydrated.version = record.version;
             }
