@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::support::{
     append, assert_conflict, assert_contiguous, assert_duplicate, assert_duplicate_in_batch, event,
-    events, ids, noise, ok, read_global, read_whole, unique_stream, within,
+    events, ids, join, noise, ok, read_global, read_whole, unique_stream, within,
 };
 use crate::error::Error;
 use crate::record::NewEvent;
@@ -188,7 +188,7 @@ pub async fn concurrent_exact_appends_one_winner<S: EventStore + Clone>(store: &
         let mut winners = Vec::new();
         let mut losers = Vec::new();
         for task in tasks {
-            let (batch, result) = task.await.expect("a racing task panicked");
+            let (batch, result) = join(task).await;
             match result {
                 Ok(appended) => winners.push((batch, appended)),
                 Err(error) => losers.push(error),
@@ -259,7 +259,7 @@ pub async fn concurrent_any_appends_all_succeed<S: EventStore + Clone>(store: &S
     }
     let mut batches = Vec::new();
     for task in tasks {
-        batches.extend(task.await.expect("an appending task panicked"));
+        batches.extend(join(task).await);
     }
     let stored = read_whole(CASE, store, &stream, 100).await;
     assert_contiguous(CASE, &stream, &stored);
@@ -663,7 +663,7 @@ async fn concurrent_retries<S: EventStore + Clone>(store: &S) {
     }
     let mut results = Vec::new();
     for task in tasks {
-        let result = task.await.expect("a retrying task panicked");
+        let result = join(task).await;
         results.push(ok(CASE, "concurrent identical appends", result));
     }
     assert!(

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::support::{
-    POLL, append, assert_conflict, assert_contiguous, event, events, ids, ok, read_global,
+    POLL, append, assert_conflict, assert_contiguous, event, events, ids, join, ok, read_global,
     read_whole, unique_stream, within,
 };
 use crate::error::Error;
@@ -90,16 +90,14 @@ pub async fn catch_up_subscription<S: EventStore + Clone>(store: &S) {
     }
     let mut acked = HashSet::new();
     for writer in writers {
-        acked.extend(writer.await.expect("a writer panicked"));
+        acked.extend(join(writer).await);
     }
     append(CASE, store, &end, ExpectedVersion::NoStream, vec![event(0)]).await;
     for (who, follower) in [
         ("the early subscriber", early),
         ("the late subscriber", late),
     ] {
-        let seen = within(CASE, who, follower)
-            .await
-            .expect("a subscriber panicked");
+        let seen = within(CASE, who, join(follower)).await;
         check_seen(CASE, who, &seen, &acked);
     }
 }
@@ -233,7 +231,7 @@ pub async fn concurrent_appends_lose_nothing<S: EventStore + Clone>(store: &S) {
     let mut acked = Vec::new();
     let mut conflicts = 0;
     for task in tasks {
-        let (done, retried) = task.await.expect("an appending task panicked");
+        let (done, retried) = join(task).await;
         acked.extend(done);
         conflicts += retried;
     }

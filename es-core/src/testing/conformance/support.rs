@@ -225,6 +225,15 @@ pub(super) async fn within<T>(case: &str, step: &str, future: impl Future<Output
     }
 }
 
+/// Awaits a spawned task, re-raising its panic (the case's own message) if it panicked.
+pub(super) async fn join<T>(task: tokio::task::JoinHandle<T>) -> T {
+    match task.await {
+        Ok(value) => value,
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        Err(error) => panic!("a task of the case was cancelled: {error}"),
+    }
+}
+
 /// Deterministic bytes that are not valid UTF-8 or JSON: a payload only a byte-exact store
 /// round-trips.
 pub(super) fn noise(len: usize, seed: u64) -> Vec<u8> {
