@@ -3,9 +3,10 @@
 //! itself.
 
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use es_core::testing::conformance;
+use es_core::testing::conformance::{self, StalledAppend};
 use es_core::{
     AppendResult, Error, EventStore, ExpectedVersion, InMemoryEventStore, NewEvent, RecordedEvent,
 };
@@ -217,4 +218,171 @@ catches! {
     holes_seen_by_the_reliability_run: SkipPositions => concurrent_appends_lose_nothing;
     global_log_out_of_order: ReversePages => catch_up_subscription;
     truncated_stream_reads: TruncateStreams => long_stream_read_whole;
+}
+
+/// The classic bug of SQL stores: positions come from a sequence taken at insert, rows become
+/// visible at commit, and readers trust `position > checkpoint`. A reader that passes a
+/// reserved position before its append commits never sees it.
+#[derive(Debug, Clone, Default)]
+struct SequenceStore {
+    inner: Arc<Mutex<Sequenced>>,
+    head: Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+#[derive(Debug, Default)]
+struct Sequenced {
+    next: u64,
+    committed: Vec<RecordedEvent>,
+}
+
+impl SequenceStore {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Sequenced> {
+        self.inner.lock().expect("the toy store's lock")
+    }
+
+    fn version(&self, stream: &str) -> u64 {
+        let log = self.lock();
+        log.committed
+            .iter()
+            .filter(|e| &*e.stream == stream)
+            .count() as u64
+    }
+
+    /// Takes positions for `events` now; they become visible when `commit` runs.
+    fn reserve(&self, events: &[NewEvent]) -> u64 {
+        let mut log = self.lock();
+        let first = log.next + 1;
+        log.next += events.len() as u64;
+        first
+    }
+
+    fn commit(&self, stream: &str, first_position: u64, events: Vec<NewEvent>) -> AppendResult {
+        let first_version = self.version(stream) + 1;
+        let count = events.len() as u64;
+        let mut log = self.lock();
+        for ((event, version), position) in events
+            .into_iter()
+            .zip(first_version..)
+            .zip(first_position..)
+        {
+            log.committed.push(RecordedEvent {
+                id: event.id,
+                stream: stream.into(),
+                version,
+                position,
+                name: event.name.into(),
+                schema_version: event.schema_version,
+                payload: event.payload,
+                metadata: event.metadata,
+            });
+        }
+        let head = log.next;
+        drop(log);
+        self.head.send_replace(head);
+        AppendResult {
+            first_version,
+            version: first_version + count - 1,
+            first_position,
+            position: first_position + count - 1,
+        }
+    }
+}
+
+impl EventStore for SequenceStore {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, Error> {
+        let actual = self.version(stream);
+        if !expected.matches(actual) {
+            let stream = stream.to_owned();
+            return Err(Error::Conflict {
+                stream,
+                expected,
+                actual,
+            });
+        }
+        let first_position = self.reserve(&events);
+        Ok(self.commit(stream, first_position, events))
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &str,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, Error> {
+        let log = self.lock();
+        let events = log
+            .committed
+            .iter()
+            .filter(|e| &*e.stream == stream && e.version >= from);
+        Ok(events.take(limit).cloned().collect())
+    }
+
+    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, Error> {
+        let mut events: Vec<RecordedEvent> = self
+            .lock()
+            .committed
+            .iter()
+            .filter(|e| e.position > after)
+            .cloned()
+            .collect();
+        events.sort_by_key(|e| e.position);
+        events.truncate(limit);
+        Ok(events)
+    }
+
+    async fn stream_version(&self, stream: &str) -> Result<u64, Error> {
+        Ok(self.version(stream))
+    }
+
+    fn head(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.head.subscribe()
+    }
+}
+
+/// An append of the toy store that has taken its positions and not committed.
+struct Reserved {
+    store: SequenceStore,
+    stream: String,
+    first_position: u64,
+    events: Vec<NewEvent>,
+}
+
+impl StalledAppend for Reserved {
+    async fn commit(self) -> Result<AppendResult, Error> {
+        Ok(self
+            .store
+            .commit(&self.stream, self.first_position, self.events))
+    }
+
+    async fn roll_back(self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reader_passing_an_open_append() {
+    let store = SequenceStore::default();
+    let hook = {
+        let store = store.clone();
+        move |stream: String, events: Vec<NewEvent>| {
+            let first_position = store.reserve(&events);
+            std::future::ready(Reserved {
+                store,
+                stream,
+                first_position,
+                events,
+            })
+        }
+    };
+    let message = failure_of(async move { conformance::gap_race(&store, hook).await }).await;
+    assert!(
+        message.contains("gap_race:"),
+        "expected a failure of gap_race, got {message:?}"
+    );
+    assert!(message.contains("never delivers it"), "{message}");
 }

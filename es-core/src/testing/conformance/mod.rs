@@ -1,6 +1,5 @@
-//! The store conformance suite: the [`EventStore`] contract as test
-//! functions, which every backend runs, once directly and once behind
-//! [`DynEventStore`](crate::DynEventStore).
+//! The store conformance suite: the [`EventStore`] contract as test functions, which every
+//! backend runs, once directly and once behind [`DynEventStore`](crate::DynEventStore).
 //!
 //! Each function is one case: it takes a store, does its work in streams no other call uses
 //! (names end in a fresh UUID), and panics with a message that names the case on a violation.
@@ -22,9 +21,23 @@
 //! ```
 //!
 //! The generated tests run on es-core's own tokio (the `testing` feature enables its
-//! multi-threaded runtime); the calling crate needs no tokio of its own. [`run_all`] runs every generic case in sequence, for a
-//! harness of one's own. The cases that need a second instance or a backend hook are called
-//! by hand: [`two_instances_see_each_other`] and [`versions_past_2_31`].
+//! multi-threaded runtime); the calling crate needs no tokio of its own. [`run_all`] runs every
+//! case the macro generates, in sequence, for a harness of one's own.
+//!
+//! [`two_instances_see_each_other`] needs a second instance on the same database: give the
+//! macro a third argument that makes one from the first, and it generates that test too:
+//!
+//! ```ignore
+//! es_core::conformance_tests!(
+//!     sqlite,
+//!     async { SqliteEventStore::open(temp_path()).await.unwrap() },
+//!     |first: &SqliteEventStore| SqliteEventStore::open(first.path().to_owned()),
+//! );
+//! ```
+//!
+//! The cases that need a backend hook are called by hand: [`versions_past_2_31`] (put a stream
+//! at a high version), [`gap_race`] and [`rolled_back_append`] (hold an append open before its
+//! commit, through [`StalledAppend`]).
 //!
 //! # The cases
 //!
@@ -44,10 +57,11 @@
 //! | 10 | [`round_trip`] | all |
 //! | 11 | [`long_stream_read_whole`] | all |
 //! | 12 | [`global_log_from_position`] | all |
-//! | 13, 15 | [`catch_up_subscription`], [`concurrent_appends_lose_nothing`] | concurrent writers and readers; the deterministic stalled-writer race is the backend's |
-//! | 14 | (none) | a rolled-back reservation needs transaction control: the backend's |
-//! | 16 | [`two_instances_see_each_other`] | two instances; a database restart is the backend's |
-//! | 17 to 19 | (none) | SIGKILL, synchronous modes and raw SQL are the backend's |
+//! | 13 | [`gap_race`] (hook) | the race and its checks; the backend holds an append open before its commit |
+//! | 14 | [`rolled_back_append`] (hook) | as 13, with a rollback |
+//! | 13, 15 | [`catch_up_subscription`], [`concurrent_appends_lose_nothing`] | concurrent writers and catch-up readers, no hook |
+//! | 16 | [`two_instances_see_each_other`] (second instance) | two instances; a database restart under a live subscriber is the backend's |
+//! | 17 to 19 | (none) | SIGKILL, synchronous modes and raw SQL: the backend's |
 //!
 //! Case 6 and versions past 2^31: no test can append 2^31 events, so the generic case checks
 //! that expectations and read positions past 2^31, 2^32, `i64::MAX` and up to `u64::MAX` are
@@ -57,6 +71,7 @@
 
 mod append;
 mod live;
+mod race;
 mod read;
 mod support;
 mod typed;
@@ -69,6 +84,7 @@ pub use append::{
 pub use live::{
     catch_up_subscription, concurrent_appends_lose_nothing, two_instances_see_each_other,
 };
+pub use race::{StalledAppend, gap_race, rolled_back_append};
 pub use read::{global_log_from_position, long_stream_read_whole, range_reads, round_trip};
 pub use typed::unencodable_event_rejected;
 
@@ -107,22 +123,32 @@ pub async fn run_all<S: EventStore + Clone>(store: &S) {
 /// the caller's imports are in scope). The store type must be `EventStore + Clone` (wrap it in
 /// an `Arc` if it is not `Clone`). Each test runs on a multi-threaded runtime with two workers.
 ///
+/// An optional third argument, `$second`, is called with a reference to the first store and
+/// returns a future of a second instance on the same database; with it the macro also generates
+/// `two_instances_see_each_other` (in `dyn_store`, both instances behind
+/// `Arc<dyn DynEventStore>`).
+///
 /// # Examples
 /// ```ignore
 /// es_core::conformance_tests!(memory, async { es_core::InMemoryEventStore::new() });
 ///
-/// es_core::conformance_tests!(sqlite, async {
-///     SqliteEventStore::open(temp_db_path()).await.expect("open a fresh database")
-/// });
+/// es_core::conformance_tests!(
+///     postgres,
+///     async { PostgresEventStore::connect(URL).await.unwrap() },
+///     |_: &PostgresEventStore| async { PostgresEventStore::connect(URL).await.unwrap() },
+/// );
 /// ```
 #[macro_export]
 macro_rules! conformance_tests {
-    ($name:ident, $factory:expr $(,)?) => {
+    ($name:ident, $factory:expr $(, $second:expr)? $(,)?) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
             $crate::__conformance_cases!(($factory).await);
+            $(
+                $crate::__conformance_two_instances!(direct, $factory, $second);
+            )?
 
             mod dyn_store {
                 #[allow(unused_imports)]
@@ -130,7 +156,42 @@ macro_rules! conformance_tests {
 
                 $crate::__conformance_cases!(::std::sync::Arc::new(($factory).await)
                     as ::std::sync::Arc<dyn $crate::DynEventStore>);
+                $(
+                    $crate::__conformance_two_instances!(dyn, $factory, $second);
+                )?
             }
+        }
+    };
+}
+
+/// The two-instance test of [`conformance_tests!`]. Not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_two_instances {
+    (direct, $factory:expr, $second:expr) => {
+        #[$crate::__private::tokio::test(
+            flavor = "multi_thread",
+            worker_threads = 2,
+            crate = "::es_core::__private::tokio"
+        )]
+        async fn two_instances_see_each_other() {
+            let first = ($factory).await;
+            let second = ($second)(&first).await;
+            $crate::testing::conformance::two_instances_see_each_other(&first, &second).await;
+        }
+    };
+    (dyn, $factory:expr, $second:expr) => {
+        #[$crate::__private::tokio::test(
+            flavor = "multi_thread",
+            worker_threads = 2,
+            crate = "::es_core::__private::tokio"
+        )]
+        async fn two_instances_see_each_other() {
+            let first = ($factory).await;
+            let second = ($second)(&first).await;
+            let first: ::std::sync::Arc<dyn $crate::DynEventStore> = ::std::sync::Arc::new(first);
+            let second: ::std::sync::Arc<dyn $crate::DynEventStore> = ::std::sync::Arc::new(second);
+            $crate::testing::conformance::two_instances_see_each_other(&first, &second).await;
         }
     };
 }
