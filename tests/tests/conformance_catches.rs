@@ -71,6 +71,10 @@ impl Faulty {
     }
 }
 
+fn beyond_i64(expected: ExpectedVersion) -> bool {
+    matches!(expected, ExpectedVersion::Exact(v) if i64::try_from(v).is_err())
+}
+
 impl EventStore for Faulty {
     async fn append(
         &self,
@@ -119,7 +123,7 @@ impl EventStore for Faulty {
                 }
                 self.store.append(&stream, expected, events).await
             }
-            Fault::NarrowVersions if matches!(expected, ExpectedVersion::Exact(v) if i64::try_from(v).is_err()) => {
+            Fault::NarrowVersions if beyond_i64(expected) => {
                 Err(Error::backend("version out of range for BIGINT"))
             }
             _ => self.store.append(&stream, expected, events).await,

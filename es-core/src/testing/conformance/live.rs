@@ -2,6 +2,7 @@
 //! and 16 as far as they are generic, and the reliability run.
 
 use std::collections::{HashMap, HashSet};
+use std::io::Write as _;
 use std::sync::Arc;
 
 use uuid::Uuid;
@@ -172,7 +173,8 @@ fn check_seen(case: &str, who: &str, seen: &[RecordedEvent], acked: &HashSet<Uui
 /// a quarter to a shared stream with any version, a quarter to another shared stream with exact
 /// versions (re-reading the version and retrying on each conflict). Nothing is lost or
 /// duplicated: every stream holds exactly its acknowledged batches, contiguously, where each
-/// append said; the global log holds each acknowledged event once. The counts are printed.
+/// append said; the global log holds each acknowledged event once. The counts are printed to
+/// stderr, uncaptured.
 ///
 /// # Panics
 /// On a violation of the contract.
@@ -244,7 +246,9 @@ pub async fn concurrent_appends_lose_nothing<S: EventStore + Clone>(store: &S) {
         .flat_map(|(_, ids, _)| ids.iter().copied())
         .collect();
     check_seen(CASE, "the global log", &global, &all);
-    eprintln!(
+    // Straight to the process's stderr, past the test harness's capture, so every run shows it.
+    let _ = writeln!(
+        std::io::stderr(),
         "{CASE}: {TASKS} tasks x {APPENDS} appends: {} appends and {events_acked} events \
          acknowledged, {events_stored} stored, {} in the global log, {conflicts} conflicts \
          retried, 0 lost, 0 duplicated",

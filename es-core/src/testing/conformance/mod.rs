@@ -43,25 +43,26 @@
 //!
 //! The numbers are those of the project's conformance list.
 //!
-//! | Case | Function | Generic here |
-//! |------|----------|--------------|
-//! | 1 | [`expected_version_matrix`], [`empty_batch`] | all |
-//! | 2 | [`concurrent_exact_appends_one_winner`] | all |
-//! | 3 | [`concurrent_any_appends_all_succeed`] | all |
-//! | 4 | [`failed_batch_leaves_no_trace`] | batches invalid by their content; injected I/O failures are the backend's |
-//! | 5 | [`unencodable_event_rejected`] | all (through [`App`](crate::App)) |
-//! | 6 | [`large_versions_in_conflicts`], [`large_payloads_round_trip`], [`versions_past_2_31`] (hook) | all, with a seeding hook |
-//! | 7 | [`idempotent_retry`] | all |
-//! | 8 | [`stream_names`] | all |
-//! | 9 | [`range_reads`] | all |
-//! | 10 | [`round_trip`] | all |
-//! | 11 | [`long_stream_read_whole`] | all |
-//! | 12 | [`global_log_from_position`] | all |
-//! | 13 | [`gap_race`] (hook) | the race and its checks; the backend holds an append open before its commit |
-//! | 14 | [`rolled_back_append`] (hook) | as 13, with a rollback |
-//! | 13, 15 | [`catch_up_subscription`], [`concurrent_appends_lose_nothing`] | concurrent writers and catch-up readers, no hook |
-//! | 16 | [`two_instances_see_each_other`] (second instance) | two instances; a database restart under a live subscriber is the backend's |
-//! | 17 to 19 | (none) | SIGKILL, synchronous modes and raw SQL: the backend's |
+//! | Case | Function | Left to the backend |
+//! |------|----------|---------------------|
+//! | 1 | [`expected_version_matrix`], [`empty_batch`] | |
+//! | 2 | [`concurrent_exact_appends_one_winner`] | |
+//! | 3 | [`concurrent_any_appends_all_succeed`] | |
+//! | 4 | [`failed_batch_leaves_no_trace`] | injected failures (a dropped connection) |
+//! | 5 | [`unencodable_event_rejected`] (through [`App`](crate::App)) | |
+//! | 6 | [`large_versions_in_conflicts`], [`large_payloads_round_trip`] | |
+//! | 6 | [`versions_past_2_31`] | a hook that seeds a high version |
+//! | 7 | [`idempotent_retry`] | |
+//! | 8 | [`stream_names`] | |
+//! | 9 | [`range_reads`] | |
+//! | 10 | [`round_trip`] | |
+//! | 11 | [`long_stream_read_whole`] | |
+//! | 12 | [`global_log_from_position`] | |
+//! | 13 | [`gap_race`] | a hook that holds an append open before its commit |
+//! | 14 | [`rolled_back_append`] | the same hook |
+//! | 13, 15 | [`catch_up_subscription`], [`concurrent_appends_lose_nothing`] | |
+//! | 16 | [`two_instances_see_each_other`] | a second instance; a database restart |
+//! | 17 to 19 | (none) | all: SIGKILL, synchronous modes, raw SQL |
 //!
 //! Case 6 and versions past 2^31: no test can append 2^31 events, so the generic case checks
 //! that expectations and read positions past 2^31, 2^32, `i64::MAX` and up to `u64::MAX` are
