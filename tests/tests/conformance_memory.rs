@@ -72,3 +72,6 @@ async fn rolled_back_append() {
     let shared: Arc<dyn DynEventStore> = Arc::new(store);
     conformance::rolled_back_append(&shared, hold(&shared)).await;
 }
+
+// The `optional` form: a factory that gives no store skips every case.
+es_core::conformance_tests!(absent, optional async { None::<InMemoryEventStore> });

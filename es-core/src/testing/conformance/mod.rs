@@ -124,6 +124,10 @@ pub async fn run_all<S: EventStore + Clone>(store: &S) {
 /// the caller's imports are in scope). The store type must be `EventStore + Clone` (wrap it in
 /// an `Arc` if it is not `Clone`). Each test runs on a multi-threaded runtime with two workers.
 ///
+/// Written `optional $factory`, the future resolves to an `Option` of the store instead, and
+/// each test passes without running its case when it is `None` (a database server that this
+/// machine does not have), saying so on stderr.
+///
 /// An optional third argument, `$second`, is called with a reference to the first store and
 /// returns a future of a second instance on the same database; with it the macro also generates
 /// `two_instances_see_each_other` (in `dyn_store`, both instances behind
@@ -135,31 +139,60 @@ pub async fn run_all<S: EventStore + Clone>(store: &S) {
 ///
 /// es_core::conformance_tests!(
 ///     postgres,
-///     async { PostgresEventStore::connect(URL).await.unwrap() },
-///     |_: &PostgresEventStore| async { PostgresEventStore::connect(URL).await.unwrap() },
+///     optional async { connect_if_configured().await },
+///     |first: &PostgresEventStore| PostgresEventStore::connect(first.url()),
 /// );
 /// ```
 #[macro_export]
 macro_rules! conformance_tests {
+    ($name:ident, optional $factory:expr $(, $second:expr)? $(,)?) => {
+        $crate::__conformance_modules!($name, ($factory).await $(, $second)?);
+    };
     ($name:ident, $factory:expr $(, $second:expr)? $(,)?) => {
+        $crate::__conformance_modules!(
+            $name,
+            ::core::option::Option::Some(($factory).await)
+            $(, $second)?
+        );
+    };
+}
+
+/// The modules [`conformance_tests!`] generates, from an expression of an `Option` of the
+/// store. Not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_modules {
+    ($name:ident, $make:expr $(, $second:expr)?) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
-            $crate::__conformance_cases!(($factory).await);
-            $(
-                $crate::__conformance_two_instances!(direct, $factory, $second);
-            )?
+            $crate::__conformance_cases!($make);
+            $($crate::__conformance_two_instances!(direct, $make, $second);)?
 
             mod dyn_store {
                 #[allow(unused_imports)]
                 use super::super::*;
 
-                $crate::__conformance_cases!(::std::sync::Arc::new(($factory).await)
-                    as ::std::sync::Arc<dyn $crate::DynEventStore>);
-                $(
-                    $crate::__conformance_two_instances!(dyn, $factory, $second);
-                )?
+                $crate::__conformance_cases!($make.map(|store| {
+                    ::std::sync::Arc::new(store) as ::std::sync::Arc<dyn $crate::DynEventStore>
+                }));
+                $($crate::__conformance_two_instances!(dyn, $make, $second);)?
+            }
+        }
+    };
+}
+
+/// The store of a generated test, or an early return when the factory gave none.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_store {
+    ($make:expr) => {
+        match $make {
+            ::core::option::Option::Some(store) => store,
+            ::core::option::Option::None => {
+                ::std::eprintln!("skipped: the store factory returned None");
+                return;
             }
         }
     };
@@ -169,26 +202,26 @@ macro_rules! conformance_tests {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_two_instances {
-    (direct, $factory:expr, $second:expr) => {
+    (direct, $make:expr, $second:expr) => {
         #[$crate::__private::tokio::test(
             flavor = "multi_thread",
             worker_threads = 2,
             crate = "::es_core::__private::tokio"
         )]
         async fn two_instances_see_each_other() {
-            let first = ($factory).await;
+            let first = $crate::__conformance_store!($make);
             let second = ($second)(&first).await;
             $crate::testing::conformance::two_instances_see_each_other(&first, &second).await;
         }
     };
-    (dyn, $factory:expr, $second:expr) => {
+    (dyn, $make:expr, $second:expr) => {
         #[$crate::__private::tokio::test(
             flavor = "multi_thread",
             worker_threads = 2,
             crate = "::es_core::__private::tokio"
         )]
         async fn two_instances_see_each_other() {
-            let first = ($factory).await;
+            let first = $crate::__conformance_store!($make);
             let second = ($second)(&first).await;
             let first: ::std::sync::Arc<dyn $crate::DynEventStore> = ::std::sync::Arc::new(first);
             let second: ::std::sync::Arc<dyn $crate::DynEventStore> = ::std::sync::Arc::new(second);
@@ -201,8 +234,8 @@ macro_rules! __conformance_two_instances {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_cases {
-    ($store:expr) => {
-        $crate::__conformance_cases!(@cases $store;
+    ($make:expr) => {
+        $crate::__conformance_cases!(@cases $make;
             expected_version_matrix
             empty_batch
             concurrent_exact_appends_one_winner
@@ -221,7 +254,7 @@ macro_rules! __conformance_cases {
             concurrent_appends_lose_nothing
         );
     };
-    (@cases $store:expr; $($case:ident)*) => {
+    (@cases $make:expr; $($case:ident)*) => {
         $(
             #[$crate::__private::tokio::test(
                 flavor = "multi_thread",
@@ -229,7 +262,7 @@ macro_rules! __conformance_cases {
                 crate = "::es_core::__private::tokio"
             )]
             async fn $case() {
-                let store = $store;
+                let store = $crate::__conformance_store!($make);
                 $crate::testing::conformance::$case(&store).await;
             }
         )*
