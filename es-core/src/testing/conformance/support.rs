@@ -1,4 +1,4 @@
-//! Helpers shared by the conformance cases.
+//! What the conformance cases share: stream names, events, assertions, paged reads.
 
 use std::collections::HashSet;
 use std::future::Future;
