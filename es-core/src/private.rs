@@ -83,3 +83,35 @@ fn infallible_events<E, R: IntoEvents<E>>(events: R) -> Vec<E> {
     events.push_into(&mut out);
     out
 }
+
+/// Whether no name appears twice in `names`: checked at compile time for every generated
+/// event set, since a stored name must lead back to one event type.
+pub const fn unique_names(names: &[&str]) -> bool {
+    let mut i = 0;
+    while i < names.len() {
+        let mut j = i + 1;
+        while j < names.len() {
+            if str_eq(names[i], names[j]) {
+                return false;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    true
+}
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}

@@ -1,0 +1,21 @@
+//! [`Event`] -> the `impl Event`.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::model::Event;
+
+pub(super) fn expand(event: &Event) -> TokenStream {
+    let private = event.krate.private();
+    let ident = &event.ident;
+    let (impl_generics, type_generics, where_clause) = event.generics.split_for_impl();
+    let name = event.stored_name();
+    let version = event.schema_version();
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics #private::Event for #ident #type_generics #where_clause {
+            const NAME: &'static ::core::primitive::str = #name;
+            const VERSION: ::core::primitive::u16 = #version;
+        }
+    }
+}
