@@ -1,10 +1,10 @@
 //! [`Aggregate`] -> the two enums, their impls and `impl Aggregate`. Cannot fail.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::internals::tokens::display;
+use crate::internals::tokens::{display, relocate, span_range};
 
 use super::model::{Aggregate, Handle};
 
@@ -109,21 +109,28 @@ fn event_set(aggregate: &Aggregate) -> TokenStream {
         let cfgs = &apply.cfgs;
         let variant = &apply.variant;
         let ty = &apply.event;
-        let as_event = quote_spanned!(ty.span()=> <#ty as #private::Event>);
-        names.push(quote!(#(#cfgs)* #as_event::NAME,));
-        name_arms.push(quote!(#(#cfgs)* Self::#variant(_) => #as_event::NAME,));
-        version_arms.push(quote!(#(#cfgs)* Self::#variant(_) => #as_event::VERSION,));
+        // Every use that needs `T: Event` is located at the parameter's type, so that a type
+        // without `#[derive(Event)]` is reported there, once.
+        let at = ty.span();
+        let as_event = relocate(quote!(<#ty as #private::Event>), at);
+        let encode = relocate(quote!(#private::encode_event(#codec, #event)), at);
+        let decode = relocate(
+            quote!(#private::decode_event::<#ty, #codec_ty>(#codec, #schema_version, #payload)),
+            at,
+        );
+        let name_of = relocate(quote!(#as_event::NAME), at);
+        let version_of = relocate(quote!(#as_event::VERSION), at);
+        names.push(quote!(#(#cfgs)* #name_of,));
+        name_arms.push(quote!(#(#cfgs)* Self::#variant(_) => #name_of,));
+        version_arms.push(quote!(#(#cfgs)* Self::#variant(_) => #version_of,));
         encode_arms.push(quote! {
             #(#cfgs)*
-            Self::#variant(ref #event) => #private::encode_event(#codec, #event),
+            Self::#variant(ref #event) => #encode,
         });
         decode_ifs.push(quote! {
             #(#cfgs)*
-            if #name == #as_event::NAME {
-                return ::core::result::Result::map(
-                    #private::decode_event::<#ty, #codec_ty>(#codec, #schema_version, #payload),
-                    Self::#variant,
-                );
+            if #name == #name_of {
+                return ::core::result::Result::map(#decode, Self::#variant);
             }
         });
     }
@@ -335,7 +342,6 @@ fn handle_fn(aggregate: &Aggregate, error: &TokenStream, outcome: &TokenStream) 
         .map_or_else(|| quote!(()), |services| quote!(#services));
     let command = local("__es_command");
     let services = local("__es_services");
-    let result = local("__es_outcome");
     let arms = aggregate
         .handles
         .iter()
@@ -359,68 +365,64 @@ fn handle_fn(aggregate: &Aggregate, error: &TokenStream, outcome: &TokenStream) 
         ) -> impl ::core::future::Future<Output = #outcome> + ::core::marker::Send {
             async move {
                 #touch_services
-                let #result: #outcome = match #command {
+                match #command {
                     #(#arms)*
-                };
-                #result
+                }
             }
         }
     }
 }
 
 /// One arm of `handle`: calls the user's method and turns what it returns into the outcome.
+///
+/// The conversion is located at the method's return type: returning an event type that has no
+/// `#[apply]` is reported there, with `EventOf`'s message; the services argument is located at
+/// the services parameter's type, where a mismatch is reported.
 fn handle_arm(
     aggregate: &Aggregate,
     handle: &Handle,
     event_enum: &syn::Ident,
     error: &TokenStream,
 ) -> TokenStream {
-    let krate = &aggregate.options.krate;
+    let private = aggregate.options.krate.private();
     let command_enum = aggregate.command_enum();
     let cfgs = &handle.cfgs;
     let variant = &handle.variant;
     let method = &handle.method;
     let command = local("__es_cmd");
-    let services = handle.services.as_ref().map(|ty| {
-        // Located at the parameter's type: a services type that does not match is reported there.
+    let (first, last) = handle
+        .output
+        .as_ref()
+        .map_or((method.span(), method.span()), span_range);
+
+    let mut arguments = quote!(#command);
+    if let Some(ty) = &handle.services {
         let services = syn::Ident::new("__es_services", Span::mixed_site().located_at(ty.span()));
-        quote!(, #services)
-    });
-    let mut call = quote!(self.#method(#command #services));
-    if handle.is_async {
-        call = quote!(#call.await);
+        arguments.extend(quote!(, #services));
     }
-    // Located at what the user returns (the `T` of `Result<T, E>`): returning an event type that
-    // has no `#[apply]` is reported there, with `EventOf`'s message.
-    let span = return_span(handle);
-    let private = krate.private_at(span);
-    let convert = if handle.fallible {
-        quote_spanned!(span=> #private::fallible::<#event_enum, #error, _, _>)
+    let mut call = relocate(quote!(self.#method), first);
+    call.extend([located_group(arguments, last)]);
+    if handle.is_async {
+        call.extend(relocate(quote!(.await), last));
+    }
+    let mut convert = if handle.fallible {
+        quote!(#private::fallible::<#event_enum, #error, _, _>)
     } else {
-        quote_spanned!(span=> #private::infallible::<#event_enum, #error, _>)
+        quote!(#private::infallible::<#event_enum, #error, _>)
     };
+    convert = relocate(convert, first);
+    convert.extend([located_group(call, last)]);
     quote! {
         #(#cfgs)*
-        #command_enum::#variant(#command) => #convert(#call),
+        #command_enum::#variant(#command) => #convert,
     }
 }
 
-fn return_span(handle: &Handle) -> Span {
-    let Some(output) = &handle.output else {
-        return handle.method.span();
-    };
-    if handle.fallible {
-        if let syn::Type::Path(path) = output {
-            if let Some(syn::PathArguments::AngleBracketed(arguments)) =
-                path.path.segments.last().map(|segment| &segment.arguments)
-            {
-                if let Some(syn::GenericArgument::Type(ok)) = arguments.args.first() {
-                    return ok.span();
-                }
-            }
-        }
-    }
-    output.span()
+/// `( tokens )` located at `span`.
+fn located_group(tokens: TokenStream, span: Span) -> TokenTree {
+    let mut group = Group::new(Delimiter::Parenthesis, tokens);
+    group.set_span(group.span().located_at(span));
+    TokenTree::Group(group)
 }
 
 /// A local of generated code, invisible to the user's code.

@@ -6,6 +6,7 @@ use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::parse::Parser;
 
+use crate::internals::errors::require_bare;
 use crate::internals::keys::{self, Keys};
 use crate::internals::symbol::{
     AGGREGATE_KEYS, APPLY, CFG, COMMAND, CRATE, ERROR, EVENT, HANDLE, NAME, SERVICES, VIS,
@@ -123,7 +124,7 @@ fn block(item: &syn::ItemImpl, errors: &mut Errors) -> Option<syn::Ident> {
     let ident = match &**ty {
         syn::Type::Path(path) if path.qself.is_none() => {
             let last = path.path.segments.last()?;
-            if !last.arguments.is_none() {
+            if usable && !last.arguments.is_none() {
                 errors.error(
                     &last.arguments,
                     "`#[aggregate]` does not support generic aggregates; remove the generic arguments",
@@ -191,12 +192,7 @@ fn take_role(impl_item: &mut syn::ImplItem, errors: &mut Errors) -> Option<Marke
             continue;
         };
         let marked = Marked { kind, attr };
-        if let Err(error) = marked.attr.meta.require_path_only() {
-            errors.push(syn::Error::new(
-                error.span(),
-                format!("`#[{0}]` takes no arguments; write `#[{0}]`", marked.name()),
-            ));
-        }
+        require_bare(&marked.attr, marked.name(), errors);
         match &found {
             None => found = Some(marked),
             Some(first) if first.name() == marked.name() => errors.duplicate(

@@ -1,5 +1,6 @@
 //! `#[derive(Command)]` input -> [`Command`]: finds the `#[id]` field.
 
+use crate::internals::errors::require_bare;
 use crate::internals::keys::{self, Keys};
 use crate::internals::symbol::{COMMAND, COMMAND_KEYS, CRATE, ID};
 use crate::internals::{CratePath, Errors};
@@ -42,12 +43,7 @@ pub(super) fn parse(input: &syn::DeriveInput, errors: &mut Errors) -> Command {
     for (index, field) in fields.iter().enumerate() {
         let mut marked: Option<&syn::Attribute> = None;
         for attr in field.attrs.iter().filter(|attr| attr.path().is_ident(ID)) {
-            if let Err(error) = attr.meta.require_path_only() {
-                errors.push(syn::Error::new(
-                    error.span(),
-                    "`#[id]` takes no arguments; write `#[id]`",
-                ));
-            }
+            require_bare(attr, ID, errors);
             if let Some(first) = marked {
                 errors.duplicate(
                     attr,

@@ -41,10 +41,3 @@ impl ToTokens for CratePath {
         self.0.to_tokens(tokens);
     }
 }
-
-impl CratePath {
-    /// `<crate>::__private` with every token at `span`, for checks reported at a user's token.
-    pub(crate) fn private_at(&self, span: Span) -> TokenStream {
-        super::tokens::respan(self.private(), span)
-    }
-}

@@ -64,3 +64,19 @@ impl Errors {
             .unwrap_or_default()
     }
 }
+
+/// Reports arguments given to a marker attribute (`#[id(..)]`, `#[apply = ..]`), at the
+/// arguments.
+pub(crate) fn require_bare(attr: &syn::Attribute, name: &str, errors: &mut Errors) {
+    let message = format!("`#[{name}]` takes no arguments; write `#[{name}]`");
+    match &attr.meta {
+        syn::Meta::Path(_) => {}
+        syn::Meta::List(list) => {
+            errors.push(syn::Error::new(list.delimiter.span().join(), message));
+        }
+        syn::Meta::NameValue(meta) => {
+            let (eq, value) = (&meta.eq_token, &meta.value);
+            errors.error(quote::quote!(#eq #value), message);
+        }
+    }
+}

@@ -3,23 +3,37 @@
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::ToTokens;
 
-/// `tokens` with every span (nested groups included) set to `span`, so that a diagnostic about
-/// the whole expression points at the user's token.
-pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+/// `tokens` located at `span` (nested groups included) but resolving as before, so that a
+/// diagnostic about the whole expression points at the user's token.
+pub(crate) fn relocate(tokens: TokenStream, span: Span) -> TokenStream {
     tokens
         .into_iter()
         .map(|token| match token {
             TokenTree::Group(group) => {
-                let mut respanned = Group::new(group.delimiter(), respan(group.stream(), span));
-                respanned.set_span(span);
-                TokenTree::Group(respanned)
+                let mut moved = Group::new(group.delimiter(), relocate(group.stream(), span));
+                moved.set_span(group.span().located_at(span));
+                TokenTree::Group(moved)
             }
             mut other => {
-                other.set_span(span);
+                other.set_span(other.span().located_at(span));
                 other
             }
         })
         .collect()
+}
+
+/// The spans of the first and the last token of `tokens`: a compiler diagnostic about an
+/// expression whose first and last tokens are located there underlines the whole range.
+pub(crate) fn span_range(tokens: impl ToTokens) -> (Span, Span) {
+    let mut tokens = tokens.into_token_stream().into_iter();
+    let first = tokens
+        .next()
+        .map_or_else(Span::call_site, |token| token.span());
+    let last = tokens.last().map_or(first, |token| match token {
+        TokenTree::Group(group) => group.span_close(),
+        other => other.span(),
+    });
+    (first, last)
 }
 
 /// Tokens as a user wrote them, for messages: `a::Opened`, `Vec<u8>`.
