@@ -122,6 +122,18 @@ pub fn derive_command(input: TokenStream) -> TokenStream {
 ///   events, or `()`. Every event returned must have an `#[apply]`.
 /// - `#[cfg(..)]` on a method is copied onto everything generated for it; other methods are
 ///   left alone.
+/// - Marked methods get `#[allow]` for the pedantic clippy lints their required signature
+///   triggers (`unused_self`, `needless_pass_by_value`, `trivially_copy_pass_by_ref`).
+///
+/// # Errors
+/// Every misuse the macro can see is reported in one build, at the offending token: a method
+/// with the wrong receiver, arity or parameter kind, an `async` `#[apply]`, two methods for one
+/// event or command type, both attributes on one method, an unknown option (with a suggestion),
+/// a trait impl or a generic block. What only the type checker sees is reported at the user's
+/// token too: a handler returning an event that has no `#[apply]`, a parameter type that is not
+/// a `#[derive(Command)]` or `#[derive(Event)]` type, two events with one stored name. On error
+/// the block is still emitted, without the marker attributes, with stand-in enums and impls, so
+/// that code naming them adds no errors of its own.
 ///
 /// # Options
 /// - `name = ".."`: the stream prefix; default the type's name in kebab-case
@@ -130,8 +142,9 @@ pub fn derive_command(input: TokenStream) -> TokenStream {
 /// - `services = Type`: what handlers may take as `&Type`; default `()`.
 /// - `event = Name`, `command = Name`: the generated enums; default `{Aggregate}Event` and
 ///   `{Aggregate}Command`.
-/// - `vis = pub(crate)`: the visibility of both enums; default `pub`. An enum must be at least
-///   as visible as the aggregate, since it is an associated type of its `Aggregate` impl.
+/// - `vis = pub(crate)`: the visibility of both enums; default `pub`. The enums, the aggregate
+///   and its command types must agree in visibility: each names another in an associated type of
+///   a trait impl, where Rust forbids a less visible type (E0446).
 /// - `crate = ".."`: the path of the runtime crate; default `::es_core`.
 ///
 /// An aggregate with no `#[handle]` or no `#[apply]` method is allowed (its enum is empty).

@@ -3,7 +3,7 @@
 //! at its token.
 
 use proc_macro2::TokenStream;
-use quote::ToTokens;
+use quote::{ToTokens, quote};
 use syn::parse::Parser;
 
 use crate::internals::errors::require_bare;
@@ -88,6 +88,19 @@ pub(super) fn parse(
             Role::Apply => applies.extend(apply(&method.sig, cfgs, errors)),
             Role::Handle => handles.extend(handle(&method.sig, cfgs, errors)),
         }
+        // The framework dictates these signatures; pedantic lints on them are not the user's
+        // to fix.
+        let allow = match role.kind {
+            Role::Apply => {
+                quote!(#[allow(clippy::unused_self, clippy::trivially_copy_pass_by_ref)])
+            }
+            Role::Handle => quote!(#[allow(clippy::unused_self, clippy::needless_pass_by_value)]),
+        };
+        method.attrs.extend(
+            syn::Attribute::parse_outer
+                .parse2(allow)
+                .unwrap_or_default(),
+        );
     }
     let ident = block(item, errors)?;
     Some(Aggregate {
@@ -286,7 +299,7 @@ fn common(sig: &syn::Signature, role: &str, errors: &mut Errors) {
 }
 
 /// The type named by a path type: its last segment is the variant name.
-fn named_type<'a>(ty: &'a syn::Type) -> Option<(&'a syn::Type, syn::Ident)> {
+fn named_type(ty: &syn::Type) -> Option<(&syn::Type, syn::Ident)> {
     match ty {
         syn::Type::Path(path) if path.qself.is_none() => path
             .path

@@ -10,28 +10,26 @@ pub(super) fn expand(command: &Command) -> TokenStream {
     let private = command.krate.private();
     let ident = &command.ident;
     let (impl_generics, type_generics, where_clause) = command.generics.split_for_impl();
-    let body = match command.ids.first() {
-        Some(id) => {
-            let member = &id.member;
-            let ty = &id.ty;
-            // Spanned at the field's type: an id that is not `Display` is reported there.
-            let id_type = quote_spanned!(ty.span()=> type Id = #ty;);
-            quote! {
-                #id_type
-                #[inline]
-                fn aggregate_id(&self) -> &<Self as #private::Command>::Id {
-                    &self.#member
-                }
-            }
+    // Without an id, a stub that is only emitted next to the error that says why.
+    let mut body = quote! {
+        type Id = ::core::primitive::str;
+        fn aggregate_id(&self) -> &::core::primitive::str {
+            ::core::unreachable!()
         }
-        // Only emitted next to the error that says why; never runs.
-        None => quote! {
-            type Id = ::core::primitive::str;
-            fn aggregate_id(&self) -> &::core::primitive::str {
-                ::core::unreachable!()
-            }
-        },
     };
+    if let Some(id) = command.ids.first() {
+        let member = &id.member;
+        let ty = &id.ty;
+        // Spanned at the field's type: an id that is not `Display` is reported there.
+        let id_type = quote_spanned!(ty.span()=> type Id = #ty;);
+        body = quote! {
+            #id_type
+            #[inline]
+            fn aggregate_id(&self) -> &<Self as #private::Command>::Id {
+                &self.#member
+            }
+        };
+    }
     quote! {
         #[automatically_derived]
         impl #impl_generics #private::Command for #ident #type_generics #where_clause {

@@ -35,7 +35,7 @@ pub(super) fn parse(input: &syn::DeriveInput, errors: &mut Errors) -> Event {
                     event.version = Some((literal, version));
                 }
                 Some(CRATE) => {
-                    event.krate = CratePath::parse(&keys::string(&meta, CRATE, "::es_core")?)?
+                    event.krate = CratePath::parse(&keys::string(&meta, CRATE, "::es_core")?)?;
                 }
                 Some(_) | None => {}
             }

@@ -60,7 +60,7 @@ impl Errors {
     /// The `compile_error!` invocations for everything recorded.
     pub(crate) fn into_compile_errors(self) -> TokenStream {
         self.combined
-            .map(|error| error.into_compile_error())
+            .map(syn::Error::into_compile_error)
             .unwrap_or_default()
     }
 }

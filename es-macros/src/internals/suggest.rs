@@ -12,19 +12,17 @@ pub(crate) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str>
 
 /// The message for an unknown `key` of `#[attribute(..)]`.
 pub(crate) fn unknown_key(key: &str, attribute: &str, candidates: &[&str]) -> String {
-    match closest(key, candidates) {
-        Some(suggestion) => {
-            format!("unknown key `{key}` in `#[{attribute}(..)]`; did you mean `{suggestion}`?")
-        }
-        None => {
-            let expected = candidates
-                .iter()
-                .map(|candidate| format!("`{candidate}`"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            format!("unknown key `{key}` in `#[{attribute}(..)]`; expected one of {expected}")
-        }
+    if let Some(suggestion) = closest(key, candidates) {
+        return format!(
+            "unknown key `{key}` in `#[{attribute}(..)]`; did you mean `{suggestion}`?"
+        );
     }
+    let expected = candidates
+        .iter()
+        .map(|candidate| format!("`{candidate}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("unknown key `{key}` in `#[{attribute}(..)]`; expected one of {expected}")
 }
 
 /// Edit distance counting insertions, deletions, substitutions and adjacent transpositions
