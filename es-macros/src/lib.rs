@@ -57,8 +57,10 @@ pub fn derive_event(input: TokenStream) -> TokenStream {
 /// ```
 ///
 /// Exactly one field carries `#[id]` (tuple structs too: `struct Close(#[id] String);`); its
-/// type implements `Display`. `#[command(crate = "..")]` sets the path of the runtime crate.
-#[proc_macro_derive(Command, attributes(id, command))]
+/// type implements `Display`. The derive takes no other attribute, so that it sits beside
+/// derives that own `#[command(..)]` (clap's). With the runtime crate under another name, make
+/// `::es_core` resolve with `extern crate my_es as es_core;` at the crate root.
+#[proc_macro_derive(Command, attributes(id))]
 pub fn derive_command(input: TokenStream) -> TokenStream {
     command::derive(input.into()).into()
 }

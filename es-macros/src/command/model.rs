@@ -10,7 +10,7 @@ pub(super) struct Command {
     pub(super) not_struct: Option<NotStruct>,
     /// Every field marked `#[id]`, in order; valid when there is exactly one.
     pub(super) ids: Vec<IdField>,
-    /// `#[command(crate = "..")]`, else `::es_core`.
+    /// `::es_core`.
     pub(super) krate: CratePath,
 }
 

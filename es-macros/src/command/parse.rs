@@ -1,8 +1,7 @@
 //! `#[derive(Command)]` input -> [`Command`]: finds the `#[id]` field.
 
 use crate::internals::errors::require_bare;
-use crate::internals::keys::{self, Keys};
-use crate::internals::symbol::{COMMAND, COMMAND_KEYS, CRATE, ID};
+use crate::internals::symbol::ID;
 use crate::internals::{CratePath, Errors};
 
 use super::model::{Command, IdField, NotStruct};
@@ -15,20 +14,6 @@ pub(super) fn parse(input: &syn::DeriveInput, errors: &mut Errors) -> Command {
         ids: Vec::new(),
         krate: CratePath::default(),
     };
-    let mut keys = Keys::new(COMMAND, COMMAND_KEYS);
-    for attr in input
-        .attrs
-        .iter()
-        .filter(|attr| attr.path().is_ident(COMMAND))
-    {
-        let result = attr.parse_nested_meta(|meta| {
-            if keys.key(&meta, errors)? == Some(CRATE) {
-                command.krate = CratePath::parse(&keys::string(&meta, CRATE, "::es_core")?)?;
-            }
-            Ok(())
-        });
-        errors.ok(result);
-    }
     let fields = match &input.data {
         syn::Data::Struct(data) => &data.fields,
         syn::Data::Enum(data) => {

@@ -2,8 +2,6 @@
 
 /// `#[event(..)]` on a `#[derive(Event)]` type.
 pub(crate) const EVENT: &str = "event";
-/// `#[command(..)]` on a `#[derive(Command)]` type.
-pub(crate) const COMMAND: &str = "command";
 /// `#[id]` on the routing field of a command.
 pub(crate) const ID: &str = "id";
 /// `#[handle]` on a method of an `#[aggregate]` block.
@@ -19,11 +17,10 @@ pub(crate) const VERSION: &str = "version";
 pub(crate) const CRATE: &str = "crate";
 pub(crate) const EVENT_KEYS: &[&str] = &[NAME, VERSION, CRATE];
 
-/// Keys of `#[command(..)]`.
-pub(crate) const COMMAND_KEYS: &[&str] = &[CRATE];
 
 /// Keys of `#[aggregate(..)]`.
 pub(crate) const ERROR: &str = "error";
 pub(crate) const SERVICES: &str = "services";
+pub(crate) const COMMAND: &str = "command";
 pub(crate) const VIS: &str = "vis";
 pub(crate) const AGGREGATE_KEYS: &[&str] = &[NAME, ERROR, SERVICES, EVENT, COMMAND, VIS, CRATE];

@@ -24,7 +24,6 @@ impl fmt::Display for AccountId {
 }
 
 #[derive(Command)]
-#[command(crate = "::es_core")]
 pub struct Freeze {
     #[id]
     pub account: AccountId,
