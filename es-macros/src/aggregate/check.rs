@@ -15,7 +15,7 @@ pub(super) fn check(aggregate: &mut Aggregate, errors: &mut Errors) {
     check_handles(aggregate, errors);
 }
 
-fn check_options(aggregate: &Aggregate, errors: &mut Errors) {
+fn check_options(aggregate: &mut Aggregate, errors: &mut Errors) {
     let options = &aggregate.options;
     if let Some(name) = &options.name {
         let value = name.value();
@@ -42,6 +42,8 @@ fn check_options(aggregate: &Aggregate, errors: &mut Errors) {
                 format!("`command = {command}` names the event enum too; give the two enums different names"),
                 event,
             );
+            // The stand-in expansion keeps the default name rather than a second clash.
+            aggregate.options.command = None;
         }
     }
 }

@@ -6,12 +6,12 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 use syn::parse::Parser;
 
+use crate::internals::Errors;
 use crate::internals::errors::require_bare;
 use crate::internals::keys::{self, Keys};
 use crate::internals::symbol::{
     AGGREGATE_KEYS, APPLY, CFG, COMMAND, CRATE, ERROR, EVENT, HANDLE, NAME, SERVICES, VIS,
 };
-use crate::internals::{CratePath, Errors};
 
 use super::model::{Aggregate, Apply, Handle, Options};
 
@@ -21,16 +21,18 @@ pub(super) fn options(args: TokenStream, errors: &mut Errors) -> Options {
     let mut keys = Keys::new("aggregate", AGGREGATE_KEYS);
     let parser = syn::meta::parser(|meta| {
         match keys.key(&meta, errors)? {
-            Some(NAME) => options.name = Some(keys::string(&meta, NAME, "bank-account")?),
+            Some(NAME) => options.name = keys::string(&meta, NAME, "bank-account", errors)?,
             Some(ERROR) => options.error = Some(meta.value()?.parse()?),
             Some(SERVICES) => options.services = Some(meta.value()?.parse()?),
-            Some(EVENT) => options.event = Some(keys::ident(&meta, EVENT, "AccountEvent")?),
+            Some(EVENT) => options.event = keys::ident(&meta, EVENT, "AccountEvent", errors)?,
             Some(COMMAND) => {
-                options.command = Some(keys::ident(&meta, COMMAND, "AccountCommand")?);
+                options.command = keys::ident(&meta, COMMAND, "AccountCommand", errors)?;
             }
             Some(VIS) => options.vis = Some(meta.value()?.parse()?),
             Some(CRATE) => {
-                options.krate = CratePath::parse(&keys::string(&meta, CRATE, "::es_core")?)?;
+                if let Some(krate) = keys::crate_path(&meta, errors)? {
+                    options.krate = krate;
+                }
             }
             Some(_) | None => {}
         }

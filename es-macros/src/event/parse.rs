@@ -26,16 +26,25 @@ pub(super) fn parse(input: &syn::DeriveInput, errors: &mut Errors) -> Event {
     {
         let result = attr.parse_nested_meta(|meta| {
             match keys.key(&meta, errors)? {
-                Some(NAME) => event.name = Some(keys::string(&meta, NAME, "AccountOpened")?),
+                Some(NAME) => {
+                    if let Some(name) = keys::string(&meta, NAME, "AccountOpened", errors)? {
+                        event.name = Some(name);
+                    }
+                }
                 Some(VERSION) => {
-                    let literal = keys::integer(&meta, VERSION, "2")?;
-                    let version = literal.base10_parse::<u16>().map_err(|_| {
-                        syn::Error::new(literal.span(), "`version` must be between 1 and 65535")
-                    })?;
-                    event.version = Some((literal, version));
+                    if let Some(literal) = keys::integer(&meta, VERSION, "2", errors)? {
+                        match literal.base10_parse::<u16>() {
+                            Ok(version) => event.version = Some((literal, version)),
+                            Err(_) => {
+                                errors.error(&literal, "`version` must be between 1 and 65535")
+                            }
+                        }
+                    }
                 }
                 Some(CRATE) => {
-                    event.krate = CratePath::parse(&keys::string(&meta, CRATE, "::es_core")?)?;
+                    if let Some(krate) = keys::crate_path(&meta, errors)? {
+                        event.krate = krate;
+                    }
                 }
                 Some(_) | None => {}
             }

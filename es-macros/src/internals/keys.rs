@@ -4,6 +4,7 @@
 use syn::meta::ParseNestedMeta;
 use syn::{Expr, Lit, LitInt, LitStr, Token};
 
+use super::crate_path::CratePath;
 use super::errors::Errors;
 use super::suggest;
 
@@ -82,31 +83,51 @@ fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
     Ok(())
 }
 
+// The value helpers below consume the value, then check its kind: a value of the wrong kind is
+// recorded and gives `Ok(None)`, so that the other keys are still read; only a value that does
+// not parse at all stops the attribute.
+
 /// A string value: `key = "..."`.
-pub(crate) fn string(meta: &ParseNestedMeta<'_>, key: &str, example: &str) -> syn::Result<LitStr> {
+pub(crate) fn string(
+    meta: &ParseNestedMeta<'_>,
+    key: &str,
+    example: &str,
+    errors: &mut Errors,
+) -> syn::Result<Option<LitStr>> {
     match meta.value()?.parse::<Expr>()? {
         Expr::Lit(syn::ExprLit {
             lit: Lit::Str(literal),
             ..
-        }) => Ok(literal),
-        other => Err(syn::Error::new_spanned(
-            other,
-            format!("`{key}` takes a string, e.g. `{key} = \"{example}\"`"),
-        )),
+        }) => Ok(Some(literal)),
+        other => {
+            errors.error(
+                other,
+                format!("`{key}` takes a string, e.g. `{key} = \"{example}\"`"),
+            );
+            Ok(None)
+        }
     }
 }
 
 /// An integer value: `key = 2`.
-pub(crate) fn integer(meta: &ParseNestedMeta<'_>, key: &str, example: &str) -> syn::Result<LitInt> {
+pub(crate) fn integer(
+    meta: &ParseNestedMeta<'_>,
+    key: &str,
+    example: &str,
+    errors: &mut Errors,
+) -> syn::Result<Option<LitInt>> {
     match meta.value()?.parse::<Expr>()? {
         Expr::Lit(syn::ExprLit {
             lit: Lit::Int(literal),
             ..
-        }) => Ok(literal),
-        other => Err(syn::Error::new_spanned(
-            other,
-            format!("`{key}` takes an integer, e.g. `{key} = {example}`"),
-        )),
+        }) => Ok(Some(literal)),
+        other => {
+            errors.error(
+                other,
+                format!("`{key}` takes an integer, e.g. `{key} = {example}`"),
+            );
+            Ok(None)
+        }
     }
 }
 
@@ -115,19 +136,29 @@ pub(crate) fn ident(
     meta: &ParseNestedMeta<'_>,
     key: &str,
     example: &str,
-) -> syn::Result<syn::Ident> {
-    match meta.value()?.parse::<Expr>()? {
-        Expr::Path(path) if path.attrs.is_empty() && path.qself.is_none() => {
-            path.path.get_ident().cloned().ok_or_else(|| {
-                syn::Error::new_spanned(
-                    &path,
-                    format!("`{key}` takes a plain name, e.g. `{key} = {example}`"),
-                )
-            })
-        }
-        other => Err(syn::Error::new_spanned(
-            other,
+    errors: &mut Errors,
+) -> syn::Result<Option<syn::Ident>> {
+    let value = meta.value()?.parse::<Expr>()?;
+    let ident = match &value {
+        Expr::Path(path) if path.attrs.is_empty() && path.qself.is_none() => path.path.get_ident(),
+        _ => None,
+    };
+    if ident.is_none() {
+        errors.error(
+            &value,
             format!("`{key}` takes a plain name, e.g. `{key} = {example}`"),
-        )),
+        );
     }
+    Ok(ident.cloned())
+}
+
+/// The runtime crate's path: `crate = "::es_core"`.
+pub(crate) fn crate_path(
+    meta: &ParseNestedMeta<'_>,
+    errors: &mut Errors,
+) -> syn::Result<Option<CratePath>> {
+    let Some(literal) = string(meta, "crate", "::es_core", errors)? else {
+        return Ok(None);
+    };
+    Ok(errors.ok(CratePath::parse(&literal)))
 }

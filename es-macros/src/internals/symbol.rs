@@ -17,7 +17,6 @@ pub(crate) const VERSION: &str = "version";
 pub(crate) const CRATE: &str = "crate";
 pub(crate) const EVENT_KEYS: &[&str] = &[NAME, VERSION, CRATE];
 
-
 /// Keys of `#[aggregate(..)]`.
 pub(crate) const ERROR: &str = "error";
 pub(crate) const SERVICES: &str = "services";
