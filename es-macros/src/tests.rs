@@ -6,10 +6,8 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 fn pretty(tokens: TokenStream) -> String {
-    match syn::parse2::<syn::File>(tokens.clone()) {
-        Ok(file) => prettyplease::unparse(&file),
-        Err(error) => panic!("expansion does not parse ({error}):\n{tokens}"),
-    }
+    let file = syn::parse2::<syn::File>(tokens).expect("the expansion parses as a file");
+    prettyplease::unparse(&file)
 }
 
 #[test]

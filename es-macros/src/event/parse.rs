@@ -36,7 +36,7 @@ pub(super) fn parse(input: &syn::DeriveInput, errors: &mut Errors) -> Event {
                         match literal.base10_parse::<u16>() {
                             Ok(version) => event.version = Some((literal, version)),
                             Err(_) => {
-                                errors.error(&literal, "`version` must be between 1 and 65535")
+                                errors.error(&literal, "`version` must be between 1 and 65535");
                             }
                         }
                     }
