@@ -3,7 +3,7 @@
 //! at its token.
 
 use proc_macro2::TokenStream;
-use quote::{ToTokens, quote};
+use quote::ToTokens;
 use syn::parse::Parser;
 
 use crate::internals::Errors;
@@ -43,7 +43,7 @@ pub(super) fn options(args: TokenStream, errors: &mut Errors) -> Options {
     options
 }
 
-/// The token to blame when `#[aggregate]` is not on an `impl` block: the item's keyword.
+/// Reports `#[aggregate]` on an item that is not an `impl` block, at the item's keyword.
 pub(super) fn not_impl(item: &syn::Item, errors: &mut Errors) {
     let (keyword, name): (TokenStream, Option<&syn::Ident>) = match item {
         syn::Item::Struct(item) => (item.struct_token.to_token_stream(), Some(&item.ident)),
@@ -92,17 +92,14 @@ pub(super) fn parse(
         }
         // The framework dictates these signatures; pedantic lints on them are not the user's
         // to fix.
-        let allow = match role.kind {
+        method.attrs.push(match role.kind {
             Role::Apply => {
-                quote!(#[allow(clippy::unused_self, clippy::trivially_copy_pass_by_ref)])
+                syn::parse_quote!(#[allow(clippy::unused_self, clippy::trivially_copy_pass_by_ref)])
             }
-            Role::Handle => quote!(#[allow(clippy::unused_self, clippy::needless_pass_by_value)]),
-        };
-        method.attrs.extend(
-            syn::Attribute::parse_outer
-                .parse2(allow)
-                .unwrap_or_default(),
-        );
+            Role::Handle => {
+                syn::parse_quote!(#[allow(clippy::unused_self, clippy::needless_pass_by_value)])
+            }
+        });
     }
     let ident = block(item, errors)?;
     Some(Aggregate {
