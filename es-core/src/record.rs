@@ -59,7 +59,11 @@ impl fmt::Display for Timestamp {
         let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
         let month_index = (5 * day_of_year + 2) / 153;
         let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-        let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+        let month = if month_index < 10 {
+            month_index + 3
+        } else {
+            month_index - 9
+        };
         let year = year_of_era + era * 400 + i64::from(month <= 2);
         write!(
             f,
@@ -171,7 +175,10 @@ mod tests {
             Timestamp(1_795_930_689_123_456).to_string(),
             "2026-11-29T05:38:09.123456Z"
         );
-        assert_eq!(Timestamp(951_782_400_000_000).to_string(), "2000-02-29T00:00:00.000000Z");
+        assert_eq!(
+            Timestamp(951_782_400_000_000).to_string(),
+            "2000-02-29T00:00:00.000000Z"
+        );
         assert_eq!(Timestamp(-1).to_string(), "1969-12-31T23:59:59.999999Z");
     }
 }

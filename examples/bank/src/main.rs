@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use bank::{BankAccount, BankAccountEvent, CloseAccount, Deposit, OpenAccount, Withdraw};
 use clap::{Parser, Subcommand};
+use es_core::Json;
 use es_core::prelude::*;
-use es_core::{DynEventStore, Json};
 
 /// An event-sourced bank: every change to an account is an event.
 #[derive(Parser)]
@@ -61,7 +61,7 @@ enum Action {
     },
 }
 
-type Bank = App<Arc<dyn DynEventStore>>;
+type Bank = App<Arc<dyn es_core::DynEventStore>>;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -94,7 +94,9 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     }
 }
 
-fn open_store(database: &str) -> Result<Arc<dyn DynEventStore>, Box<dyn std::error::Error>> {
+fn open_store(
+    database: &str,
+) -> Result<Arc<dyn es_core::DynEventStore>, Box<dyn std::error::Error>> {
     match database {
         "memory" => {
             println!("store: in memory (nothing is kept after this run)");
@@ -107,15 +109,77 @@ fn open_store(database: &str) -> Result<Arc<dyn DynEventStore>, Box<dyn std::err
 /// The demo: two accounts, a refused overdraft, a closed account that refuses a deposit.
 async fn demo(app: &Bank) -> Result<(), Box<dyn std::error::Error>> {
     let (alice, bob) = ("alice".to_owned(), "bob".to_owned());
-    send(app, OpenAccount { account: alice.clone(), owner: "Alice".into() }).await?;
-    send(app, OpenAccount { account: bob.clone(), owner: "Bob".into() }).await?;
-    send(app, Deposit { account: alice.clone(), amount: 100 }).await?;
-    send(app, Deposit { account: bob.clone(), amount: 50 }).await?;
-    send(app, Withdraw { account: alice.clone(), amount: 30 }).await?;
-    send(app, Withdraw { account: bob.clone(), amount: 80 }).await?;
-    send(app, Withdraw { account: bob.clone(), amount: 50 }).await?;
-    send(app, CloseAccount { account: bob.clone() }).await?;
-    send(app, Deposit { account: bob.clone(), amount: 10 }).await?;
+    send(
+        app,
+        OpenAccount {
+            account: alice.clone(),
+            owner: "Alice".into(),
+        },
+    )
+    .await?;
+    send(
+        app,
+        OpenAccount {
+            account: bob.clone(),
+            owner: "Bob".into(),
+        },
+    )
+    .await?;
+    send(
+        app,
+        Deposit {
+            account: alice.clone(),
+            amount: 100,
+        },
+    )
+    .await?;
+    send(
+        app,
+        Deposit {
+            account: bob.clone(),
+            amount: 50,
+        },
+    )
+    .await?;
+    send(
+        app,
+        Withdraw {
+            account: alice.clone(),
+            amount: 30,
+        },
+    )
+    .await?;
+    send(
+        app,
+        Withdraw {
+            account: bob.clone(),
+            amount: 80,
+        },
+    )
+    .await?;
+    send(
+        app,
+        Withdraw {
+            account: bob.clone(),
+            amount: 50,
+        },
+    )
+    .await?;
+    send(
+        app,
+        CloseAccount {
+            account: bob.clone(),
+        },
+    )
+    .await?;
+    send(
+        app,
+        Deposit {
+            account: bob.clone(),
+            amount: 10,
+        },
+    )
+    .await?;
     println!();
     println!("final balances:");
     balance(app, &alice).await?;

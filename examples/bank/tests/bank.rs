@@ -128,8 +128,14 @@ async fn closing_needs_a_zero_balance() {
 async fn a_closed_account_refuses_every_command() {
     let closed = (opened(), AccountClosed {});
     let fixture = || TestFixture::<BankAccount>::new().given(closed.clone());
-    fixture().when(deposit(1)).await.then_expect_error(BankError::Closed);
-    fixture().when(withdraw(1)).await.then_expect_error(BankError::Closed);
+    fixture()
+        .when(deposit(1))
+        .await
+        .then_expect_error(BankError::Closed);
+    fixture()
+        .when(withdraw(1))
+        .await
+        .then_expect_error(BankError::Closed);
     fixture()
         .when(CloseAccount {
             account: "a".into(),
@@ -185,11 +191,25 @@ async fn a_stale_cache_conflicts_catches_up_and_retries() {
         .unwrap();
     node_b.send(deposit(10)).await.unwrap(); // hydrates node b at version 2
     node_a.send(deposit(10)).await.unwrap(); // node a catches up to 2, appends 3
-    let committed = node_b.send(withdraw(15)).await.unwrap(); // node b still thinks 2
+    let committed = node_b.send(deposit(5)).await.unwrap(); // node b still thinks 2
     assert_eq!(committed.retries, 1, "node b's first append must conflict");
     assert_eq!(committed.version, 4);
-    let (state, _) = node_a.load::<BankAccount>("a").await.unwrap();
-    assert_eq!(state.balance, 5);
+    // Node a still thinks 3 (balance 20): its stale state would refuse this withdrawal, so it
+    // must re-check the stream before refusing, and then accept.
+    let committed = node_a.send(withdraw(25)).await.unwrap();
+    assert_eq!(committed.version, 5);
+    let (state, _) = node_b.load::<BankAccount>("a").await.unwrap();
+    assert_eq!(state.balance, 0);
+    // A refusal on the latest state stands, and writes nothing.
+    let refused = node_b.send(withdraw(1)).await.unwrap_err();
+    assert!(matches!(
+        refused.rejection(),
+        Some(BankError::InsufficientFunds {
+            balance: 0,
+            requested: 1
+        })
+    ));
+    assert_eq!(store.len(), 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -218,7 +238,10 @@ async fn two_concurrent_senders_on_one_stream_lose_nothing() {
         retries += sender.await.unwrap();
     }
     // Both nodes were hydrated at version 1: whichever appends second conflicts at least once.
-    assert!(retries >= 1, "expected at least one conflict, saw {retries}");
+    assert!(
+        retries >= 1,
+        "expected at least one conflict, saw {retries}"
+    );
     let (state, version) = node_a.load::<BankAccount>("a").await.unwrap();
     assert_eq!((state.balance, version), (200, 201));
     assert_eq!(store.len(), 201, "nothing lost, nothing duplicated");
@@ -247,7 +270,10 @@ async fn commands_to_different_streams_run_concurrently_and_to_one_stream_queue(
                         })
                         .await
                         .unwrap();
-                    assert_eq!(committed.retries, 0, "one process never conflicts with itself");
+                    assert_eq!(
+                        committed.retries, 0,
+                        "one process never conflicts with itself"
+                    );
                 }
             })
         })
@@ -256,7 +282,10 @@ async fn commands_to_different_streams_run_concurrently_and_to_one_stream_queue(
         task.await.unwrap();
     }
     for account in 0..4 {
-        let (state, version) = app.load::<BankAccount>(&format!("acct-{account}")).await.unwrap();
+        let (state, version) = app
+            .load::<BankAccount>(&format!("acct-{account}"))
+            .await
+            .unwrap();
         assert_eq!((state.balance, version), (100, 101));
     }
 }
