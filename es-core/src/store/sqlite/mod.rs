@@ -432,8 +432,8 @@ impl Decoder {
             .map_err(|_| malformed("the schema version is not a 16-bit number"))?;
         let payload = Bytes::copy_from_slice(row.get_ref(6)?.as_blob()?);
         let timestamp = Timestamp(row.get(7)?);
-        let correlation_id = optional_uuid(row, 8)
-            .map_err(|()| malformed("the correlation id is not 16 bytes"))?;
+        let correlation_id =
+            optional_uuid(row, 8).map_err(|()| malformed("the correlation id is not 16 bytes"))?;
         let causation_id =
             optional_uuid(row, 9).map_err(|()| malformed("the causation id is not 16 bytes"))?;
         let extra = match row.get_ref(10)?.as_str_or_null()? {

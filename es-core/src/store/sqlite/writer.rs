@@ -105,11 +105,11 @@ fn write_group(
 ) -> Result<(Vec<Result<AppendResult, Error>>, u64), SqliteError> {
     let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // Read inside the write transaction: correct even if another process wrote since.
-    let mut head = stored_u64(
-        tx.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |row| {
-            row.get::<_, i64>(0)
-        })?,
-    );
+    let mut head = stored_u64(tx.query_row(
+        "SELECT COALESCE(MAX(position), 0) FROM events",
+        [],
+        |row| row.get::<_, i64>(0),
+    )?);
     // Stream versions as they stand inside this transaction.
     let mut versions: HashMap<&str, u64> = HashMap::new();
     let mut results = Vec::with_capacity(group.len());
@@ -191,12 +191,14 @@ fn insert(
         let extra = if event.metadata.extra.is_empty() {
             None
         } else {
-            Some(serde_json::to_string(&event.metadata.extra).map_err(|source| {
-                SqliteError::Metadata {
-                    position: 0,
-                    source,
-                }
-            })?)
+            Some(
+                serde_json::to_string(&event.metadata.extra).map_err(|source| {
+                    SqliteError::Metadata {
+                        position: 0,
+                        source,
+                    }
+                })?,
+            )
         };
         statement.execute(params![
             to_sql_int("global position", head + 1 + offset)?,
@@ -207,8 +209,16 @@ fn insert(
             i64::from(event.schema_version),
             &event.payload[..],
             event.metadata.timestamp.as_micros(),
-            event.metadata.correlation_id.as_ref().map(|id| &id.as_bytes()[..]),
-            event.metadata.causation_id.as_ref().map(|id| &id.as_bytes()[..]),
+            event
+                .metadata
+                .correlation_id
+                .as_ref()
+                .map(|id| &id.as_bytes()[..]),
+            event
+                .metadata
+                .causation_id
+                .as_ref()
+                .map(|id| &id.as_bytes()[..]),
             extra,
         ])?;
     }
@@ -232,9 +242,8 @@ enum Replay {
 
 /// Looks up the batch's ids, with the same rules as the in-memory store.
 fn replayed(conn: &Connection, request: &AppendRequest) -> Result<Replay, SqliteError> {
-    let mut lookup = conn.prepare_cached(
-        "SELECT stream, version, position FROM events WHERE event_id = ?1",
-    )?;
+    let mut lookup =
+        conn.prepare_cached("SELECT stream, version, position FROM events WHERE event_id = ?1")?;
     let mut seen = HashSet::with_capacity(request.events.len());
     let mut stored = Vec::new();
     for event in &request.events {
@@ -262,9 +271,11 @@ fn replayed(conn: &Connection, request: &AppendRequest) -> Result<Replay, Sqlite
         return Ok(Replay::New);
     };
     let whole_batch_in_place = stored.len() == request.events.len()
-        && (0_u64..).zip(&stored).all(|(offset, (_, stream, version, _))| {
-            *stream == request.stream && *version == first_version + offset
-        })
+        && (0_u64..)
+            .zip(&stored)
+            .all(|(offset, (_, stream, version, _))| {
+                *stream == request.stream && *version == first_version + offset
+            })
         && request.expected.matches(first_version - 1);
     if !whole_batch_in_place {
         return Ok(Replay::Duplicate(Error::DuplicateEvent {
