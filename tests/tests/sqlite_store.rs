@@ -565,3 +565,66 @@ async fn assert_gapless(store: &SqliteEventStore, count: usize) -> TestResult {
     }
     Ok(())
 }
+
+/// Cases 13 and 14 on SQLite: a writer that holds the write lock with an uncommitted row (here
+/// another connection, standing in for a stalled writer) never lets a reader skip it, and a
+/// rolled-back reservation leaves no gap. The single write lock makes both true by construction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_writer_is_never_skipped_and_a_rollback_leaves_no_gap() -> TestResult {
+    let (dir, store) = fresh().await?;
+    store
+        .append("before", ExpectedVersion::Any, events(1))
+        .await?;
+    let stall = |commit: bool, locked: tokio::sync::oneshot::Sender<()>| {
+        let path = db(&dir);
+        std::thread::spawn(move || -> rusqlite::Result<()> {
+            let mut raw = rusqlite::Connection::open(path)?;
+            raw.busy_timeout(std::time::Duration::from_secs(5))?;
+            let tx = raw.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute(
+                "INSERT INTO events (position, stream, version, event_id, name, schema_version, \
+                 payload, timestamp) VALUES ((SELECT MAX(position) + 1 FROM events), 'stalled', \
+                 (SELECT COALESCE(MAX(version), 0) + 1 FROM events WHERE stream = 'stalled'), \
+                 ?1, 'Stalled', 1, x'', 0)",
+                [&Uuid::now_v7().as_bytes()[..]],
+            )?;
+            let _ = locked.send(());
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            if commit { tx.commit() } else { tx.rollback() }
+        })
+    };
+    for commit in [true, false] {
+        let head = store.read_all(0, 100).await?.len() as u64;
+        let (locked, is_locked) = tokio::sync::oneshot::channel();
+        let writer = stall(commit, locked);
+        is_locked.await?;
+        // B: queued behind the stalled writer's lock; the reader sees neither yet.
+        let appending = tokio::spawn({
+            let store = store.clone();
+            async move { store.append("after", ExpectedVersion::Any, events(1)).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(
+            store.read_all(head, 10).await?.is_empty(),
+            "a reader saw past the stall"
+        );
+        writer.join().map_err(|_| "the stalled writer panicked")??;
+        let appended = appending.await??;
+        let after: Vec<(u64, String)> = store
+            .read_all(head, 10)
+            .await?
+            .iter()
+            .map(|event| (event.position, event.stream.to_string()))
+            .collect();
+        if commit {
+            assert_eq!(
+                after,
+                [(head + 1, "stalled".into()), (head + 2, "after".into())]
+            );
+        } else {
+            assert_eq!(after, [(head + 1, "after".into())]);
+        }
+        assert_eq!(appended.position, head + after.len() as u64);
+    }
+    Ok(())
+}

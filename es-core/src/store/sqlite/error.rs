@@ -49,8 +49,8 @@ pub(super) enum SqliteError {
         what: &'static str,
     },
 
-    /// The user key-values of a stored event are not a JSON object of strings.
-    #[error("stored event at position {position} has malformed metadata")]
+    /// The user key-values of an event are not a JSON object of strings.
+    #[error("the metadata of the event at position {position} is not a JSON object of strings")]
     Metadata {
         /// The row's global position.
         position: i64,

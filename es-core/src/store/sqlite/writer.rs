@@ -188,20 +188,17 @@ fn insert(
     }
     let mut statement = conn.prepare_cached(INSERT)?;
     for (offset, event) in (0_u64..).zip(&request.events) {
+        let position = to_sql_int("global position", head + 1 + offset)?;
         let extra = if event.metadata.extra.is_empty() {
             None
         } else {
             Some(
-                serde_json::to_string(&event.metadata.extra).map_err(|source| {
-                    SqliteError::Metadata {
-                        position: 0,
-                        source,
-                    }
-                })?,
+                serde_json::to_string(&event.metadata.extra)
+                    .map_err(|source| SqliteError::Metadata { position, source })?,
             )
         };
         statement.execute(params![
-            to_sql_int("global position", head + 1 + offset)?,
+            position,
             request.stream,
             to_sql_int("stream version", actual + 1 + offset)?,
             &event.id.as_bytes()[..],
