@@ -93,7 +93,11 @@ fn run_and_kill(path: &std::path::Path, random: &mut Random) -> Vec<String> {
     std::thread::sleep(Duration::from_micros(random.below(30_000)));
     child.kill().expect("SIGKILL is delivered");
     let status = child.wait().expect("the writer is reaped");
-    assert_eq!(status.signal(), Some(9), "the writer stopped on its own: {status}");
+    assert_eq!(
+        status.signal(),
+        Some(9),
+        "the writer stopped on its own: {status}"
+    );
     reader.join().expect("the reader thread finishes");
     printed.extend(lines.try_iter());
     printed

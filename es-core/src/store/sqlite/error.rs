@@ -31,6 +31,13 @@ pub(super) enum SqliteError {
         supported: i64,
     },
 
+    /// The database stays in another journal mode than WAL (an in-memory database, say).
+    #[error("the database refuses WAL journal mode (it stays in `{mode}`)")]
+    NoWal {
+        /// The journal mode it reports.
+        mode: String,
+    },
+
     /// A version, position or limit does not fit SQLite's signed 64-bit integers.
     #[error("{what} {value} does not fit a SQLite integer")]
     OutOfRange {

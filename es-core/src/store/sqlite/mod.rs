@@ -370,10 +370,7 @@ fn open_writer(options: &SqliteOptions) -> Result<(Connection, u64), SqliteError
     conn.busy_timeout(options.busy_timeout)?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(SqliteError::Malformed {
-            position: 0,
-            what: "the database refuses WAL journal mode",
-        });
+        return Err(SqliteError::NoWal { mode });
     }
     conn.pragma_update(None, "synchronous", options.synchronous.pragma())?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
