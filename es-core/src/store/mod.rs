@@ -2,6 +2,8 @@
 
 mod dyn_store;
 mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 mod subscription;
 
 use std::fmt;
@@ -10,6 +12,8 @@ use std::sync::Arc;
 
 pub use dyn_store::DynEventStore;
 pub use memory::InMemoryEventStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteEventStore, SqliteOptions, Synchronous};
 pub use subscription::Subscription;
 
 use crate::error::Error;
@@ -69,7 +73,8 @@ pub struct AppendResult {
 
 /// A store of event streams and the global log they form.
 ///
-/// Backends: [`InMemoryEventStore`] here; SQLite and PostgreSQL behind their features. The typed
+/// Backends: [`InMemoryEventStore`] here; `SqliteEventStore` (feature `sqlite`, on by default)
+/// and PostgreSQL behind their features. The typed
 /// layer ([`App`](crate::App)) sits above this trait; the trait deals only in serialized records.
 ///
 /// # Contract
