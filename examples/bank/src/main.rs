@@ -12,8 +12,8 @@ use es_core::prelude::*;
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
-    /// Where the events live.
-    #[arg(long, global = true, default_value = "memory")]
+    /// Where the events live: a SQLite file, `postgres://..`, or `memory`.
+    #[arg(long, global = true, default_value = "bank.db")]
     database: String,
     #[command(subcommand)]
     command: Option<Action>,
@@ -81,7 +81,7 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
-    let store = open_store(&cli.database)?;
+    let store = open_store(&cli.database).await?;
     let app: Bank = App::builder(store).aggregate::<BankAccount>().build();
     match cli.command.unwrap_or(Action::Demo) {
         Action::Demo => demo(&app).await,
@@ -94,16 +94,17 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     }
 }
 
-fn open_store(
+async fn open_store(
     database: &str,
 ) -> Result<Arc<dyn es_core::DynEventStore>, Box<dyn std::error::Error>> {
-    match database {
-        "memory" => {
-            println!("store: in memory (nothing is kept after this run)");
-            Ok(Arc::new(InMemoryEventStore::new()))
-        }
-        other => Err(format!("unknown database `{other}`; use `memory`").into()),
+    if database == "memory" {
+        println!("store: in memory (nothing is kept after this run)");
+        return Ok(Arc::new(InMemoryEventStore::new()));
     }
+    let store = SqliteEventStore::open(database).await?;
+    let events = store.read_all(0, usize::MAX).await?.len();
+    println!("store: SQLite file {database} ({events} events so far)");
+    Ok(Arc::new(store))
 }
 
 /// The demo: two accounts, a refused overdraft, a closed account that refuses a deposit.
