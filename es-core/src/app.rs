@@ -18,7 +18,7 @@ use crate::event::EventSet;
 use crate::record::{Metadata, NewEvent};
 use crate::store::{EventStore, ExpectedVersion};
 
-use cache::{Cache, Hydrated};
+use cache::{Cache, Hydrated, lock};
 
 /// How many events a replay reads per round trip.
 const REPLAY_BATCH: usize = 1024;
@@ -60,13 +60,28 @@ struct Slot<A: Aggregate> {
     cache: Cache<A>,
 }
 
+/// A [`Slot`] of any aggregate type, as the builder holds it.
+trait AnySlot: Any + Send + Sync {
+    fn set_cache_capacity(&mut self, capacity: usize);
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send + Sync>;
+}
+
+impl<A: Aggregate> AnySlot for Slot<A> {
+    fn set_cache_capacity(&mut self, capacity: usize) {
+        self.cache.set_capacity(capacity);
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn Any + Send + Sync> {
+        self
+    }
+}
+
 /// Builds an [`App`]: the store, then each aggregate with its services.
 pub struct AppBuilder<S, C = Json> {
     store: S,
     codec: C,
     max_retries: u32,
     cache_capacity: usize,
-    slots: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
+    slots: HashMap<TypeId, Box<dyn AnySlot>>,
 }
 
 impl<S: EventStore> App<S> {
@@ -110,8 +125,7 @@ impl<S: EventStore, C: Codec> AppBuilder<S, C> {
         self
     }
 
-    /// How many hydrated aggregates each aggregate type keeps in memory (default 10,000). Set it
-    /// before the `aggregate` calls it applies to.
+    /// How many hydrated aggregates each aggregate type keeps in memory (default 10,000).
     #[must_use]
     pub fn cache_capacity(mut self, capacity: usize) -> Self {
         self.cache_capacity = capacity;
@@ -131,12 +145,20 @@ impl<S: EventStore, C: Codec> AppBuilder<S, C> {
 
     /// The app.
     pub fn build(self) -> App<S, C> {
+        let slots = self
+            .slots
+            .into_iter()
+            .map(|(type_id, mut slot)| {
+                slot.set_cache_capacity(self.cache_capacity);
+                (type_id, slot.into_any())
+            })
+            .collect();
         App {
             inner: Arc::new(Inner {
                 store: self.store,
                 codec: self.codec,
                 max_retries: self.max_retries,
-                slots: self.slots,
+                slots,
             }),
         }
     }
@@ -215,10 +237,19 @@ impl<S: EventStore, C: Codec> App<S, C> {
     /// Handles `command`: loads its aggregate (cached, else replayed), decides, appends with the
     /// exact expected version and applies the events to the cached state.
     ///
+    /// A refusal, or a decision that writes nothing, is returned only when taken on the stream's
+    /// latest state: when the cached state was not just read, the stream's version is checked
+    /// first, so a stale cache never refuses what the current state would accept.
+    ///
+    /// A handler must not send a command to its own stream (directly or through its services):
+    /// the stream's lock is held while it runs, so that would wait forever.
+    ///
     /// # Errors
     /// [`CommandError::Rejected`] with the aggregate's own error; [`CommandError::Store`] when
     /// the store fails or a stored event cannot be decoded; [`CommandError::TooManyConflicts`]
-    /// when other writers won every retry.
+    /// when other writers won every retry. After [`Error::Backend`], or when the future is
+    /// dropped before it completes, the events may or may not have been committed: load the
+    /// aggregate to find out before sending the command again.
     pub async fn send<Cmd>(
         &self,
         command: Cmd,
@@ -246,7 +277,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
     {
         let slot = self.slot::<Cmd::Aggregate>()?;
         let entry = slot.cache.entry(&stream);
-        let mut hydrated = entry.lock().await;
+        let mut hydrated = lock(&entry).await;
         let command_id = Uuid::now_v7();
         let mut retries = 0;
         loop {
@@ -284,10 +315,9 @@ impl<S: EventStore, C: Codec> App<S, C> {
             let expected = ExpectedVersion::Exact(hydrated.version);
             match self.inner.store.append(&stream, expected, batch).await {
                 Ok(appended) => {
-                    for event in &events {
-                        hydrated.state.apply(event);
+                    for (event, version) in events.iter().zip(appended.first_version..) {
+                        hydrated.apply(event, version);
                     }
-                    hydrated.version = appended.version;
                     return Ok(Committed {
                         stream,
                         events,
@@ -297,12 +327,12 @@ impl<S: EventStore, C: Codec> App<S, C> {
                     });
                 }
                 Err(conflict) if conflict.is_conflict() => {
+                    hydrated.fresh = false;
                     if retries == self.inner.max_retries {
                         return Err(CommandError::TooManyConflicts { stream, retries });
                     }
                     retries += 1;
                     tracing::debug!(retries, "conflict; catching up and retrying");
-                    hydrated.fresh = false;
                 }
                 Err(error) => {
                     // The append may or may not have happened: read the tail next time.
@@ -324,7 +354,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
         let stream = A::stream_name(id);
         let slot = self.slot::<A>()?;
         let entry = slot.cache.entry(&stream);
-        let mut hydrated = entry.lock().await;
+        let mut hydrated = lock(&entry).await;
         self.catch_up(&stream, &mut hydrated).await?;
         Ok((hydrated.state.clone(), hydrated.version))
     }
@@ -354,8 +384,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
                 .await?;
             for record in &records {
                 let event: A::Event = record.decode(&self.inner.codec)?;
-                hydrated.state.apply(&event);
-                hydrated.version = record.version;
+                hydrated.apply(&event, record.version);
             }
             if records.len() < REPLAY_BATCH {
                 hydrated.fresh = true;

@@ -11,10 +11,43 @@ pub(super) struct Hydrated<A> {
     pub(super) version: u64,
     /// Whether `state` is known to be at the stream's head (false: read the tail first).
     pub(super) fresh: bool,
+    /// Set while `apply` runs: still set when a command next takes the entry, `apply` panicked
+    /// half-way, and the state is rebuilt from nothing rather than trusted.
+    torn: bool,
+}
+
+impl<A: Aggregate> Hydrated<A> {
+    fn empty() -> Self {
+        Self {
+            state: A::default(),
+            version: 0,
+            fresh: false,
+            torn: false,
+        }
+    }
+
+    /// Applies `event`, recorded at `version`, to the state.
+    pub(super) fn apply(&mut self, event: &A::Event, version: u64) {
+        self.torn = true;
+        self.state.apply(event);
+        self.torn = false;
+        self.version = version;
+    }
 }
 
 /// A lock per hydrated stream: commands to one stream queue on it, the rest run in parallel.
 pub(super) type Entry<A> = Arc<tokio::sync::Mutex<Hydrated<A>>>;
+
+/// Waits for the entry's lock; an entry left torn by a panicking `apply` comes back empty.
+pub(super) async fn lock<A: Aggregate>(
+    entry: &Entry<A>,
+) -> tokio::sync::MutexGuard<'_, Hydrated<A>> {
+    let mut hydrated = entry.lock().await;
+    if hydrated.torn {
+        *hydrated = Hydrated::empty();
+    }
+    hydrated
+}
 
 pub(super) struct Cache<A> {
     capacity: usize,
@@ -29,6 +62,10 @@ impl<A: Aggregate> Cache<A> {
         }
     }
 
+    pub(super) fn set_capacity(&mut self, capacity: usize) {
+        self.capacity = capacity.max(1);
+    }
+
     /// The entry for `stream`, created empty (version 0, not fresh) when absent.
     pub(super) fn entry(&self, stream: &str) -> Entry<A> {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
@@ -38,11 +75,7 @@ impl<A: Aggregate> Cache<A> {
         if entries.len() >= self.capacity {
             evict_idle(&mut entries, self.capacity - self.capacity / 10 - 1);
         }
-        let entry = Arc::new(tokio::sync::Mutex::new(Hydrated {
-            state: A::default(),
-            version: 0,
-            fresh: false,
-        }));
+        let entry = Arc::new(tokio::sync::Mutex::new(Hydrated::empty()));
         entries.insert(stream.to_owned(), Arc::clone(&entry));
         entry
     }
@@ -61,4 +94,38 @@ fn evict_idle<A>(entries: &mut HashMap<String, Entry<A>>, keep: usize) {
             true
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eviction_drops_only_idle_entries() {
+        let mut entries: HashMap<String, Entry<()>> = (0..10)
+            .map(|n| {
+                (
+                    n.to_string(),
+                    Arc::new(tokio::sync::Mutex::new(Hydrated::empty_unit())),
+                )
+            })
+            .collect();
+        let in_use = Arc::clone(&entries["7"]);
+        evict_idle(&mut entries, 0);
+        assert_eq!(entries.keys().collect::<Vec<_>>(), ["7"]);
+        drop(in_use);
+        evict_idle(&mut entries, 1);
+        assert_eq!(entries.len(), 1, "never below `keep`");
+    }
+
+    impl Hydrated<()> {
+        fn empty_unit() -> Self {
+            Self {
+                state: (),
+                version: 0,
+                fresh: false,
+                torn: false,
+            }
+        }
+    }
 }

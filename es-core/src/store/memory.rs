@@ -126,8 +126,9 @@ impl InMemoryEventStore {
             });
         }
         let position = all.len() as u64;
-        drop(log);
+        // Published under the lock, so racing appends cannot move the hint backwards.
         self.inner.head.send_replace(position);
+        drop(log);
         Ok(AppendResult {
             first_version: actual + 1,
             version: actual + count as u64,

@@ -118,8 +118,9 @@ pub trait EventStore: Send + Sync + 'static {
         events: Vec<NewEvent>,
     ) -> impl Future<Output = Result<AppendResult, Error>> + Send;
 
-    /// Reads up to `limit` events of `stream` starting at version `from` (inclusive), in order.
-    /// An unknown stream reads as empty.
+    /// Reads `limit` events of `stream` starting at version `from` (inclusive), in order, or
+    /// all that remain when fewer do: a short read means the end of the stream. An unknown
+    /// stream reads as empty.
     ///
     /// # Errors
     /// [`Error::InvalidStreamName`] or [`Error::Backend`].

@@ -38,10 +38,10 @@ impl<S: EventStore> Subscription<S> {
         }
     }
 
-    /// Sets how long to wait for a hint before reading anyway (default 500 ms).
+    /// Sets how long to wait for a hint before reading anyway (default 500 ms, at least 1 ms).
     #[must_use]
     pub fn poll_interval(mut self, interval: Duration) -> Self {
-        self.poll_interval = interval;
+        self.poll_interval = interval.max(Duration::from_millis(1));
         self
     }
 

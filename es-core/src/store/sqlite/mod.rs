@@ -105,18 +105,18 @@ impl SqliteOptions {
         self
     }
 
-    /// How many idle read connections to keep (default 4). More concurrent reads open extra
-    /// connections that are closed after use.
+    /// How many read connections to pool (default 4, at least 1): at most this many reads run
+    /// at once; more wait for a free connection.
     #[must_use]
     pub fn readers(mut self, readers: usize) -> Self {
-        self.readers = readers;
+        self.readers = readers.max(1);
         self
     }
 
-    /// The most appends committed in one transaction (default 1,024; at least 1).
+    /// The most appends committed in one transaction (default 1,024; from 1 to 65,536).
     #[must_use]
     pub fn max_group(mut self, appends: usize) -> Self {
-        self.max_group = appends.max(1);
+        self.max_group = appends.clamp(1, 65_536);
         self
     }
 
@@ -146,6 +146,7 @@ impl SqliteOptions {
                 writer: Some(thread),
                 head: head_tx,
                 readers: Mutex::new(Vec::new()),
+                read_permits: tokio::sync::Semaphore::new(self.readers),
                 options: self,
             }),
         })
@@ -189,6 +190,8 @@ struct Shared {
     writer: Option<JoinHandle<()>>,
     head: Arc<watch::Sender<u64>>,
     readers: Mutex<Vec<Connection>>,
+    /// One permit per pooled reader: reads beyond the pool wait rather than open connections.
+    read_permits: tokio::sync::Semaphore,
     options: SqliteOptions,
 }
 
@@ -235,6 +238,8 @@ impl SqliteEventStore {
         &self,
         read: impl FnOnce(&Connection) -> Result<T, SqliteError> + Send + 'static,
     ) -> Result<T, Error> {
+        // The semaphore is never closed, so acquiring cannot fail.
+        let _permit = self.inner.read_permits.acquire().await.ok();
         let shared = Arc::clone(&self.inner);
         let result = tokio::task::spawn_blocking(move || {
             let pooled = shared
