@@ -2,6 +2,8 @@
 
 mod dyn_store;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod subscription;
 
 use std::fmt;
@@ -10,6 +12,8 @@ use std::sync::Arc;
 
 pub use dyn_store::DynEventStore;
 pub use memory::InMemoryEventStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresEventStore;
 pub use subscription::Subscription;
 
 use crate::error::Error;
@@ -69,7 +73,8 @@ pub struct AppendResult {
 
 /// A store of event streams and the global log they form.
 ///
-/// Backends: [`InMemoryEventStore`] here; SQLite and PostgreSQL behind their features. The typed
+/// Backends: [`InMemoryEventStore`] here; SQLite and PostgreSQL (`PostgresEventStore`) behind
+/// their features. The typed
 /// layer ([`App`](crate::App)) sits above this trait; the trait deals only in serialized records.
 ///
 /// # Contract
