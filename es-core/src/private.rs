@@ -83,3 +83,7 @@ fn infallible_events<E, R: IntoEvents<E>>(events: R) -> Vec<E> {
     events.push_into(&mut out);
     out
 }
+
+/// The runtime the generated conformance tests run on.
+#[cfg(feature = "testing")]
+pub use ::tokio;

@@ -1,1 +1,3 @@
 //! Testing support for users and backend authors (feature `testing`).
+
+pub mod conformance;

@@ -1,0 +1,175 @@
+//! The store conformance suite: the [`EventStore`] contract as test
+//! functions, which every backend runs, once directly and once behind
+//! [`DynEventStore`](crate::DynEventStore).
+//!
+//! Each function is one case: it takes a store, does its work in streams no other call uses
+//! (names end in a fresh UUID), and panics with a message that names the case on a violation.
+//! Cases can therefore share one store or database and run concurrently, and checks of the
+//! global log only look at the case's own streams.
+//!
+//! # Running the suite on a backend
+//!
+//! [`conformance_tests!`](crate::conformance_tests) generates one `#[tokio::test]` per case,
+//! named after it, twice: once on the store itself, and once in a `dyn_store` submodule on the
+//! store behind `Arc<dyn DynEventStore>`. The second argument is a future that makes a store; it
+//! is awaited once per test (a fresh temporary file, a pool on a shared database):
+//!
+//! ```ignore
+//! use es_core::InMemoryEventStore;
+//!
+//! es_core::conformance_tests!(memory, async { InMemoryEventStore::new() });
+//! // tests: memory::expected_version_matrix, .., memory::dyn_store::expected_version_matrix, ..
+//! ```
+//!
+//! The generated tests run on es-core's own tokio (the `testing` feature enables its
+//! multi-threaded runtime); the calling crate needs no tokio of its own. [`run_all`] runs every generic case in sequence, for a
+//! harness of one's own. The cases that need a second instance or a backend hook are called
+//! by hand: [`two_instances_see_each_other`] and [`versions_past_2_31`].
+//!
+//! # The cases
+//!
+//! The numbers are those of the project's conformance list.
+//!
+//! | Case | Function | Generic here |
+//! |------|----------|--------------|
+//! | 1 | [`expected_version_matrix`], [`empty_batch`] | all |
+//! | 2 | [`concurrent_exact_appends_one_winner`] | all |
+//! | 3 | [`concurrent_any_appends_all_succeed`] | all |
+//! | 4 | [`failed_batch_leaves_no_trace`] | batches invalid by their content; injected I/O failures are the backend's |
+//! | 5 | [`unencodable_event_rejected`] | all (through [`App`](crate::App)) |
+//! | 6 | [`large_versions_in_conflicts`], [`large_payloads_round_trip`], [`versions_past_2_31`] (hook) | all, with a seeding hook |
+//! | 7 | [`idempotent_retry`] | all |
+//! | 8 | [`stream_names`] | all |
+//! | 9 | [`range_reads`] | all |
+//! | 10 | [`round_trip`] | all |
+//! | 11 | [`long_stream_read_whole`] | all |
+//! | 12 | [`global_log_from_position`] | all |
+//! | 13, 15 | [`catch_up_subscription`], [`concurrent_appends_lose_nothing`] | concurrent writers and readers; the deterministic stalled-writer race is the backend's |
+//! | 14 | (none) | a rolled-back reservation needs transaction control: the backend's |
+//! | 16 | [`two_instances_see_each_other`] | two instances; a database restart is the backend's |
+//! | 17 to 19 | (none) | SIGKILL, synchronous modes and raw SQL are the backend's |
+//!
+//! Case 6 and versions past 2^31: no test can append 2^31 events, so the generic case checks
+//! that expectations and read positions past 2^31, 2^32, `i64::MAX` and up to `u64::MAX` are
+//! conflicts (reporting both numbers exactly) or empty reads, never backend errors; a backend
+//! that can put a stream at a high version directly (one row inserted with SQL) passes that as
+//! the hook of [`versions_past_2_31`], which then appends, reads and conflicts past 2^32.
+
+mod append;
+mod live;
+mod read;
+mod support;
+mod typed;
+
+pub use append::{
+    HIGH_VERSION, concurrent_any_appends_all_succeed, concurrent_exact_appends_one_winner,
+    empty_batch, expected_version_matrix, failed_batch_leaves_no_trace, idempotent_retry,
+    large_payloads_round_trip, large_versions_in_conflicts, stream_names, versions_past_2_31,
+};
+pub use live::{
+    catch_up_subscription, concurrent_appends_lose_nothing, two_instances_see_each_other,
+};
+pub use read::{global_log_from_position, long_stream_read_whole, range_reads, round_trip};
+pub use typed::unencodable_event_rejected;
+
+use crate::store::EventStore;
+
+/// Runs every case that needs nothing but the store, one after the other.
+///
+/// # Panics
+/// On the first violation of the contract, naming the case.
+pub async fn run_all<S: EventStore + Clone>(store: &S) {
+    expected_version_matrix(store).await;
+    empty_batch(store).await;
+    concurrent_exact_appends_one_winner(store).await;
+    concurrent_any_appends_all_succeed(store).await;
+    failed_batch_leaves_no_trace(store).await;
+    unencodable_event_rejected(store).await;
+    large_versions_in_conflicts(store).await;
+    large_payloads_round_trip(store).await;
+    idempotent_retry(store).await;
+    stream_names(store).await;
+    range_reads(store).await;
+    round_trip(store).await;
+    long_stream_read_whole(store).await;
+    global_log_from_position(store).await;
+    catch_up_subscription(store).await;
+    concurrent_appends_lose_nothing(store).await;
+}
+
+/// Generates the conformance suite for one backend: a module `$name` with one test per case of
+/// [`testing::conformance`](crate::testing::conformance) that needs only the store, named after
+/// the case, and a submodule `dyn_store` with the same tests on the store behind
+/// `Arc<dyn DynEventStore>`.
+///
+/// `$factory` is an expression of a future resolving to the store; it is evaluated and awaited
+/// at the start of every test, inside the generated module (which glob-imports its parent, so
+/// the caller's imports are in scope). The store type must be `EventStore + Clone` (wrap it in
+/// an `Arc` if it is not `Clone`). Each test runs on a multi-threaded runtime with two workers.
+///
+/// # Examples
+/// ```ignore
+/// es_core::conformance_tests!(memory, async { es_core::InMemoryEventStore::new() });
+///
+/// es_core::conformance_tests!(sqlite, async {
+///     SqliteEventStore::open(temp_db_path()).await.expect("open a fresh database")
+/// });
+/// ```
+#[macro_export]
+macro_rules! conformance_tests {
+    ($name:ident, $factory:expr $(,)?) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $crate::__conformance_cases!(($factory).await);
+
+            mod dyn_store {
+                #[allow(unused_imports)]
+                use super::super::*;
+
+                $crate::__conformance_cases!(::std::sync::Arc::new(($factory).await)
+                    as ::std::sync::Arc<dyn $crate::DynEventStore>);
+            }
+        }
+    };
+}
+
+/// The list of cases [`conformance_tests!`] generates tests for. Not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_cases {
+    ($store:expr) => {
+        $crate::__conformance_cases!(@cases $store;
+            expected_version_matrix
+            empty_batch
+            concurrent_exact_appends_one_winner
+            concurrent_any_appends_all_succeed
+            failed_batch_leaves_no_trace
+            unencodable_event_rejected
+            large_versions_in_conflicts
+            large_payloads_round_trip
+            idempotent_retry
+            stream_names
+            range_reads
+            round_trip
+            long_stream_read_whole
+            global_log_from_position
+            catch_up_subscription
+            concurrent_appends_lose_nothing
+        );
+    };
+    (@cases $store:expr; $($case:ident)*) => {
+        $(
+            #[$crate::__private::tokio::test(
+                flavor = "multi_thread",
+                worker_threads = 2,
+                crate = "::es_core::__private::tokio"
+            )]
+            async fn $case() {
+                let store = $store;
+                $crate::testing::conformance::$case(&store).await;
+            }
+        )*
+    };
+}
