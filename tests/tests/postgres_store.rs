@@ -388,3 +388,190 @@ async fn another_instance_is_woken_by_notify() {
         .unwrap();
     assert_eq!(got.position, appended.position);
 }
+
+mod typed {
+    //! A corrupt payload or an unknown event name, inserted with raw SQL, is an error through the
+    //! typed layer that names the stream and the version: never a panic.
+
+    use es_core::codec::Codec;
+    use es_core::{Aggregate, AggregateCommand, App, Command, CommandError, Error, EventSet};
+    use serde::{Deserialize, Serialize};
+    use uuid::Uuid;
+
+    use super::postgres_support::{raw, store};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Added {
+        n: u64,
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
+    enum CounterEvent {
+        Added(Added),
+    }
+
+    impl EventSet for CounterEvent {
+        const NAMES: &'static [&'static str] = &["Added"];
+
+        fn name(&self) -> &'static str {
+            "Added"
+        }
+
+        fn version(&self) -> u16 {
+            1
+        }
+
+        fn encode<C: Codec>(&self, codec: &C) -> Result<Vec<u8>, Error> {
+            let Self::Added(added) = self;
+            codec.encode(added).map_err(|source| Error::Encode {
+                event: "Added".into(),
+                source,
+            })
+        }
+
+        fn decode<C: Codec>(
+            codec: &C,
+            name: &str,
+            _schema_version: u16,
+            payload: &[u8],
+        ) -> Result<Self, Error> {
+            match name {
+                "Added" => codec
+                    .decode(payload)
+                    .map(Self::Added)
+                    .map_err(|source| Error::Decode {
+                        stream: String::new(),
+                        version: 0,
+                        event: name.into(),
+                        source,
+                    }),
+                _ => Err(Error::UnknownEvent {
+                    stream: String::new(),
+                    version: 0,
+                    event: name.into(),
+                    known: Self::NAMES,
+                }),
+            }
+        }
+    }
+
+    #[derive(Debug, Clone, Default)]
+    struct Counter {
+        total: u64,
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("never")]
+    struct Never;
+
+    #[derive(Debug, Clone)]
+    struct Add {
+        id: String,
+        n: u64,
+    }
+
+    impl Command for Add {
+        type Id = String;
+        fn aggregate_id(&self) -> &String {
+            &self.id
+        }
+    }
+
+    impl AggregateCommand for Add {
+        type Aggregate = Counter;
+        fn into_command(self) -> Add {
+            self
+        }
+    }
+
+    impl Aggregate for Counter {
+        const NAME: &'static str = "counter";
+        type Event = CounterEvent;
+        type Command = Add;
+        type Error = Never;
+        type Services = ();
+
+        fn apply(&mut self, event: &CounterEvent) {
+            let CounterEvent::Added(added) = event;
+            self.total += added.n;
+        }
+
+        fn handle(
+            &self,
+            command: Add,
+            _services: &(),
+        ) -> impl std::future::Future<Output = Result<Vec<CounterEvent>, Never>> + Send {
+            std::future::ready(Ok(vec![CounterEvent::Added(Added { n: command.n })]))
+        }
+    }
+
+    /// Inserts one event row as a foreign writer would, under the counter row lock.
+    async fn insert_raw(
+        client: &tokio_postgres::Client,
+        stream: &str,
+        version: i64,
+        name: &str,
+        payload: &[u8],
+    ) {
+        client
+            .execute(
+                "WITH head AS (SELECT position FROM es_head WHERE id = 1 FOR UPDATE), \
+                 inserted AS ( \
+                     INSERT INTO es_events (position, stream, version, id, name, schema_version, \
+                                            payload, timestamp_us) \
+                     SELECT position + 1, $1, $2, $3, $4, 1, $5, 0 FROM head RETURNING position) \
+                 UPDATE es_head SET position = (SELECT position FROM inserted) WHERE id = 1",
+                &[&stream, &version, &Uuid::now_v7(), &name, &payload],
+            )
+            .await
+            .expect("raw insert");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn corrupt_rows_are_errors_naming_stream_and_version() {
+        let Some((store, url, schema)) = store("typed").await else {
+            return;
+        };
+        let app = App::builder(store.clone()).aggregate::<Counter>().build();
+        app.send(Add {
+            id: "c1".into(),
+            n: 2,
+        })
+        .await
+        .unwrap();
+        let client = raw(&url, &schema).await;
+        insert_raw(&client, "counter-c1", 2, "Added", b"{not json").await;
+        insert_raw(&client, "counter-c2", 1, "Vanished", b"{}").await;
+
+        // Through send: the cached state is stale, the append conflicts, the catch-up decodes.
+        let error = app
+            .send(Add {
+                id: "c1".into(),
+                n: 1,
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, CommandError::Store(Error::Decode { stream, version: 2, event, .. })
+                if stream == "counter-c1" && event == "Added"),
+            "{error:?}"
+        );
+        eprintln!("send: {error}");
+        // Through load, by a fresh app.
+        let fresh = App::builder(store.clone()).aggregate::<Counter>().build();
+        let error = fresh.load::<Counter>("c1").await.unwrap_err();
+        assert!(
+            error.to_string().contains("counter-c1") && error.to_string().contains("version 2"),
+            "{error}"
+        );
+        let error = fresh.load::<Counter>("c2").await.unwrap_err();
+        assert!(
+            matches!(&error, CommandError::Store(Error::UnknownEvent { stream, version: 1, event, .. })
+                if stream == "counter-c2" && event == "Vanished"),
+            "{error:?}"
+        );
+        eprintln!("load: {error}");
+        let (state, version) = fresh.load::<Counter>("c3").await.unwrap();
+        assert_eq!((state.total, version), (0, 0));
+    }
+}
