@@ -55,6 +55,30 @@ async fn raw_insert(
         .expect("insert");
 }
 
+type Raw = Arc<(tokio_postgres::Client, tokio_postgres::Statement)>;
+
+/// A fresh schema with the store's tables and a plain table for the raw INSERTs.
+async fn setup(url: &str) -> (PostgresEventStore, Vec<Raw>) {
+    let admin = connect(url).await;
+    admin
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA}; \
+             CREATE TABLE {SCHEMA}.raw_events (id uuid PRIMARY KEY, stream text NOT NULL, \
+             name text NOT NULL, payload bytea NOT NULL)"
+        ))
+        .await
+        .expect("bench schema");
+    let store = PostgresEventStore::connect(url).await.expect("store");
+    store.migrate().await.expect("migrate");
+    let mut raw = Vec::new();
+    for _ in 0..TASKS {
+        let client = connect(url).await;
+        let statement = client.prepare(RAW_INSERT).await.expect("prepare");
+        raw.push(Arc::new((client, statement)));
+    }
+    (store, raw)
+}
+
 fn event() -> NewEvent {
     NewEvent::new("MoneyDeposited", 1, PAYLOAD)
 }
@@ -69,27 +93,7 @@ fn bench(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("runtime");
-    let url = in_schema(&url);
-    let (store, raw) = runtime.block_on(async {
-        let admin = connect(&url).await;
-        admin
-            .batch_execute(&format!(
-                "DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA}; \
-                 CREATE TABLE {SCHEMA}.raw_events (id uuid PRIMARY KEY, stream text NOT NULL, \
-                 name text NOT NULL, payload bytea NOT NULL)"
-            ))
-            .await
-            .expect("bench schema");
-        let store = PostgresEventStore::connect(&url).await.expect("store");
-        store.migrate().await.expect("migrate");
-        let mut raw = Vec::new();
-        for _ in 0..TASKS {
-            let client = connect(&url).await;
-            let statement = client.prepare(RAW_INSERT).await.expect("prepare");
-            raw.push(Arc::new((client, statement)));
-        }
-        (store, raw)
-    });
+    let (store, raw) = runtime.block_on(setup(&in_schema(&url)));
 
     let mut group = c.benchmark_group("postgres_append");
     group.throughput(Throughput::Elements(1));

@@ -71,7 +71,7 @@ async fn next_retrying(subscription: &mut Subscription<PostgresEventStore>) -> R
                 eprintln!("subscription read failed, retrying: {error}");
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            Err(_) => panic!("the subscriber waited 30 s for an event"),
+            Err(elapsed) => panic!("the subscriber waited 30 s for an event: {elapsed}"),
         }
     }
     panic!("the subscriber never recovered after the restart");

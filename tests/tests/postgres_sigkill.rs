@@ -19,6 +19,7 @@ const CHILD_SCHEMA: &str = "ES_SIGKILL_CHILD_SCHEMA";
 const KILLS: usize = 50;
 const STREAMS: usize = 4;
 const BATCH: u64 = 3;
+const BATCH_LEN: usize = 3;
 
 fn random_below(bound: u64) -> u64 {
     let mut hasher = RandomState::new().build_hasher();
@@ -41,45 +42,42 @@ async fn child_appender() {
     let store = PostgresEventStore::connect(&url_in(&url, &schema))
         .await
         .unwrap();
-    let tasks: Vec<_> = (0..STREAMS)
-        .map(|index| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let stream = stream(index);
-                let mut version = store.stream_version(&stream).await.unwrap();
-                loop {
-                    let batch: Vec<NewEvent> = (0..BATCH)
-                        .map(|offset| {
-                            let payload = format!("{}:{offset}", version + 1);
-                            NewEvent::new("Appended", 1, payload.into_bytes())
-                        })
-                        .collect();
-                    let ids: Vec<String> = batch.iter().map(|e| e.id.to_string()).collect();
-                    match store
-                        .append(&stream, ExpectedVersion::Exact(version), batch)
-                        .await
-                    {
-                        Ok(result) => {
-                            let mut out = std::io::stdout().lock();
-                            writeln!(
-                                out,
-                                "ack {stream} {} {}",
-                                result.first_version,
-                                ids.join(" ")
-                            )
-                            .unwrap();
-                            out.flush().unwrap();
-                            version = result.version;
-                        }
-                        Err(error) => panic!("child append failed: {error}"),
+    for index in 0..STREAMS {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let stream = stream(index);
+            let mut version = store.stream_version(&stream).await.unwrap();
+            loop {
+                let batch: Vec<NewEvent> = (0..BATCH)
+                    .map(|offset| {
+                        let payload = format!("{}:{offset}", version + 1);
+                        NewEvent::new("Appended", 1, payload.into_bytes())
+                    })
+                    .collect();
+                let ids: Vec<String> = batch.iter().map(|e| e.id.to_string()).collect();
+                match store
+                    .append(&stream, ExpectedVersion::Exact(version), batch)
+                    .await
+                {
+                    Ok(result) => {
+                        let mut out = std::io::stdout().lock();
+                        writeln!(
+                            out,
+                            "ack {stream} {} {}",
+                            result.first_version,
+                            ids.join(" ")
+                        )
+                        .unwrap();
+                        out.flush().unwrap();
+                        version = result.version;
                     }
+                    Err(error) => panic!("child append failed: {error}"),
                 }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap();
+            }
+        });
     }
+    // Runs until the parent kills it.
+    std::future::pending::<()>().await;
 }
 
 struct Ack {
@@ -88,64 +86,67 @@ struct Ack {
     ids: Vec<Uuid>,
 }
 
+/// Runs the child `KILLS` times, each killed with SIGKILL after a random delay; its acks.
+fn kill_children(schema: &str) -> Vec<Ack> {
+    let exe = std::env::current_exe().unwrap();
+    let mut acks = Vec::new();
+    for _ in 0..KILLS {
+        let mut child = Command::new(&exe)
+            .args([
+                "child_appender",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_SCHEMA, schema)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn the child");
+        let stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut acks = Vec::new();
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let mut words = line.split_whitespace();
+                if words.next() != Some("ack") {
+                    continue;
+                }
+                let stream = words.next().unwrap().to_owned();
+                let first_version = words.next().unwrap().parse().unwrap();
+                let ids = words.map(|id| id.parse().unwrap()).collect();
+                acks.push(Ack {
+                    stream,
+                    first_version,
+                    ids,
+                });
+            }
+            acks
+        });
+        // Anywhere from before the first append to a few dozen batches in.
+        std::thread::sleep(Duration::from_millis(20 + random_below(300)));
+        child.kill().expect("SIGKILL the child"); // `kill` is SIGKILL on Unix
+        let status = child.wait().unwrap();
+        assert!(!status.success(), "the child was killed, it did not finish");
+        acks.extend(reader.join().unwrap());
+    }
+    acks
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_appends_survive_sigkill() {
     let Some((store, _url, schema)) = store("sigkill").await else {
         return;
     };
     let started = Instant::now();
-    let acks = tokio::task::spawn_blocking(move || {
-        let exe = std::env::current_exe().unwrap();
-        let mut acks = Vec::new();
-        for _ in 0..KILLS {
-            let mut child = Command::new(&exe)
-                .args([
-                    "child_appender",
-                    "--exact",
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
-                .env(CHILD_SCHEMA, &schema)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("spawn the child");
-            let stdout = child.stdout.take().unwrap();
-            let reader = std::thread::spawn(move || {
-                let mut acks = Vec::new();
-                for line in BufReader::new(stdout).lines() {
-                    let Ok(line) = line else { break };
-                    let mut words = line.split_whitespace();
-                    if words.next() != Some("ack") {
-                        continue;
-                    }
-                    let stream = words.next().unwrap().to_owned();
-                    let first_version = words.next().unwrap().parse().unwrap();
-                    let ids = words.map(|id| id.parse().unwrap()).collect();
-                    acks.push(Ack {
-                        stream,
-                        first_version,
-                        ids,
-                    });
-                }
-                acks
-            });
-            // Anywhere from before the first append to a few dozen batches in.
-            std::thread::sleep(Duration::from_millis(20 + random_below(300)));
-            child.kill().expect("SIGKILL the child"); // `kill` is SIGKILL on Unix
-            let status = child.wait().unwrap();
-            assert!(!status.success(), "the child was killed, it did not finish");
-            acks.extend(reader.join().unwrap());
-        }
-        acks
-    })
-    .await
-    .unwrap();
+    let acks = tokio::task::spawn_blocking(move || kill_children(&schema))
+        .await
+        .unwrap();
 
     // Every acknowledged batch is stored whole, where it was acknowledged.
     for ack in &acks {
         let stored = store
-            .read_stream(&ack.stream, ack.first_version, BATCH as usize)
+            .read_stream(&ack.stream, ack.first_version, BATCH_LEN)
             .await
             .unwrap();
         let ids: Vec<Uuid> = stored.iter().map(|e| e.id).collect();
