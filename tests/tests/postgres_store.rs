@@ -208,7 +208,7 @@ async fn wait_until_blocked(observer: &tokio_postgres::Client, application: &str
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    panic!("{application} never waited on the counter row lock");
+    panic!("{application} never waited on the append lock");
 }
 
 /// A raw `es_append` of one event, as a writer that stalls before commit would issue it.
@@ -256,7 +256,7 @@ async fn gap_race_writer_b_queues_behind_open_writer_a() {
             .await
     });
     wait_until_blocked(&observer, "es_gap_race_b").await;
-    assert!(!b.is_finished(), "B waits for A's counter row lock");
+    assert!(!b.is_finished(), "B waits for the append lock A holds");
 
     // The catch-up reader does not wait on writers and sees only what is committed.
     let mut subscription =
@@ -314,7 +314,7 @@ async fn rolled_back_reservation_leaves_no_gap_and_stalls_no_reader() {
         "the rolled-back position is reused: no gap"
     );
 
-    // A client that dies holding the counter row: its transaction ends with its connection.
+    // A client that dies holding the append lock: its transaction ends with its connection.
     let dying = raw(&url, &schema).await;
     dying.batch_execute("BEGIN").await.unwrap();
     assert_eq!(raw_append(&dying, "died", Uuid::now_v7()).await, 2);
@@ -505,7 +505,7 @@ mod typed {
         }
     }
 
-    /// Inserts one event row as a foreign writer would, under the counter row lock.
+    /// Inserts one event row as a foreign writer would, under the append lock.
     async fn insert_raw(
         client: &tokio_postgres::Client,
         stream: &str,
@@ -514,17 +514,19 @@ mod typed {
         payload: &[u8],
     ) {
         client
+            .batch_execute("BEGIN; SELECT FROM es_append_lock WHERE id = 1 FOR UPDATE")
+            .await
+            .unwrap();
+        client
             .execute(
-                "WITH head AS (SELECT position FROM es_head WHERE id = 1 FOR UPDATE), \
-                 inserted AS ( \
-                     INSERT INTO es_events (position, stream, version, id, name, schema_version, \
-                                            payload, timestamp_us) \
-                     SELECT position + 1, $1, $2, $3, $4, 1, $5, 0 FROM head RETURNING position) \
-                 UPDATE es_head SET position = (SELECT position FROM inserted) WHERE id = 1",
+                "INSERT INTO es_events (position, stream, version, id, name, schema_version, \
+                                        payload, timestamp_us) \
+                 SELECT coalesce(max(position), 0) + 1, $1, $2, $3, $4, 1, $5, 0 FROM es_events",
                 &[&stream, &version, &Uuid::now_v7(), &name, &payload],
             )
             .await
             .expect("raw insert");
+        client.batch_execute("COMMIT").await.unwrap();
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

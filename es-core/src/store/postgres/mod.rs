@@ -1,19 +1,21 @@
 //! The PostgreSQL backend (feature `postgres`): many application nodes on one database.
 //!
-//! # Global order: one counter row, and group commit
+//! # Global order: one lock row, and group commit
 //!
 //! A sequence value is taken at insert but becomes visible at commit, so a reader that trusts
 //! `position > checkpoint` skips a transaction that took a lower value and commits late. This
-//! store closes that gap by construction: every append locks the single row of `es_head` (the
-//! newest position) and holds the lock until it commits, taking positions `head + 1 ..`. A
-//! second append, from this process or another node, waits for the lock, so positions are
+//! store closes that gap by construction: every append locks the single row of
+//! `es_append_lock` (`SELECT .. FOR UPDATE`: a lock only, the row is never updated, so it leaves
+//! no dead row versions behind) and holds the lock until it commits, taking the positions after
+//! `max(position)`, read under the lock. A second append, from this process or another node,
+//! waits for the lock and reads the first one's rows once it has committed, so positions are
 //! gapless and become visible strictly in order. A reader simply reads `position > p`: it never
 //! waits on a writer, and nothing can appear at or below a position it has seen.
 //!
 //! The other known cure (parallel writers, rows tagged with `pg_current_xact_id()`, readers
 //! stopping below `pg_snapshot_xmin`) orders the log by (transaction id, sequence), which is not
 //! the `u64` position readers checkpoint: mapping it back to a monotone `u64` needs a second,
-//! serialized step anyway. The cost of the counter row is that appends across the whole
+//! serialized step anyway. The cost of the lock row is that appends across the whole
 //! database commit one after another; this store pays it once per group instead of once per
 //! append: one writer task per store instance takes every append queued while the previous
 //! group was committing and runs them in one transaction (group commit), each through the
@@ -22,7 +24,7 @@
 //! fails anyway, each of its appends is retried alone. A lone append is one statement in
 //! autocommit: one round trip.
 //!
-//! A transaction that locked the counter and then rolls back (an error, a killed client)
+//! A transaction that took the lock and then rolls back (an error, a killed client)
 //! consumed nothing: the next append takes the same positions, and readers were never waiting
 //! on it, so it stalls no reader at all; it stalls other writers until PostgreSQL ends it. The
 //! store's own transactions never wait on the client between statements (the group is sent
@@ -85,6 +87,8 @@ const READ_ALL: &str = "SELECT position, stream, version, id, name, schema_versi
 
 const STREAM_VERSION: &str =
     "SELECT version FROM es_events WHERE stream = $1 ORDER BY version DESC LIMIT 1";
+
+const HEAD: &str = "SELECT coalesce(max(position), 0) FROM es_events";
 
 const BEGIN: &str = "BEGIN; SET LOCAL idle_in_transaction_session_timeout = '5s'";
 
@@ -219,10 +223,7 @@ impl PostgresEventStore {
         };
         // The head is a hint; a missing schema (not migrated yet) leaves it at 0.
         if let Ok(client) = store.inner.pool.get().await {
-            if let Ok(row) = client
-                .query_one("SELECT position FROM es_head WHERE id = 1", &[])
-                .await
-            {
+            if let Ok(row) = client.query_one(HEAD, &[]).await {
                 advance(&store.inner.head, row.get(0));
             }
         }
@@ -522,7 +523,17 @@ async fn write_groups(
     head: Arc<watch::Sender<u64>>,
 ) {
     let mut group = Vec::with_capacity(MAX_GROUP);
-    while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
+    while let Some(first) = queue.recv().await {
+        group.push(first);
+        // Let the appenders woken by the previous group's answers queue up behind this one.
+        tokio::task::yield_now().await;
+        while group.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(request) => group.push(request),
+                Err(_) => break,
+            }
+        }
+        tracing::trace!(appends = group.len(), "group commit");
         let results = match pool.get().await {
             Ok(client) => {
                 if group.len() == 1 {
@@ -680,9 +691,7 @@ async fn listen_loop(
             let ready = {
                 let setup = async {
                     client.batch_execute(&quoted).await?;
-                    client
-                        .query_one("SELECT position FROM es_head WHERE id = 1", &[])
-                        .await
+                    client.query_one(HEAD, &[]).await
                 };
                 // Drive the connection while the setup runs on it.
                 let mut setup = std::pin::pin!(setup);

@@ -1,8 +1,8 @@
 -- Schema version 1 of the PostgreSQL event store. Applied by `PostgresEventStore::migrate`,
 -- inside one transaction, in the schema that `search_path` names first.
 
--- The global log. `position` is gapless and handed out under the `es_head` row lock (see
--- `es_append`), so it is visible in commit order.
+-- The global log. `position` is gapless and handed out under the `es_append_lock` row lock
+-- (see `es_append`), so it becomes visible in order.
 CREATE TABLE es_events (
     position       bigint   NOT NULL PRIMARY KEY CHECK (position > 0),
     stream         text     NOT NULL CHECK (octet_length(stream) BETWEEN 1 AND 255),
@@ -19,12 +19,12 @@ CREATE TABLE es_events (
     CONSTRAINT es_events_id UNIQUE (id)
 );
 
--- One row: the newest position. Every append locks it until commit.
-CREATE TABLE es_head (
-    id       integer NOT NULL PRIMARY KEY CHECK (id = 1),
-    position bigint  NOT NULL
+-- One row that every append locks (FOR UPDATE, never updated: no dead row versions) until it
+-- commits; the holder takes the positions after max(position).
+CREATE TABLE es_append_lock (
+    id integer NOT NULL PRIMARY KEY CHECK (id = 1)
 );
-INSERT INTO es_head (id, position) VALUES (1, 0);
+INSERT INTO es_append_lock (id) VALUES (1);
 
 -- Stored events are immutable: the database itself refuses UPDATE, DELETE and TRUNCATE.
 CREATE FUNCTION es_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -74,10 +74,10 @@ DECLARE
     v_last   bigint;
 BEGIN
     -- The global order: one row lock, held to commit, serializes appends across every node.
-    SELECT h.position INTO v_head FROM es_head h WHERE h.id = 1 FOR UPDATE;
+    PERFORM FROM es_append_lock l WHERE l.id = 1 FOR UPDATE;
 
     -- An idempotent retry: every id stored, in this stream, in order, where `expected` says.
-    IF v_count > 0 THEN
+    IF v_count > 0 AND EXISTS (SELECT FROM es_events e WHERE e.id = ANY (p_ids)) THEN
         SELECT e.stream, e.version, e.position, e.id INTO v_first
             FROM unnest(p_ids) WITH ORDINALITY AS u(id, o)
             JOIN es_events e ON e.id = u.id
@@ -103,6 +103,8 @@ BEGIN
         END IF;
     END IF;
 
+    -- A fresh snapshot, taken after the lock: it sees every earlier append committed.
+    SELECT coalesce(max(e.position), 0) INTO v_head FROM es_events e;
     SELECT e.version INTO v_actual FROM es_events e
         WHERE e.stream = p_stream ORDER BY e.version DESC LIMIT 1;
     v_actual := coalesce(v_actual, 0);
@@ -130,7 +132,6 @@ BEGIN
                     p_correlation_ids, p_causation_ids, p_extras)
              WITH ORDINALITY AS u(id, name, schema_version, payload, timestamp_us,
                                   correlation_id, causation_id, extra, o);
-    UPDATE es_head SET position = v_head + v_count WHERE id = 1;
     -- Delivered at commit, to the listeners of this schema's channel.
     PERFORM pg_notify(left('es_head:' || current_schema(), 63), (v_head + v_count)::text);
     RETURN QUERY SELECT 0::smallint, v_actual + 1, v_actual + v_count, v_head + 1,
