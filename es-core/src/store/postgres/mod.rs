@@ -27,10 +27,10 @@
 //! A transaction that took the lock and then rolls back (an error, a killed client)
 //! consumed nothing: the next append takes the same positions, and readers were never waiting
 //! on it, so it stalls no reader at all; it stalls other writers until PostgreSQL ends it. The
-//! store's own transactions never wait on the client between statements (the group is sent
-//! pipelined), and each sets `idle_in_transaction_session_timeout` to 5 s as a bound for a
-//! client that stalls mid-transaction; a killed client's transaction ends when its connection
-//! drops.
+//! store's own transactions never wait on the client between statements: a lone append is one
+//! statement, and a group is sent pipelined and sets `idle_in_transaction_session_timeout` to
+//! 5 s, the bound on how long a client that stalls mid-group holds the lock. A killed client's
+//! transaction ends when PostgreSQL sees its connection drop.
 //!
 //! # Live appends from other nodes
 //!
@@ -166,8 +166,9 @@ struct Request {
 }
 
 impl PostgresEventStore {
-    /// Connects to the database at `url` (`postgres://user@host:port/db?options=..`) with a pool
-    /// of up to 16 connections, and listens for other nodes' appends.
+    /// Connects to the database at `url` (`postgres://user@host:port/db?options=..`) without
+    /// TLS, with a pool of up to 16 connections, and listens for other nodes' appends. For TLS,
+    /// build the pool yourself and use [`from_pool`](Self::from_pool).
     ///
     /// Does not create the tables: call [`migrate`](Self::migrate) once (it is safe to call from
     /// every node at startup).
@@ -190,10 +191,10 @@ impl PostgresEventStore {
         Self::from_pool(pool, Some(config)).await
     }
 
-    /// A store over an existing pool. `listen` is the configuration of the extra connection
-    /// that listens for appends of other nodes; without it, [`head`](EventStore::head) moves
-    /// only with this instance's own appends and subscriptions find other nodes' events by
-    /// polling.
+    /// A store over an existing pool (built with any TLS connector). `listen` is the
+    /// configuration of the extra connection that listens for appends of other nodes (opened
+    /// without TLS); without it, [`head`](EventStore::head) moves only with this instance's own
+    /// appends and subscriptions find other nodes' events by polling.
     ///
     /// # Errors
     /// [`Error::Backend`] when the database cannot be reached.
