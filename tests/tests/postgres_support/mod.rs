@@ -1,6 +1,8 @@
 //! Shared by the PostgreSQL test files: the database URL, a fresh schema per test, raw SQL.
 #![allow(dead_code, unreachable_pub)]
 
+use std::io::Write;
+
 use es_core::store::PostgresEventStore;
 
 /// The database URL from `ES_POSTGRES_URL`. Unset: fails under CI (which must never skip
@@ -13,7 +15,9 @@ pub fn url(test: &str) -> Option<String> {
                 std::env::var_os("CI").is_none(),
                 "ES_POSTGRES_URL is not set under CI: run `eval \"$(scripts/postgres start)\"` first"
             );
-            eprintln!(
+            // Straight to the stderr handle: the test harness captures `eprintln!`.
+            let _ = writeln!(
+                std::io::stderr(),
                 "WARNING: PostgreSQL test `{test}` DID NOT RUN: ES_POSTGRES_URL is not set \
                  (run `eval \"$(scripts/postgres start)\"`)"
             );
