@@ -3,7 +3,7 @@
 //! 8 connections), in the same run.
 //!
 //! ```text
-//! eval "$(scripts/postgres start)"
+//! eval "$(scripts/postgres env)"
 //! cargo bench -p es-core --features postgres --bench postgres_append
 //! ```
 #![allow(missing_docs, clippy::cast_possible_truncation)]
@@ -85,7 +85,7 @@ fn event() -> NewEvent {
 
 fn bench(c: &mut Criterion) {
     let Some(url) = url() else {
-        eprintln!("ES_POSTGRES_URL is not set: run `eval \"$(scripts/postgres start)\"`; skipping");
+        eprintln!("ES_POSTGRES_URL is not set: run `eval \"$(scripts/postgres env)\"`; skipping");
         return;
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

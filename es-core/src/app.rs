@@ -250,16 +250,27 @@ impl<S: EventStore, C: Codec> App<S, C> {
         let command_id = Uuid::now_v7();
         let mut retries = 0;
         loop {
-            if !hydrated.fresh {
+            let just_read = !hydrated.fresh;
+            if just_read {
                 self.catch_up(&stream, &mut hydrated).await?;
             }
-            let events = Cmd::Aggregate::handle(
+            let decided = Cmd::Aggregate::handle(
                 &hydrated.state,
                 command.clone().into_command(),
                 &slot.services,
             )
-            .await
-            .map_err(CommandError::Rejected)?;
+            .await;
+            // A decision that writes nothing meets no version check, so it stands only if taken
+            // on the stream's latest state: the cache may be behind another node's appends.
+            let writes_nothing = decided.as_ref().map_or(true, Vec::is_empty);
+            if writes_nothing
+                && !just_read
+                && self.inner.store.stream_version(&stream).await? != hydrated.version
+            {
+                hydrated.fresh = false;
+                continue;
+            }
+            let events = decided.map_err(CommandError::Rejected)?;
             if events.is_empty() {
                 return Ok(Committed {
                     stream,
@@ -342,13 +353,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
                 .read_stream(stream, from, REPLAY_BATCH)
                 .await?;
             for record in &records {
-                let event = A::Event::decode(
-                    &self.inner.codec,
-                    &record.name,
-                    record.schema_version,
-                    &record.payload,
-                )
-                .map_err(|error| error.at(stream, record.version))?;
+                let event: A::Event = record.decode(&self.inner.codec)?;
                 hydrated.state.apply(&event);
                 hydrated.version = record.version;
             }

@@ -73,7 +73,8 @@ pub trait EventOf<E>: Into<E> {}
 /// eight events, or `()` for none.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be returned as events of `{E}`",
-    label = "a handler returns one event, `Vec<_>`, `Option<_>`, a tuple of events, or `()`"
+    label = "a handler returns one event, `Vec<_>`, `Option<_>`, a tuple of events, or `()`",
+    note = "every event type a handler returns needs an `#[apply]` method in the aggregate's `impl` block"
 )]
 pub trait IntoEvents<E> {
     /// Appends the events to `out`, in order.

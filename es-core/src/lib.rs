@@ -89,6 +89,9 @@ pub use store::{
     AppendResult, DynEventStore, EventStore, ExpectedVersion, InMemoryEventStore, Subscription,
 };
 
+#[cfg(feature = "sqlite")]
+pub use store::SqliteEventStore;
+
 #[cfg(feature = "macros")]
 pub use es_macros::{Command, Event, aggregate};
 
@@ -99,6 +102,9 @@ pub mod prelude {
     #[cfg(feature = "macros")]
     pub use crate::aggregate;
     pub use serde::{Deserialize, Serialize};
+
+    #[cfg(feature = "sqlite")]
+    pub use crate::SqliteEventStore;
 
     pub use crate::{
         Aggregate, AggregateCommand, App, Command, CommandError, Committed, Event, EventSet,

@@ -59,23 +59,33 @@ pub fn unknown_event(name: &str, known: &'static [&'static str]) -> Error {
 
 /// A handler's `Result<impl IntoEvents, impl Into<Error>>` as the aggregate's outcome.
 ///
+/// The bound is on `(R,)` rather than `R` so that, when `R` is an event without `#[apply]`, the
+/// compiler's headline is `EventOf`'s message (the leaf) rather than `IntoEvents`' (the root).
+///
 /// # Errors
 /// The handler's rejection.
-pub fn fallible<E, Err, R: IntoEvents<E>, HandlerErr: Into<Err>>(
+pub fn fallible<E, Err, R, HandlerErr: Into<Err>>(
     result: Result<R, HandlerErr>,
-) -> Result<Vec<E>, Err> {
+) -> Result<Vec<E>, Err>
+where
+    (R,): IntoEvents<E>,
+{
     match result {
-        Ok(events) => Ok(infallible_events(events)),
+        Ok(events) => Ok(infallible_events((events,))),
         Err(error) => Err(error.into()),
     }
 }
 
-/// A handler's infallible `impl IntoEvents` as the aggregate's outcome.
+/// A handler's infallible `impl IntoEvents` as the aggregate's outcome; the bound is on `(R,)`
+/// as in [`fallible`].
 ///
 /// # Errors
 /// Never.
-pub fn infallible<E, Err, R: IntoEvents<E>>(events: R) -> Result<Vec<E>, Err> {
-    Ok(infallible_events(events))
+pub fn infallible<E, Err, R>(events: R) -> Result<Vec<E>, Err>
+where
+    (R,): IntoEvents<E>,
+{
+    Ok(infallible_events((events,)))
 }
 
 fn infallible_events<E, R: IntoEvents<E>>(events: R) -> Vec<E> {
@@ -87,3 +97,35 @@ fn infallible_events<E, R: IntoEvents<E>>(events: R) -> Vec<E> {
 /// The runtime the generated conformance tests run on.
 #[cfg(feature = "testing")]
 pub use ::tokio;
+
+/// Whether no name appears twice in `names`: checked at compile time for every generated
+/// event set, since a stored name must lead back to one event type.
+pub const fn unique_names(names: &[&str]) -> bool {
+    let mut i = 0;
+    while i < names.len() {
+        let mut j = i + 1;
+        while j < names.len() {
+            if str_eq(names[i], names[j]) {
+                return false;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    true
+}
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}

@@ -2,12 +2,17 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use crate::codec::Codec;
+use crate::error::Error;
+use crate::event::EventSet;
 
 /// Microseconds since the Unix epoch, UTC: what every backend stores as the event's timestamp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -36,6 +41,37 @@ impl Timestamp {
         } else {
             UNIX_EPOCH - magnitude
         }
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// RFC 3339 in UTC with microseconds: `2026-11-29T05:24:49.123456Z`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let seconds = self.0.div_euclid(1_000_000);
+        let micros = self.0.rem_euclid(1_000_000);
+        let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+        let shifted = days + 719_468;
+        let era = shifted.div_euclid(146_097);
+        let day_of_era = shifted.rem_euclid(146_097);
+        let year_of_era =
+            (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+        let month_index = (5 * day_of_year + 2) / 153;
+        let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+        let month = if month_index < 10 {
+            month_index + 3
+        } else {
+            month_index - 9
+        };
+        let year = year_of_era + era * 400 + i64::from(month <= 2);
+        write!(
+            f,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+            second_of_day / 3600,
+            second_of_day / 60 % 60,
+            second_of_day % 60
+        )
     }
 }
 
@@ -114,4 +150,35 @@ pub struct RecordedEvent {
     pub payload: Bytes,
     /// The metadata, as appended.
     pub metadata: Metadata,
+}
+
+impl RecordedEvent {
+    /// Decodes this record into the event set `E`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownEvent`], [`Error::FutureSchema`] or [`Error::Decode`], each naming this
+    /// record's stream and version.
+    pub fn decode<E: EventSet, C: Codec>(&self, codec: &C) -> Result<E, Error> {
+        E::decode(codec, &self.name, self.schema_version, &self.payload)
+            .map_err(|error| error.at(&self.stream, self.version))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Timestamp;
+
+    #[test]
+    fn timestamps_display_as_rfc3339() {
+        assert_eq!(Timestamp(0).to_string(), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(
+            Timestamp(1_795_930_689_123_456).to_string(),
+            "2026-11-29T05:38:09.123456Z"
+        );
+        assert_eq!(
+            Timestamp(951_782_400_000_000).to_string(),
+            "2000-02-29T00:00:00.000000Z"
+        );
+        assert_eq!(Timestamp(-1).to_string(), "1969-12-31T23:59:59.999999Z");
+    }
 }

@@ -1,24 +1,156 @@
-//! Derive and attribute macros for `es-core`. Use them through `es_core::prelude`.
+//! Derive and attribute macros for `es-core`. Use them through `es_core::prelude`: generated
+//! code names only `::es_core::__private`, so a user depends on `es-core` alone.
+
+mod aggregate;
+mod command;
+mod event;
+mod internals;
+#[cfg(test)]
+mod tests;
 
 use proc_macro::TokenStream;
 
-/// Implements `es_core::Event`.
+/// Implements `es_core::Event`: the stored name and the schema version of an event type.
+///
+/// ```ignore
+/// #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+/// #[event(name = "AccountOpened", version = 2)] // both optional: the type's name, version 1
+/// pub struct AccountOpened { pub owner: String }
+/// ```
+///
+/// expands to roughly
+///
+/// ```ignore
+/// impl ::es_core::__private::Event for AccountOpened {
+///     const NAME: &'static str = "AccountOpened";
+///     const VERSION: u16 = 2;
+/// }
+/// ```
+///
+/// Keys of `#[event(..)]`: `name = ".."` (keep it stable across renames of the type),
+/// `version = N` (at least 1; bump it when the payload changes), `crate = ".."` (the path of
+/// the runtime crate when it is not `::es_core`). The type is a struct or an enum.
 #[proc_macro_derive(Event, attributes(event))]
 pub fn derive_event(input: TokenStream) -> TokenStream {
-    let _ = input;
-    TokenStream::new()
+    event::derive(input.into()).into()
 }
 
-/// Implements `es_core::Command`.
+/// Implements `es_core::Command`: the field marked `#[id]` routes the command to one aggregate
+/// instance (its stream is `{aggregate name}-{id}`).
+///
+/// ```ignore
+/// #[derive(Command, Debug, Clone)]
+/// pub struct Withdraw {
+///     #[id]
+///     pub account: String,
+///     pub amount: u64,
+/// }
+/// ```
+///
+/// expands to roughly
+///
+/// ```ignore
+/// impl ::es_core::__private::Command for Withdraw {
+///     type Id = String;
+///     fn aggregate_id(&self) -> &String { &self.account }
+/// }
+/// ```
+///
+/// Exactly one field carries `#[id]` (tuple structs too: `struct Close(#[id] String);`); its
+/// type implements `Display`. The derive takes no other attribute, so that it sits beside
+/// derives that own `#[command(..)]` (clap's). With the runtime crate under another name, make
+/// `::es_core` resolve with `extern crate my_es as es_core;` at the crate root.
 #[proc_macro_derive(Command, attributes(id))]
 pub fn derive_command(input: TokenStream) -> TokenStream {
-    let _ = input;
-    TokenStream::new()
+    command::derive(input.into()).into()
 }
 
-/// Implements `es_core::Aggregate` from an `impl` block.
+/// Implements `es_core::Aggregate` from the aggregate's inherent `impl` block: one `#[apply]`
+/// method per event it records, one `#[handle]` method per command it decides.
+///
+/// ```ignore
+/// #[aggregate(name = "bank-account", error = BankError)]
+/// impl BankAccount {
+///     #[handle]
+///     fn withdraw(&self, cmd: Withdraw) -> Result<MoneyWithdrawn, BankError> { .. }
+///     #[handle]
+///     async fn quote(&self, cmd: Quote, services: &Pricing) -> Option<QuoteGiven> { .. }
+///     #[apply]
+///     fn withdrawn(&mut self, e: &MoneyWithdrawn) { self.balance -= e.amount; }
+///     #[apply]
+///     fn quoted(&mut self, e: &QuoteGiven) { .. }
+/// }
+/// ```
+///
+/// expands to the `impl` block (without our attributes) and roughly
+///
+/// ```ignore
+/// pub enum BankAccountEvent { MoneyWithdrawn(MoneyWithdrawn), QuoteGiven(QuoteGiven) }
+/// pub enum BankAccountCommand { Withdraw(Withdraw), Quote(Quote) }
+/// // EventSet for BankAccountEvent (stored names, versions, untagged payloads), From each event,
+/// // EventOf<BankAccountEvent> for each event type, From each command, AggregateCommand for
+/// // each command type (so `app.send(Withdraw { .. })` finds `BankAccount`), and:
+/// impl ::es_core::__private::Aggregate for BankAccount {
+///     const NAME: &'static str = "bank-account";
+///     type Event = BankAccountEvent;
+///     type Command = BankAccountCommand;
+///     type Error = BankError;
+///     type Services = ();
+///     fn apply(&mut self, event: &BankAccountEvent) {
+///         match *event {
+///             BankAccountEvent::MoneyWithdrawn(ref e) => self.withdrawn(e),
+///             BankAccountEvent::QuoteGiven(ref e) => self.quoted(e),
+///         }
+///     }
+///     fn handle(&self, command: BankAccountCommand, services: &())
+///         -> impl Future<Output = Result<Vec<BankAccountEvent>, BankError>> + Send {
+///         async move {
+///             match command {
+///                 BankAccountCommand::Withdraw(cmd) => fallible(self.withdraw(cmd)),
+///                 BankAccountCommand::Quote(cmd) => infallible(self.quote(cmd, services).await),
+///             }
+///         }
+///     }
+/// }
+/// ```
+///
+/// # Methods
+/// - `#[apply] fn ..(&mut self, e: &Event)`: not `async`, returns nothing. `Event` (a
+///   `#[derive(Event)]` type) becomes the variant named by its last path segment.
+/// - `#[handle] [async] fn ..(&self, cmd: Command) -> R`, or with a second parameter
+///   `services: &Services`. `Command` (a `#[derive(Command)]` type) becomes a variant of the
+///   command enum. `R` is a `Result<T, E>` when its last path segment is `Result` (then
+///   `E: Into<Error>`), else `T` itself; `T` is one event, `Vec<_>`, `Option<_>`, a tuple of
+///   events, or `()`. Every event returned must have an `#[apply]`.
+/// - `#[cfg(..)]` on a method is copied onto everything generated for it; other methods are
+///   left alone.
+/// - Marked methods get `#[allow]` for the pedantic clippy lints their required signature
+///   triggers (`unused_self`, `needless_pass_by_value`, `trivially_copy_pass_by_ref`).
+///
+/// # Errors
+/// Every misuse the macro can see is reported in one build, at the offending token: a method
+/// with the wrong receiver, arity or parameter kind, an `async` `#[apply]`, two methods for one
+/// event or command type, both attributes on one method, an unknown option (with a suggestion),
+/// a trait impl or a generic block. What only the type checker sees is reported at the user's
+/// token too: a handler returning an event that has no `#[apply]`, a parameter type that is not
+/// a `#[derive(Command)]` or `#[derive(Event)]` type, two events with one stored name. On error
+/// the block is still emitted, without the marker attributes, with stand-in enums and impls, so
+/// that code naming them adds no errors of its own.
+///
+/// # Options
+/// - `name = ".."`: the stream prefix; default the type's name in kebab-case
+///   (`BankAccount` -> `bank-account`).
+/// - `error = Type`: the domain error; default `core::convert::Infallible`.
+/// - `services = Type`: what handlers may take as `&Type`; default `()`.
+/// - `event = Name`, `command = Name`: the generated enums; default `{Aggregate}Event` and
+///   `{Aggregate}Command`.
+/// - `vis = pub(crate)`: the visibility of both enums; default `pub`. The enums, the aggregate
+///   and its command types must agree in visibility: each names another in an associated type of
+///   a trait impl, where Rust forbids a less visible type (E0446).
+/// - `crate = ".."`: the path of the runtime crate; default `::es_core`.
+///
+/// An aggregate with no `#[handle]` or no `#[apply]` method is allowed (its enum is empty).
 #[proc_macro_attribute]
 pub fn aggregate(args: TokenStream, item: TokenStream) -> TokenStream {
-    let _ = args;
-    item
+    aggregate::attribute(args.into(), item.into()).into()
 }

@@ -1,7 +1,7 @@
 //! Case 16: two store instances on one database see each other's appends, and a live subscriber
 //! resumes after the database restarts. Alone in its file: the restart drops every connection.
-//! Restarts with `scripts/postgres restart` when the cluster is the script's
-//! (`ES_POSTGRES_DATA` set), otherwise terminates every other connection to the database.
+//! Restarts with `scripts/postgres restart` when the database is the script's cluster, otherwise
+//! terminates every other connection to the database.
 
 mod postgres_support;
 
@@ -12,19 +12,26 @@ use es_core::{AppendResult, Error, NewEvent, RecordedEvent};
 use postgres_support::{raw, store, url_in};
 
 async fn restart_database(url: &str, schema: &str) {
-    if std::env::var_os("ES_POSTGRES_DATA").is_some() {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/postgres");
-        let status = tokio::task::spawn_blocking(move || {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/postgres");
+    let run = |command: &'static str| {
+        tokio::task::spawn_blocking(move || {
             std::process::Command::new("bash")
                 .arg(script)
-                .arg("restart")
-                .stdout(std::process::Stdio::null())
-                .status()
+                .arg(command)
+                .stderr(std::process::Stdio::null())
+                .output()
         })
-        .await
-        .unwrap()
-        .expect("run scripts/postgres restart");
-        assert!(status.success(), "scripts/postgres restart failed");
+    };
+    // The script's own cluster, if that is the one under test: restart it for real.
+    let ours = run("url").await.unwrap().is_ok_and(|output| {
+        output.status.success() && String::from_utf8_lossy(&output.stdout).trim() == url
+    });
+    if ours {
+        let output = run("restart")
+            .await
+            .unwrap()
+            .expect("run scripts/postgres restart");
+        assert!(output.status.success(), "scripts/postgres restart failed");
         eprintln!("restarted the database with scripts/postgres restart");
     } else {
         let client = raw(url, schema).await;
@@ -37,7 +44,7 @@ async fn restart_database(url: &str, schema: &str) {
             .await
             .unwrap()
             .get(0);
-        eprintln!("terminated {killed} connections (no scripts/postgres cluster to restart)");
+        eprintln!("terminated {killed} connections (the database is not scripts/postgres's)");
     }
 }
 

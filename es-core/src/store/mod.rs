@@ -4,6 +4,8 @@ mod dyn_store;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 mod subscription;
 
 use std::fmt;
@@ -14,6 +16,8 @@ pub use dyn_store::DynEventStore;
 pub use memory::InMemoryEventStore;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresEventStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteEventStore, SqliteOptions, Synchronous};
 pub use subscription::Subscription;
 
 use crate::error::Error;
@@ -73,8 +77,8 @@ pub struct AppendResult {
 
 /// A store of event streams and the global log they form.
 ///
-/// Backends: [`InMemoryEventStore`] here; SQLite and PostgreSQL (`PostgresEventStore`) behind
-/// their features. The typed
+/// Backends: [`InMemoryEventStore`] here; `SqliteEventStore` (feature `sqlite`, on by default)
+/// and `PostgresEventStore` (feature `postgres`). The typed
 /// layer ([`App`](crate::App)) sits above this trait; the trait deals only in serialized records.
 ///
 /// # Contract
@@ -90,17 +94,19 @@ pub struct AppendResult {
 ///   the actual version, and writes nothing.
 /// - **Atomic batches.** A batch is stored whole or not at all; a failed append consumes no
 ///   version and no global position a reader could wait on. An empty batch writes nothing and
-///   returns the stream's current version.
+///   returns the stream's current version (its expectation is still checked).
 /// - **Idempotent retry.** Appending a batch whose event ids are all already stored, in the same
 ///   stream, in the same order, at the place `expected` names, returns the original
-///   [`AppendResult`] and writes nothing. An id already stored elsewhere is
-///   [`Error::DuplicateEvent`].
+///   [`AppendResult`] and writes nothing. An id already stored elsewhere, or twice in one batch,
+///   is [`Error::DuplicateEvent`].
 /// - **Stream names.** 1 to [`MAX_STREAM_NAME_LEN`] bytes, no control characters; otherwise
 ///   [`Error::InvalidStreamName`]. Names are data (bound parameters), never code.
 /// - **Global order.** Every event gets a global position, strictly increasing in commit order.
 ///   A reader of [`read_all`](Self::read_all) that has seen position `p` never later sees a new
 ///   event at or below `p`: under concurrent writers, a catch-up reader misses nothing and sees
 ///   nothing twice.
+/// - **Ranges.** Any `u64` is a valid expected version, version or position: beyond the end it
+///   is a conflict or an empty read, never a backend error; a limit of `usize::MAX` means all.
 /// - **Round trip.** Id, name, schema version, payload bytes and metadata come back exactly as
 ///   appended.
 pub trait EventStore: Send + Sync + 'static {

@@ -13,13 +13,13 @@ pub fn url(test: &str) -> Option<String> {
         _ => {
             assert!(
                 std::env::var_os("CI").is_none(),
-                "ES_POSTGRES_URL is not set under CI: run `eval \"$(scripts/postgres start)\"` first"
+                "ES_POSTGRES_URL is not set under CI: run `eval \"$(scripts/postgres env)\"` first"
             );
             // Straight to the stderr handle: the test harness captures `eprintln!`.
             let _ = writeln!(
                 std::io::stderr(),
                 "WARNING: PostgreSQL test `{test}` DID NOT RUN: ES_POSTGRES_URL is not set \
-                 (run `eval \"$(scripts/postgres start)\"`)"
+                 (run `eval \"$(scripts/postgres env)\"`)"
             );
             None
         }

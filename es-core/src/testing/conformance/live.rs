@@ -2,12 +2,13 @@
 //! and 16 as far as they are generic, and the reliability run.
 
 use std::collections::{HashMap, HashSet};
+use std::io::Write as _;
 use std::sync::Arc;
 
 use uuid::Uuid;
 
 use super::support::{
-    POLL, append, assert_conflict, assert_contiguous, event, events, ids, ok, read_global,
+    POLL, append, assert_conflict, assert_contiguous, event, events, ids, join, ok, read_global,
     read_whole, unique_stream, within,
 };
 use crate::error::Error;
@@ -90,16 +91,14 @@ pub async fn catch_up_subscription<S: EventStore + Clone>(store: &S) {
     }
     let mut acked = HashSet::new();
     for writer in writers {
-        acked.extend(writer.await.expect("a writer panicked"));
+        acked.extend(join(writer).await);
     }
     append(CASE, store, &end, ExpectedVersion::NoStream, vec![event(0)]).await;
     for (who, follower) in [
         ("the early subscriber", early),
         ("the late subscriber", late),
     ] {
-        let seen = within(CASE, who, follower)
-            .await
-            .expect("a subscriber panicked");
+        let seen = within(CASE, who, join(follower)).await;
         check_seen(CASE, who, &seen, &acked);
     }
 }
@@ -174,7 +173,8 @@ fn check_seen(case: &str, who: &str, seen: &[RecordedEvent], acked: &HashSet<Uui
 /// a quarter to a shared stream with any version, a quarter to another shared stream with exact
 /// versions (re-reading the version and retrying on each conflict). Nothing is lost or
 /// duplicated: every stream holds exactly its acknowledged batches, contiguously, where each
-/// append said; the global log holds each acknowledged event once. The counts are printed.
+/// append said; the global log holds each acknowledged event once. The counts are printed to
+/// stderr, uncaptured.
 ///
 /// # Panics
 /// On a violation of the contract.
@@ -233,7 +233,7 @@ pub async fn concurrent_appends_lose_nothing<S: EventStore + Clone>(store: &S) {
     let mut acked = Vec::new();
     let mut conflicts = 0;
     for task in tasks {
-        let (done, retried) = task.await.expect("an appending task panicked");
+        let (done, retried) = join(task).await;
         acked.extend(done);
         conflicts += retried;
     }
@@ -246,7 +246,9 @@ pub async fn concurrent_appends_lose_nothing<S: EventStore + Clone>(store: &S) {
         .flat_map(|(_, ids, _)| ids.iter().copied())
         .collect();
     check_seen(CASE, "the global log", &global, &all);
-    eprintln!(
+    // Straight to the process's stderr, past the test harness's capture, so every run shows it.
+    let _ = writeln!(
+        std::io::stderr(),
         "{CASE}: {TASKS} tasks x {APPENDS} appends: {} appends and {events_acked} events \
          acknowledged, {events_stored} stored, {} in the global log, {conflicts} conflicts \
          retried, 0 lost, 0 duplicated",

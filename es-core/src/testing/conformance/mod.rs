@@ -1,6 +1,5 @@
-//! The store conformance suite: the [`EventStore`] contract as test
-//! functions, which every backend runs, once directly and once behind
-//! [`DynEventStore`](crate::DynEventStore).
+//! The store conformance suite: the [`EventStore`] contract as test functions, which every
+//! backend runs, once directly and once behind [`DynEventStore`](crate::DynEventStore).
 //!
 //! Each function is one case: it takes a store, does its work in streams no other call uses
 //! (names end in a fresh UUID), and panics with a message that names the case on a violation.
@@ -22,32 +21,48 @@
 //! ```
 //!
 //! The generated tests run on es-core's own tokio (the `testing` feature enables its
-//! multi-threaded runtime); the calling crate needs no tokio of its own. [`run_all`] runs every generic case in sequence, for a
-//! harness of one's own. The cases that need a second instance or a backend hook are called
-//! by hand: [`two_instances_see_each_other`] and [`versions_past_2_31`].
+//! multi-threaded runtime); the calling crate needs no tokio of its own. [`run_all`] runs every
+//! case the macro generates, in sequence, for a harness of one's own.
+//!
+//! [`two_instances_see_each_other`] needs a second instance on the same database: give the
+//! macro a third argument that makes one from the first, and it generates that test too:
+//!
+//! ```ignore
+//! es_core::conformance_tests!(
+//!     sqlite,
+//!     async { SqliteEventStore::open(temp_path()).await.unwrap() },
+//!     |first: &SqliteEventStore| SqliteEventStore::open(first.path().to_owned()),
+//! );
+//! ```
+//!
+//! The cases that need a backend hook are called by hand: [`versions_past_2_31`] (put a stream
+//! at a high version), [`gap_race`] and [`rolled_back_append`] (hold an append open before its
+//! commit, through [`StalledAppend`]).
 //!
 //! # The cases
 //!
 //! The numbers are those of the project's conformance list.
 //!
-//! | Case | Function | Generic here |
-//! |------|----------|--------------|
-//! | 1 | [`expected_version_matrix`], [`empty_batch`] | all |
-//! | 2 | [`concurrent_exact_appends_one_winner`] | all |
-//! | 3 | [`concurrent_any_appends_all_succeed`] | all |
-//! | 4 | [`failed_batch_leaves_no_trace`] | batches invalid by their content; injected I/O failures are the backend's |
-//! | 5 | [`unencodable_event_rejected`] | all (through [`App`](crate::App)) |
-//! | 6 | [`large_versions_in_conflicts`], [`large_payloads_round_trip`], [`versions_past_2_31`] (hook) | all, with a seeding hook |
-//! | 7 | [`idempotent_retry`] | all |
-//! | 8 | [`stream_names`] | all |
-//! | 9 | [`range_reads`] | all |
-//! | 10 | [`round_trip`] | all |
-//! | 11 | [`long_stream_read_whole`] | all |
-//! | 12 | [`global_log_from_position`] | all |
-//! | 13, 15 | [`catch_up_subscription`], [`concurrent_appends_lose_nothing`] | concurrent writers and readers; the deterministic stalled-writer race is the backend's |
-//! | 14 | (none) | a rolled-back reservation needs transaction control: the backend's |
-//! | 16 | [`two_instances_see_each_other`] | two instances; a database restart is the backend's |
-//! | 17 to 19 | (none) | SIGKILL, synchronous modes and raw SQL are the backend's |
+//! | Case | Function | Left to the backend |
+//! |------|----------|---------------------|
+//! | 1 | [`expected_version_matrix`], [`empty_batch`] | |
+//! | 2 | [`concurrent_exact_appends_one_winner`] | |
+//! | 3 | [`concurrent_any_appends_all_succeed`] | |
+//! | 4 | [`failed_batch_leaves_no_trace`] | injected failures (a dropped connection) |
+//! | 5 | [`unencodable_event_rejected`] (through [`App`](crate::App)) | |
+//! | 6 | [`large_versions_in_conflicts`], [`large_payloads_round_trip`] | |
+//! | 6 | [`versions_past_2_31`] | a hook that seeds a high version |
+//! | 7 | [`idempotent_retry`] | |
+//! | 8 | [`stream_names`] | |
+//! | 9 | [`range_reads`] | |
+//! | 10 | [`round_trip`] | |
+//! | 11 | [`long_stream_read_whole`] | |
+//! | 12 | [`global_log_from_position`] | |
+//! | 13 | [`gap_race`] | a hook that holds an append open before its commit |
+//! | 14 | [`rolled_back_append`] | the same hook |
+//! | 13, 15 | [`catch_up_subscription`], [`concurrent_appends_lose_nothing`] | |
+//! | 16 | [`two_instances_see_each_other`] | a second instance; a database restart |
+//! | 17 to 19 | (none) | all: SIGKILL, synchronous modes, raw SQL |
 //!
 //! Case 6 and versions past 2^31: no test can append 2^31 events, so the generic case checks
 //! that expectations and read positions past 2^31, 2^32, `i64::MAX` and up to `u64::MAX` are
@@ -57,6 +72,7 @@
 
 mod append;
 mod live;
+mod race;
 mod read;
 mod support;
 mod typed;
@@ -69,6 +85,7 @@ pub use append::{
 pub use live::{
     catch_up_subscription, concurrent_appends_lose_nothing, two_instances_see_each_other,
 };
+pub use race::{StalledAppend, gap_race, rolled_back_append};
 pub use read::{global_log_from_position, long_stream_read_whole, range_reads, round_trip};
 pub use typed::unencodable_event_rejected;
 
@@ -107,30 +124,108 @@ pub async fn run_all<S: EventStore + Clone>(store: &S) {
 /// the caller's imports are in scope). The store type must be `EventStore + Clone` (wrap it in
 /// an `Arc` if it is not `Clone`). Each test runs on a multi-threaded runtime with two workers.
 ///
+/// Written `optional $factory`, the future resolves to an `Option` of the store instead, and
+/// each test passes without running its case when it is `None` (a database server that this
+/// machine does not have), saying so on stderr.
+///
+/// An optional third argument, `$second`, is called with a reference to the first store and
+/// returns a future of a second instance on the same database; with it the macro also generates
+/// `two_instances_see_each_other` (in `dyn_store`, both instances behind
+/// `Arc<dyn DynEventStore>`).
+///
 /// # Examples
 /// ```ignore
 /// es_core::conformance_tests!(memory, async { es_core::InMemoryEventStore::new() });
 ///
-/// es_core::conformance_tests!(sqlite, async {
-///     SqliteEventStore::open(temp_db_path()).await.expect("open a fresh database")
-/// });
+/// es_core::conformance_tests!(
+///     postgres,
+///     optional async { connect_if_configured().await },
+///     |first: &PostgresEventStore| PostgresEventStore::connect(first.url()),
+/// );
 /// ```
 #[macro_export]
 macro_rules! conformance_tests {
-    ($name:ident, $factory:expr $(,)?) => {
+    ($name:ident, optional $factory:expr $(, $second:expr)? $(,)?) => {
+        $crate::__conformance_modules!($name, ($factory).await $(, $second)?);
+    };
+    ($name:ident, $factory:expr $(, $second:expr)? $(,)?) => {
+        $crate::__conformance_modules!(
+            $name,
+            ::core::option::Option::Some(($factory).await)
+            $(, $second)?
+        );
+    };
+}
+
+/// The modules [`conformance_tests!`] generates, from an expression of an `Option` of the
+/// store. Not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_modules {
+    ($name:ident, $make:expr $(, $second:expr)?) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
-            $crate::__conformance_cases!(($factory).await);
+            $crate::__conformance_cases!($make);
+            $($crate::__conformance_two_instances!(direct, $make, $second);)?
 
             mod dyn_store {
                 #[allow(unused_imports)]
                 use super::super::*;
 
-                $crate::__conformance_cases!(::std::sync::Arc::new(($factory).await)
-                    as ::std::sync::Arc<dyn $crate::DynEventStore>);
+                $crate::__conformance_cases!($make.map(|store| {
+                    ::std::sync::Arc::new(store) as ::std::sync::Arc<dyn $crate::DynEventStore>
+                }));
+                $($crate::__conformance_two_instances!(dyn, $make, $second);)?
             }
+        }
+    };
+}
+
+/// The store of a generated test, or an early return when the factory gave none.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_store {
+    ($make:expr) => {
+        match $make {
+            ::core::option::Option::Some(store) => store,
+            ::core::option::Option::None => {
+                ::std::eprintln!("skipped: the store factory returned None");
+                return;
+            }
+        }
+    };
+}
+
+/// The two-instance test of [`conformance_tests!`]. Not public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_two_instances {
+    (direct, $make:expr, $second:expr) => {
+        #[$crate::__private::tokio::test(
+            flavor = "multi_thread",
+            worker_threads = 2,
+            crate = "::es_core::__private::tokio"
+        )]
+        async fn two_instances_see_each_other() {
+            let first = $crate::__conformance_store!($make);
+            let second = ($second)(&first).await;
+            $crate::testing::conformance::two_instances_see_each_other(&first, &second).await;
+        }
+    };
+    (dyn, $make:expr, $second:expr) => {
+        #[$crate::__private::tokio::test(
+            flavor = "multi_thread",
+            worker_threads = 2,
+            crate = "::es_core::__private::tokio"
+        )]
+        async fn two_instances_see_each_other() {
+            let first = $crate::__conformance_store!($make);
+            let second = ($second)(&first).await;
+            let first: ::std::sync::Arc<dyn $crate::DynEventStore> = ::std::sync::Arc::new(first);
+            let second: ::std::sync::Arc<dyn $crate::DynEventStore> = ::std::sync::Arc::new(second);
+            $crate::testing::conformance::two_instances_see_each_other(&first, &second).await;
         }
     };
 }
@@ -139,8 +234,8 @@ macro_rules! conformance_tests {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_cases {
-    ($store:expr) => {
-        $crate::__conformance_cases!(@cases $store;
+    ($make:expr) => {
+        $crate::__conformance_cases!(@cases $make;
             expected_version_matrix
             empty_batch
             concurrent_exact_appends_one_winner
@@ -159,7 +254,7 @@ macro_rules! __conformance_cases {
             concurrent_appends_lose_nothing
         );
     };
-    (@cases $store:expr; $($case:ident)*) => {
+    (@cases $make:expr; $($case:ident)*) => {
         $(
             #[$crate::__private::tokio::test(
                 flavor = "multi_thread",
@@ -167,7 +262,7 @@ macro_rules! __conformance_cases {
                 crate = "::es_core::__private::tokio"
             )]
             async fn $case() {
-                let store = $store;
+                let store = $crate::__conformance_store!($make);
                 $crate::testing::conformance::$case(&store).await;
             }
         )*

@@ -245,6 +245,11 @@ pub async fn global_log_from_position<S: EventStore + Clone>(store: &S) {
         appends.push((batch, appended));
     }
     let ours: HashSet<&str> = streams.iter().map(String::as_str).collect();
+    let nothing = ok(CASE, "read_all with limit 0", store.read_all(0, 0).await);
+    assert!(
+        nothing.is_empty(),
+        "{CASE}: read_all with limit 0 returned events"
+    );
     for (from, page) in [(0, 7), (4, 1), (4, 3), (9, 100)] {
         let after = if from == 0 {
             appends[0].1.first_position - 1

@@ -1,4 +1,4 @@
-//! Helpers shared by the conformance cases.
+//! What the conformance cases share: stream names, events, assertions, paged reads.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -222,6 +222,15 @@ pub(super) async fn within<T>(case: &str, step: &str, future: impl Future<Output
              reached the reader, or the reader is stalled",
             HANG_GUARD.as_secs()
         ),
+    }
+}
+
+/// Awaits a spawned task, re-raising its panic (the case's own message) if it panicked.
+pub(super) async fn join<T>(task: tokio::task::JoinHandle<T>) -> T {
+    match task.await {
+        Ok(value) => value,
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        Err(error) => panic!("a task of the case was cancelled: {error}"),
     }
 }
 

@@ -1,0 +1,473 @@
+//! The SQLite backend (feature `sqlite`, on by default): one file, no server, WAL.
+//!
+//! One writer thread owns the write connection and commits every append that is waiting in one
+//! transaction (group commit), so global positions are gapless by construction and concurrent
+//! appenders share each fsync. Reads use their own connections on blocking tasks; in WAL mode
+//! they never wait for the writer, nor the writer for them.
+
+mod error;
+mod writer;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use bytes::Bytes;
+use rusqlite::{Connection, OpenFlags, Row, TransactionBehavior};
+use tokio::sync::{mpsc, oneshot, watch};
+use uuid::Uuid;
+
+use self::error::SqliteError;
+use self::writer::{AppendRequest, stored_u64};
+use crate::error::Error;
+use crate::record::{Metadata, NewEvent, RecordedEvent, Timestamp};
+use crate::store::{AppendResult, EventStore, ExpectedVersion, validate_stream_name};
+
+/// The schema this code creates and reads (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = 1;
+const SCHEMA: &str = include_str!("schema.sql");
+
+/// How appends are made durable: SQLite's `synchronous` setting, always in WAL mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Synchronous {
+    /// `synchronous = FULL` (the default): the WAL is synced at every commit. An acknowledged
+    /// append survives a process kill and a power loss.
+    #[default]
+    Full,
+    /// `synchronous = NORMAL`: the WAL is synced at checkpoints only. An acknowledged append
+    /// survives a process kill; a power loss may lose the last transactions (never tear one).
+    Normal,
+}
+
+impl Synchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            Self::Full => "FULL",
+            Self::Normal => "NORMAL",
+        }
+    }
+}
+
+/// Options for opening a [`SqliteEventStore`]: durability and tuning.
+///
+/// # Examples
+/// ```no_run
+/// # async fn demo() -> Result<(), es_core::Error> {
+/// use es_core::store::{SqliteOptions, Synchronous};
+///
+/// let store = SqliteOptions::new("bank.db")
+///     .synchronous(Synchronous::Normal)
+///     .readers(8)
+///     .open()
+///     .await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    path: PathBuf,
+    synchronous: Synchronous,
+    busy_timeout: Duration,
+    readers: usize,
+    max_group: usize,
+}
+
+impl SqliteOptions {
+    /// Options for the database file at `path` (created if missing), with the defaults:
+    /// [`Synchronous::Full`], a 5 s busy timeout, 4 pooled read connections, groups of up to
+    /// 1,024 appends.
+    pub fn new(path: impl AsRef<Path>) -> Self {
+        Self {
+            path: path.as_ref().to_path_buf(),
+            synchronous: Synchronous::Full,
+            busy_timeout: Duration::from_secs(5),
+            readers: 4,
+            max_group: 1024,
+        }
+    }
+
+    /// How commits are made durable (default [`Synchronous::Full`]).
+    #[must_use]
+    pub fn synchronous(mut self, synchronous: Synchronous) -> Self {
+        self.synchronous = synchronous;
+        self
+    }
+
+    /// How long a connection waits for a lock held by another process before failing with a
+    /// backend error (default 5 s).
+    #[must_use]
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// How many idle read connections to keep (default 4). More concurrent reads open extra
+    /// connections that are closed after use.
+    #[must_use]
+    pub fn readers(mut self, readers: usize) -> Self {
+        self.readers = readers;
+        self
+    }
+
+    /// The most appends committed in one transaction (default 1,024; at least 1).
+    #[must_use]
+    pub fn max_group(mut self, appends: usize) -> Self {
+        self.max_group = appends.max(1);
+        self
+    }
+
+    /// Opens the store: creates the file and the schema if needed, sets WAL mode and starts the
+    /// writer thread. Needs a Tokio runtime.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] when the file cannot be opened or created, is not a database, or holds
+    /// a newer schema than this code knows.
+    pub async fn open(self) -> Result<SqliteEventStore, Error> {
+        let options = self.clone();
+        let (conn, head) = tokio::task::spawn_blocking(move || open_writer(&options))
+            .await
+            .map_err(SqliteError::Task)??;
+        let (head_tx, _) = watch::channel(head);
+        let head_tx = Arc::new(head_tx);
+        let (requests, receiver) = mpsc::channel(self.max_group * 4);
+        let writer_head = Arc::clone(&head_tx);
+        let max_group = self.max_group;
+        let thread = std::thread::Builder::new()
+            .name("es-sqlite-writer".into())
+            .spawn(move || writer::run(conn, receiver, &writer_head, max_group))
+            .map_err(Error::backend)?;
+        Ok(SqliteEventStore {
+            inner: Arc::new(Shared {
+                requests: Some(requests),
+                writer: Some(thread),
+                head: head_tx,
+                readers: Mutex::new(Vec::new()),
+                options: self,
+            }),
+        })
+    }
+}
+
+/// The embedded event store: one SQLite file, no server (feature `sqlite`, on by default).
+///
+/// - **Durability**: an append is acknowledged after its transaction commits; with the default
+///   [`Synchronous::Full`] it survives a process kill and a power loss.
+/// - **Order**: one writer thread assigns global positions inside its transaction, so the global
+///   log is gapless and commits in position order.
+/// - **Concurrency**: appends from many tasks are committed together (group commit), each with
+///   its own result; reads run on pooled connections in blocking tasks and never wait for the
+///   writer.
+/// - **One process per file** is the intended use. A second process on the same file is safe
+///   (SQLite's locks serialize the writers, positions and versions are read inside the write
+///   transaction), but it waits up to the busy timeout for the lock, and [`head`](EventStore::head)
+///   does not see the other process's appends (subscriptions find them by polling).
+///
+/// Cheap to clone (one `Arc`); the writer thread stops and the file is closed when the last
+/// clone is dropped.
+///
+/// # Examples
+/// ```no_run
+/// # async fn demo() -> Result<(), es_core::Error> {
+/// use es_core::prelude::*;
+///
+/// let store = SqliteEventStore::open("bank.db").await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct SqliteEventStore {
+    inner: Arc<Shared>,
+}
+
+struct Shared {
+    /// `None` only while dropping: closing it stops the writer.
+    requests: Option<mpsc::Sender<AppendRequest>>,
+    writer: Option<JoinHandle<()>>,
+    head: Arc<watch::Sender<u64>>,
+    readers: Mutex<Vec<Connection>>,
+    options: SqliteOptions,
+}
+
+impl fmt::Debug for SqliteEventStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteEventStore")
+            .field("path", &self.inner.options.path)
+            .field("synchronous", &self.inner.options.synchronous)
+            .field("head", &*self.inner.head.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // Closing the channel lets the writer finish what is queued and return.
+        drop(self.requests.take());
+        if let Some(writer) = self.writer.take() {
+            if writer.join().is_err() {
+                tracing::error!("the SQLite writer thread panicked");
+            }
+        }
+    }
+}
+
+impl SqliteEventStore {
+    /// Opens (or creates) the store in the file at `path` with the default options: WAL,
+    /// [`Synchronous::Full`]. See [`SqliteOptions`] to change them.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] when the file cannot be opened or created, is not a database, or holds
+    /// a newer schema than this code knows.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
+        SqliteOptions::new(path).open().await
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.options.path
+    }
+
+    /// Runs `read` on a pooled read connection, on a blocking task.
+    async fn read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, SqliteError> + Send + 'static,
+    ) -> Result<T, Error> {
+        let shared = Arc::clone(&self.inner);
+        let result = tokio::task::spawn_blocking(move || {
+            let pooled = shared
+                .readers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop();
+            let conn = match pooled {
+                Some(conn) => conn,
+                None => open_reader(&shared.options)?,
+            };
+            let result = read(&conn);
+            let mut pool = shared
+                .readers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if pool.len() < shared.options.readers {
+                pool.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(SqliteError::Task)?;
+        Ok(result?)
+    }
+}
+
+impl EventStore for SqliteEventStore {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, Error> {
+        validate_stream_name(stream)?;
+        let (reply, answer) = oneshot::channel();
+        let request = AppendRequest {
+            stream: stream.to_owned(),
+            expected,
+            events,
+            reply,
+        };
+        let requests = self
+            .inner
+            .requests
+            .as_ref()
+            .ok_or(SqliteError::WriterStopped)?;
+        requests
+            .send(request)
+            .await
+            .map_err(|_| SqliteError::WriterStopped)?;
+        answer.await.map_err(|_| SqliteError::WriterStopped)?
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &str,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, Error> {
+        validate_stream_name(stream)?;
+        let Ok(from) = i64::try_from(from) else {
+            return Ok(Vec::new());
+        };
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let stream: Arc<str> = Arc::from(stream);
+        self.read(move |conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT position, stream, version, event_id, name, schema_version, payload, \
+                 timestamp, correlation_id, causation_id, extra FROM events \
+                 WHERE stream = ?1 AND version >= ?2 ORDER BY version LIMIT ?3",
+            )?;
+            let mut rows = statement.query((&*stream, from, limit))?;
+            let mut decoder = Decoder::new(Some(stream));
+            let mut events = Vec::new();
+            while let Some(row) = rows.next()? {
+                events.push(decoder.decode(row)?);
+            }
+            Ok(events)
+        })
+        .await
+    }
+
+    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, Error> {
+        let Ok(after) = i64::try_from(after) else {
+            return Ok(Vec::new());
+        };
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT position, stream, version, event_id, name, schema_version, payload, \
+                 timestamp, correlation_id, causation_id, extra FROM events \
+                 WHERE position > ?1 ORDER BY position LIMIT ?2",
+            )?;
+            let mut rows = statement.query((after, limit))?;
+            let mut decoder = Decoder::new(None);
+            let mut events = Vec::new();
+            while let Some(row) = rows.next()? {
+                events.push(decoder.decode(row)?);
+            }
+            Ok(events)
+        })
+        .await
+    }
+
+    async fn stream_version(&self, stream: &str) -> Result<u64, Error> {
+        validate_stream_name(stream)?;
+        let stream = stream.to_owned();
+        self.read(move |conn| writer::stream_version(conn, &stream))
+            .await
+    }
+
+    fn head(&self) -> watch::Receiver<u64> {
+        self.inner.head.subscribe()
+    }
+}
+
+/// Opens the write connection, sets WAL and the synchronous mode, creates or checks the schema,
+/// and reads the global head.
+fn open_writer(options: &SqliteOptions) -> Result<(Connection, u64), SqliteError> {
+    let mut conn = Connection::open_with_flags(
+        &options.path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(options.busy_timeout)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(SqliteError::NoWal { mode });
+    }
+    conn.pragma_update(None, "synchronous", options.synchronous.pragma())?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    match version {
+        0 => {
+            tx.execute_batch(SCHEMA)?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        }
+        SCHEMA_VERSION => {}
+        found => {
+            return Err(SqliteError::FutureSchema {
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+    }
+    tx.commit()?;
+    let head = conn.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |row| {
+        row.get::<_, i64>(0)
+    })?;
+    Ok((conn, stored_u64(head)))
+}
+
+/// Opens a read connection: it cannot write, and waits out another process's locks.
+fn open_reader(options: &SqliteOptions) -> Result<Connection, SqliteError> {
+    let conn = Connection::open_with_flags(
+        &options.path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(options.busy_timeout)?;
+    conn.pragma_update(None, "query_only", true)?;
+    Ok(conn)
+}
+
+/// Turns rows into [`RecordedEvent`]s, sharing the `Arc<str>` of a stream or name that repeats.
+struct Decoder {
+    stream: Option<Arc<str>>,
+    name: Option<Arc<str>>,
+}
+
+impl Decoder {
+    fn new(stream: Option<Arc<str>>) -> Self {
+        Self { stream, name: None }
+    }
+
+    fn decode(&mut self, row: &Row<'_>) -> Result<RecordedEvent, SqliteError> {
+        let position: i64 = row.get(0)?;
+        let malformed = |what| SqliteError::Malformed { position, what };
+        let stream = shared(&mut self.stream, row.get_ref(1)?.as_str()?);
+        let version: i64 = row.get(2)?;
+        let id = Uuid::from_slice(row.get_ref(3)?.as_blob()?)
+            .map_err(|_| malformed("the event id is not 16 bytes"))?;
+        let name = shared(&mut self.name, row.get_ref(4)?.as_str()?);
+        let schema_version = u16::try_from(row.get::<_, i64>(5)?)
+            .map_err(|_| malformed("the schema version is not a 16-bit number"))?;
+        let payload = Bytes::copy_from_slice(row.get_ref(6)?.as_blob()?);
+        let timestamp = Timestamp(row.get(7)?);
+        let correlation_id =
+            optional_uuid(row, 8).map_err(|()| malformed("the correlation id is not 16 bytes"))?;
+        let causation_id =
+            optional_uuid(row, 9).map_err(|()| malformed("the causation id is not 16 bytes"))?;
+        let extra = match row.get_ref(10)?.as_str_or_null()? {
+            None => BTreeMap::new(),
+            Some(json) => serde_json::from_str(json)
+                .map_err(|source| SqliteError::Metadata { position, source })?,
+        };
+        Ok(RecordedEvent {
+            id,
+            stream,
+            version: stored_u64(version),
+            position: stored_u64(position),
+            name,
+            schema_version,
+            payload,
+            metadata: Metadata {
+                timestamp,
+                correlation_id,
+                causation_id,
+                extra,
+            },
+        })
+    }
+}
+
+/// The cached `Arc` when it holds `text`, else a new one, cached.
+fn shared(cache: &mut Option<Arc<str>>, text: &str) -> Arc<str> {
+    match cache {
+        Some(cached) if **cached == *text => Arc::clone(cached),
+        _ => Arc::clone(cache.insert(Arc::from(text))),
+    }
+}
+
+fn optional_uuid(row: &Row<'_>, column: usize) -> Result<Option<Uuid>, ()> {
+    match row.get_ref(column).map_err(|_| ())?.as_blob_or_null() {
+        Ok(None) => Ok(None),
+        Ok(Some(bytes)) => Uuid::from_slice(bytes).map(Some).map_err(|_| ()),
+        Err(_) => Err(()),
+    }
+}

@@ -1,0 +1,304 @@
+//! The single writer: a thread that owns the write connection and commits every pending append
+//! in one transaction (group commit), one savepoint per append.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::error::{SqliteError, to_sql_int};
+use crate::error::Error;
+use crate::record::NewEvent;
+use crate::store::{AppendResult, ExpectedVersion};
+
+/// One append waiting for the writer.
+pub(super) struct AppendRequest {
+    pub(super) stream: String,
+    pub(super) expected: ExpectedVersion,
+    pub(super) events: Vec<NewEvent>,
+    pub(super) reply: oneshot::Sender<Result<AppendResult, Error>>,
+}
+
+const INSERT: &str = "INSERT INTO events (position, stream, version, event_id, name, \
+    schema_version, payload, timestamp, correlation_id, causation_id, extra) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+
+/// The writer loop: waits for an append, takes every other one already queued (up to
+/// `max_group`), commits them together, answers each, and wakes `head` watchers. Returns when
+/// every sender is gone.
+pub(super) fn run(
+    mut conn: Connection,
+    mut requests: mpsc::Receiver<AppendRequest>,
+    head: &watch::Sender<u64>,
+    max_group: usize,
+) {
+    let mut group = Vec::with_capacity(max_group);
+    while let Some(first) = requests.blocking_recv() {
+        group.push(first);
+        while group.len() < max_group {
+            match requests.try_recv() {
+                Ok(request) => group.push(request),
+                Err(_) => break,
+            }
+        }
+        match write_group(&mut conn, &group) {
+            Ok((results, position)) => {
+                // Wake readers before answering, so a caller that saw its append succeed and
+                // then subscribes sees the new head.
+                head.send_if_modified(|current| {
+                    let grew = position > *current;
+                    if grew {
+                        *current = position;
+                    }
+                    grew
+                });
+                for (request, result) in group.drain(..).zip(results) {
+                    // The caller may have stopped waiting; the append stands either way.
+                    let _ = request.reply.send(result);
+                }
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "SQLite group commit failed; retrying is safe");
+                let error: Arc<dyn std::error::Error + Send + Sync> = Arc::new(error);
+                for request in group.drain(..) {
+                    let _ = request.reply.send(Err(Error::Backend(Arc::clone(&error))));
+                }
+            }
+        }
+    }
+}
+
+/// Why one append of the group was not written.
+enum Refused {
+    /// The stream is not at the expected version.
+    Mismatch { actual: u64 },
+    /// A uniqueness constraint refused a row: an event id is already stored.
+    Constraint(rusqlite::Error),
+    /// Anything else: reported as a backend failure of this append only.
+    Failed(SqliteError),
+}
+
+impl From<rusqlite::Error> for Refused {
+    fn from(error: rusqlite::Error) -> Self {
+        if error.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) {
+            Self::Constraint(error)
+        } else {
+            Self::Failed(error.into())
+        }
+    }
+}
+
+impl From<SqliteError> for Refused {
+    fn from(error: SqliteError) -> Self {
+        Self::Failed(error)
+    }
+}
+
+/// Commits the group in one transaction. Each append runs in its own savepoint, so one that is
+/// refused (conflict, duplicate id, constraint) rolls back alone and the others commit. Returns
+/// each append's result, in order, and the global head after the commit. An error here fails
+/// the whole group: nothing of it was committed.
+fn write_group(
+    conn: &mut Connection,
+    group: &[AppendRequest],
+) -> Result<(Vec<Result<AppendResult, Error>>, u64), SqliteError> {
+    let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Read inside the write transaction: correct even if another process wrote since.
+    let mut head = stored_u64(tx.query_row(
+        "SELECT COALESCE(MAX(position), 0) FROM events",
+        [],
+        |row| row.get::<_, i64>(0),
+    )?);
+    // Stream versions as they stand inside this transaction.
+    let mut versions: HashMap<&str, u64> = HashMap::new();
+    let mut results = Vec::with_capacity(group.len());
+    for request in group {
+        let actual = match versions.get(request.stream.as_str()) {
+            Some(&version) => version,
+            None => stream_version(&tx, &request.stream)?,
+        };
+        let savepoint = tx.savepoint()?;
+        let outcome = if request.expected.matches(actual) {
+            insert(&savepoint, request, actual, head)
+        } else {
+            Err(Refused::Mismatch { actual })
+        };
+        let result = match outcome {
+            Ok(result) => {
+                savepoint.commit()?;
+                head = head.max(result.position);
+                versions.insert(&request.stream, result.version);
+                Ok(result)
+            }
+            Err(refused) => {
+                // Drop behaviour is rollback: this append leaves no trace in the transaction.
+                savepoint.finish()?;
+                versions.insert(&request.stream, actual);
+                refusal(&tx, request, refused)?
+            }
+        };
+        results.push(result);
+    }
+    tx.commit()?;
+    Ok((results, head))
+}
+
+/// The result of an append that was not written: the original result of an identical earlier
+/// append (idempotent retry), or the error that explains the refusal.
+fn refusal(
+    conn: &Connection,
+    request: &AppendRequest,
+    refused: Refused,
+) -> Result<Result<AppendResult, Error>, SqliteError> {
+    match refused {
+        Refused::Failed(error) => Ok(Err(error.into())),
+        Refused::Mismatch { actual } => Ok(match replayed(conn, request)? {
+            Replay::Original(result) => Ok(result),
+            Replay::Duplicate(error) => Err(error),
+            Replay::New => Err(Error::Conflict {
+                stream: request.stream.clone(),
+                expected: request.expected,
+                actual,
+            }),
+        }),
+        Refused::Constraint(error) => Ok(match replayed(conn, request)? {
+            Replay::Original(result) => Ok(result),
+            Replay::Duplicate(error) => Err(error),
+            Replay::New => Err(SqliteError::from(error).into()),
+        }),
+    }
+}
+
+/// Inserts the batch at `actual + 1 ..`, positions at `head + 1 ..`.
+fn insert(
+    conn: &Connection,
+    request: &AppendRequest,
+    actual: u64,
+    head: u64,
+) -> Result<AppendResult, Refused> {
+    let count = request.events.len() as u64;
+    if count == 0 {
+        return Ok(AppendResult {
+            first_version: actual + 1,
+            version: actual,
+            first_position: head + 1,
+            position: head,
+        });
+    }
+    let mut statement = conn.prepare_cached(INSERT)?;
+    for (offset, event) in (0_u64..).zip(&request.events) {
+        let position = to_sql_int("global position", head + 1 + offset)?;
+        let extra = if event.metadata.extra.is_empty() {
+            None
+        } else {
+            Some(
+                serde_json::to_string(&event.metadata.extra)
+                    .map_err(|source| SqliteError::Metadata { position, source })?,
+            )
+        };
+        statement.execute(params![
+            position,
+            request.stream,
+            to_sql_int("stream version", actual + 1 + offset)?,
+            &event.id.as_bytes()[..],
+            event.name.as_ref(),
+            i64::from(event.schema_version),
+            &event.payload[..],
+            event.metadata.timestamp.as_micros(),
+            event
+                .metadata
+                .correlation_id
+                .as_ref()
+                .map(|id| &id.as_bytes()[..]),
+            event
+                .metadata
+                .causation_id
+                .as_ref()
+                .map(|id| &id.as_bytes()[..]),
+            extra,
+        ])?;
+    }
+    Ok(AppendResult {
+        first_version: actual + 1,
+        version: actual + count,
+        first_position: head + 1,
+        position: head + count,
+    })
+}
+
+/// What the store already holds of a batch's event ids.
+enum Replay {
+    /// None of them: the batch is new.
+    New,
+    /// All of them, in order, in this stream, where the expectation puts them: a retry.
+    Original(AppendResult),
+    /// Some of them, or elsewhere.
+    Duplicate(Error),
+}
+
+/// Looks up the batch's ids, with the same rules as the in-memory store.
+fn replayed(conn: &Connection, request: &AppendRequest) -> Result<Replay, SqliteError> {
+    let mut lookup =
+        conn.prepare_cached("SELECT stream, version, position FROM events WHERE event_id = ?1")?;
+    let mut seen = HashSet::with_capacity(request.events.len());
+    let mut stored = Vec::new();
+    for event in &request.events {
+        if !seen.insert(event.id) {
+            return Ok(Replay::Duplicate(Error::DuplicateEvent {
+                stream: request.stream.clone(),
+                version: 0,
+                event_id: event.id,
+            }));
+        }
+        let found = lookup
+            .query_row([&event.id.as_bytes()[..]], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    stored_u64(row.get(1)?),
+                    stored_u64(row.get(2)?),
+                ))
+            })
+            .optional()?;
+        if let Some((stream, version, position)) = found {
+            stored.push((event.id, stream, version, position));
+        }
+    }
+    let Some((first_id, first_stream, first_version, first_position)) = stored.first() else {
+        return Ok(Replay::New);
+    };
+    let whole_batch_in_place = stored.len() == request.events.len()
+        && (0_u64..)
+            .zip(&stored)
+            .all(|(offset, (_, stream, version, _))| {
+                *stream == request.stream && *version == first_version + offset
+            })
+        && request.expected.matches(first_version - 1);
+    if !whole_batch_in_place {
+        return Ok(Replay::Duplicate(Error::DuplicateEvent {
+            stream: first_stream.clone(),
+            version: *first_version,
+            event_id: *first_id,
+        }));
+    }
+    let (_, _, last_version, last_position) = &stored[stored.len() - 1];
+    Ok(Replay::Original(AppendResult {
+        first_version: *first_version,
+        version: *last_version,
+        first_position: *first_position,
+        position: *last_position,
+    }))
+}
+
+/// The stream's version as stored (0 when it has no events).
+pub(super) fn stream_version(conn: &Connection, stream: &str) -> Result<u64, SqliteError> {
+    let version = conn
+        .prepare_cached("SELECT COALESCE(MAX(version), 0) FROM events WHERE stream = ?1")?
+        .query_row([stream], |row| row.get::<_, i64>(0))?;
+    Ok(stored_u64(version))
+}
+
+/// A stored version or position: never negative (the schema and the writer see to it).
+pub(super) fn stored_u64(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}

@@ -1,0 +1,201 @@
+//! Given events, when a command, then expect events or an error.
+
+use std::fmt::Debug;
+
+use crate::aggregate::Aggregate;
+use crate::codec::{Codec, Json};
+use crate::event::{EventSet, IntoEvents};
+
+/// A test of one aggregate's decisions, without a store: given past events, when a command,
+/// then the events it produces or the error it rejects with.
+///
+/// Beyond the expectation, [`Outcome::then_expect_events`] checks that every event survives a
+/// round trip through the codec and that the state after the command equals the state rebuilt
+/// by replaying every event from its serialized form, so lossy serialization or an `apply` that
+/// depends on anything but the events fails the test.
+///
+/// # Examples
+/// ```ignore
+/// TestFixture::<BankAccount>::new()
+///     .given((AccountOpened { owner: "Ada".into() }, MoneyDeposited { amount: 10 }))
+///     .when(Withdraw { account: "a".into(), amount: 30 })
+///     .await
+///     .then_expect_error(BankError::InsufficientFunds { balance: 10, requested: 30 });
+/// ```
+pub struct TestFixture<A: Aggregate, C = Json> {
+    services: A::Services,
+    codec: C,
+    given: Vec<A::Event>,
+}
+
+impl<A: Aggregate> TestFixture<A>
+where
+    A::Services: Default,
+{
+    /// A fixture with default services and the JSON codec.
+    pub fn new() -> Self {
+        Self::with_services(A::Services::default())
+    }
+}
+
+impl<A: Aggregate> Default for TestFixture<A>
+where
+    A::Services: Default,
+{
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<A: Aggregate> TestFixture<A> {
+    /// A fixture whose handlers get these services.
+    pub fn with_services(services: A::Services) -> Self {
+        Self {
+            services,
+            codec: Json,
+            given: Vec::new(),
+        }
+    }
+}
+
+impl<A: Aggregate, C: Codec> TestFixture<A, C> {
+    /// Uses another codec for the round-trip checks.
+    pub fn codec<C2: Codec>(self, codec: C2) -> TestFixture<A, C2> {
+        TestFixture {
+            services: self.services,
+            codec,
+            given: self.given,
+        }
+    }
+
+    /// Adds past events: one event, a tuple of events, a `Vec` or an `Option` of one type.
+    #[must_use]
+    pub fn given(mut self, events: impl IntoEvents<A::Event>) -> Self {
+        events.push_into(&mut self.given);
+        self
+    }
+
+    /// Adds past events already wrapped in the aggregate's event enum.
+    #[must_use]
+    pub fn given_events(mut self, events: impl IntoIterator<Item = A::Event>) -> Self {
+        self.given.extend(events);
+        self
+    }
+
+    /// Handles `command` against the state the given events fold into.
+    pub async fn when(self, command: impl Into<A::Command>) -> Outcome<A, C> {
+        let mut state = A::default();
+        for event in &self.given {
+            state.apply(event);
+        }
+        let result = state.handle(command.into(), &self.services).await;
+        Outcome {
+            given: self.given,
+            state,
+            result,
+            codec: self.codec,
+        }
+    }
+}
+
+/// What a command did in a [`TestFixture`]; the `then_*` methods assert on it.
+pub struct Outcome<A: Aggregate, C = Json> {
+    given: Vec<A::Event>,
+    state: A,
+    result: Result<Vec<A::Event>, A::Error>,
+    codec: C,
+}
+
+impl<A: Aggregate, C: Codec> Outcome<A, C> {
+    /// The events produced, or the rejection.
+    ///
+    /// # Errors
+    /// The aggregate's rejection of the command.
+    pub fn result(&self) -> Result<&[A::Event], &A::Error> {
+        self.result.as_deref()
+    }
+
+    /// Asserts the command produced exactly `expected` (`()` for none), checks the round trip
+    /// and the replay, and returns the state after the command.
+    ///
+    /// # Panics
+    /// When the command was rejected, produced other events, an event does not survive the
+    /// codec, or replaying every event gives another state than handling did.
+    #[track_caller]
+    pub fn then_expect_events(self, expected: impl IntoEvents<A::Event>) -> A
+    where
+        A: PartialEq + Debug,
+    {
+        let mut wanted = Vec::new();
+        expected.push_into(&mut wanted);
+        let produced = match self.result {
+            Ok(events) => events,
+            Err(error) => {
+                panic!("expected events {wanted:?}, but the command was rejected: {error}")
+            }
+        };
+        assert_eq!(
+            produced, wanted,
+            "the command produced other events than expected"
+        );
+        let mut state = self.state;
+        for event in &produced {
+            state.apply(event);
+        }
+        let mut replayed = A::default();
+        for event in self.given.iter().chain(&produced) {
+            replayed.apply(&round_trip(&self.codec, event));
+        }
+        assert_eq!(
+            state, replayed,
+            "the state after the command differs from the state rebuilt by replaying every event \
+             from its serialized form"
+        );
+        state
+    }
+
+    /// Asserts the command was rejected with `expected`.
+    ///
+    /// # Panics
+    /// When the command succeeded or was rejected with another error.
+    #[track_caller]
+    #[allow(clippy::needless_pass_by_value)] // by value reads best at the call site
+    pub fn then_expect_error(self, expected: A::Error)
+    where
+        A::Error: PartialEq,
+    {
+        self.then_expect_error_matching(|error| *error == expected);
+    }
+
+    /// Asserts the command was rejected with an error for which `check` holds.
+    ///
+    /// # Panics
+    /// When the command succeeded or `check` returns false.
+    #[track_caller]
+    pub fn then_expect_error_matching(self, check: impl FnOnce(&A::Error) -> bool) {
+        match self.result {
+            Ok(events) => panic!("expected a rejection, but the command produced {events:?}"),
+            Err(error) => assert!(
+                check(&error),
+                "the command was rejected with another error: {error:?}"
+            ),
+        }
+    }
+}
+
+/// Encodes and decodes `event`, asserting the result equals it.
+#[track_caller]
+fn round_trip<E: EventSet, C: Codec>(codec: &C, event: &E) -> E {
+    let payload = event
+        .encode(codec)
+        .unwrap_or_else(|error| panic!("cannot encode {event:?}: {error}"));
+    let decoded = E::decode(codec, event.name(), event.version(), &payload)
+        .unwrap_or_else(|error| panic!("cannot decode {event:?} from its own payload: {error}"));
+    assert_eq!(
+        &decoded,
+        event,
+        "event `{}` changes in a serialization round trip",
+        event.name()
+    );
+    decoded
+}

@@ -1,0 +1,13 @@
+//! Helpers shared by every macro: the error accumulator, attribute names, suggestions for
+//! misspelt keys, and the path of the runtime crate.
+
+pub(crate) mod case;
+pub(crate) mod crate_path;
+pub(crate) mod errors;
+pub(crate) mod keys;
+pub(crate) mod suggest;
+pub(crate) mod symbol;
+pub(crate) mod tokens;
+
+pub(crate) use crate_path::CratePath;
+pub(crate) use errors::Errors;

@@ -1,0 +1,25 @@
+//! The names of our attributes and their keys, in one place.
+
+/// `#[event(..)]` on a `#[derive(Event)]` type.
+pub(crate) const EVENT: &str = "event";
+/// `#[id]` on the routing field of a command.
+pub(crate) const ID: &str = "id";
+/// `#[handle]` on a method of an `#[aggregate]` block.
+pub(crate) const HANDLE: &str = "handle";
+/// `#[apply]` on a method of an `#[aggregate]` block.
+pub(crate) const APPLY: &str = "apply";
+/// `#[cfg(..)]`, copied onto what is generated for a method.
+pub(crate) const CFG: &str = "cfg";
+
+/// Keys of `#[event(..)]`.
+pub(crate) const NAME: &str = "name";
+pub(crate) const VERSION: &str = "version";
+pub(crate) const CRATE: &str = "crate";
+pub(crate) const EVENT_KEYS: &[&str] = &[NAME, VERSION, CRATE];
+
+/// Keys of `#[aggregate(..)]`.
+pub(crate) const ERROR: &str = "error";
+pub(crate) const SERVICES: &str = "services";
+pub(crate) const COMMAND: &str = "command";
+pub(crate) const VIS: &str = "vis";
+pub(crate) const AGGREGATE_KEYS: &[&str] = &[NAME, ERROR, SERVICES, EVENT, COMMAND, VIS, CRATE];

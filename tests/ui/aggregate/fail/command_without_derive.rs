@@ -1,0 +1,34 @@
+use es_core::prelude::*;
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Opened;
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Renamed;
+
+#[derive(Command)]
+pub struct Open {
+    #[id]
+    pub id: String,
+}
+
+#[derive(Command)]
+pub struct Rename {
+    #[id]
+    pub id: String,
+}
+
+#[derive(Default)]
+pub struct Account;
+
+pub struct Close {
+    pub id: String,
+}
+
+#[aggregate]
+impl Account {
+    #[handle]
+    fn close(&self, _cmd: Close) {}
+}
+
+fn main() {}

@@ -1,0 +1,33 @@
+use es_core::prelude::*;
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Opened;
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Renamed;
+
+#[derive(Command)]
+pub struct Open {
+    #[id]
+    pub id: String,
+}
+
+#[derive(Command)]
+pub struct Rename {
+    #[id]
+    pub id: String,
+}
+
+#[derive(Default)]
+pub struct Account;
+
+#[derive(Default)]
+pub struct Wallet<T>(T);
+
+#[aggregate]
+impl Wallet<u8> {
+    #[apply]
+    fn opened(&mut self, _: &Opened) {}
+}
+
+fn main() {}

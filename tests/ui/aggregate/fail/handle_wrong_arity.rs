@@ -1,0 +1,37 @@
+use es_core::prelude::*;
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Opened;
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Renamed;
+
+#[derive(Command)]
+pub struct Open {
+    #[id]
+    pub id: String,
+}
+
+#[derive(Command)]
+pub struct Rename {
+    #[id]
+    pub id: String,
+}
+
+#[derive(Default)]
+pub struct Account;
+
+#[aggregate]
+impl Account {
+    #[handle]
+    fn open(&self) -> Opened {
+        Opened
+    }
+
+    #[handle]
+    fn rename(&self, _cmd: Rename, _services: &(), _extra: u32) -> Renamed {
+        Renamed
+    }
+}
+
+fn main() {}

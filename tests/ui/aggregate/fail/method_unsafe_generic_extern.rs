@@ -1,0 +1,40 @@
+use es_core::prelude::*;
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Opened;
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Renamed;
+
+#[derive(Command)]
+pub struct Open {
+    #[id]
+    pub id: String,
+}
+
+#[derive(Command)]
+pub struct Rename {
+    #[id]
+    pub id: String,
+}
+
+#[derive(Default)]
+pub struct Account;
+
+#[aggregate]
+impl Account {
+    #[apply]
+    unsafe fn opened(&mut self, _: &Opened) {}
+
+    #[handle]
+    fn rename<T>(&self, _cmd: Rename) -> Renamed {
+        Renamed
+    }
+
+    #[handle]
+    extern "C" fn open(&self, _cmd: Open) -> Opened {
+        Opened
+    }
+}
+
+fn main() {}

@@ -1,0 +1,37 @@
+use es_core::prelude::*;
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Opened;
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Renamed;
+
+#[derive(Command)]
+pub struct Open {
+    #[id]
+    pub id: String,
+}
+
+#[derive(Command)]
+pub struct Rename {
+    #[id]
+    pub id: String,
+}
+
+#[derive(Default)]
+pub struct Account;
+
+pub struct Clock;
+
+#[aggregate]
+impl Account {
+    #[handle]
+    fn open(&self, _cmd: Open, _clock: &Clock) -> Opened {
+        Opened
+    }
+
+    #[apply]
+    fn opened(&mut self, _: &Opened) {}
+}
+
+fn main() {}
