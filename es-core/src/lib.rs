@@ -103,6 +103,8 @@ pub mod prelude {
     pub use crate::aggregate;
     pub use serde::{Deserialize, Serialize};
 
+    #[cfg(feature = "postgres")]
+    pub use crate::PostgresEventStore;
     #[cfg(feature = "sqlite")]
     pub use crate::SqliteEventStore;
 
