@@ -83,6 +83,8 @@ pub use command::{AggregateCommand, Command};
 pub use error::Error;
 pub use event::{Event, EventOf, EventSet, IntoEvents};
 pub use record::{Metadata, NewEvent, RecordedEvent, Timestamp};
+#[cfg(feature = "postgres")]
+pub use store::PostgresEventStore;
 pub use store::{
     AppendResult, DynEventStore, EventStore, ExpectedVersion, InMemoryEventStore, Subscription,
 };
@@ -101,6 +103,8 @@ pub mod prelude {
     pub use crate::aggregate;
     pub use serde::{Deserialize, Serialize};
 
+    #[cfg(feature = "postgres")]
+    pub use crate::PostgresEventStore;
     #[cfg(feature = "sqlite")]
     pub use crate::SqliteEventStore;
 

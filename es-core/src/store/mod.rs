@@ -2,6 +2,8 @@
 
 mod dyn_store;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod subscription;
@@ -12,6 +14,8 @@ use std::sync::Arc;
 
 pub use dyn_store::DynEventStore;
 pub use memory::InMemoryEventStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresEventStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteEventStore, SqliteOptions, Synchronous};
 pub use subscription::Subscription;
@@ -74,7 +78,7 @@ pub struct AppendResult {
 /// A store of event streams and the global log they form.
 ///
 /// Backends: [`InMemoryEventStore`] here; `SqliteEventStore` (feature `sqlite`, on by default)
-/// and PostgreSQL behind their features. The typed
+/// and `PostgresEventStore` (feature `postgres`). The typed
 /// layer ([`App`](crate::App)) sits above this trait; the trait deals only in serialized records.
 ///
 /// # Contract

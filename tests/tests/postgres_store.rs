@@ -1,0 +1,579 @@
+//! The PostgreSQL store: round trips, concurrency, the global order under races (cases 13, 14),
+//! and corrupt rows through the typed layer. Needs `ES_POSTGRES_URL` (`scripts/postgres start`).
+
+mod postgres_support;
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use es_core::store::{EventStore, ExpectedVersion, PostgresEventStore, Subscription};
+use es_core::{Error, Metadata, NewEvent, Timestamp};
+use postgres_support::{raw, store, url_in};
+use uuid::Uuid;
+
+fn event(payload: &str) -> NewEvent {
+    NewEvent::new("Happened", 1, payload.as_bytes().to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn round_trip_versions_and_idempotent_retry() {
+    let Some((store, _url, _schema)) = store("round_trip").await else {
+        return;
+    };
+    store.migrate().await.expect("migrate twice is a no-op");
+    assert_eq!(store.stream_version("s-1").await.unwrap(), 0);
+    assert!(store.read_stream("s-1", 1, 10).await.unwrap().is_empty());
+
+    let mut first = event("one");
+    first.metadata = Metadata {
+        timestamp: Timestamp(1_700_000_000_123_456),
+        correlation_id: Some(Uuid::now_v7()),
+        causation_id: Some(Uuid::now_v7()),
+        extra: BTreeMap::from([("tenant".into(), "t-1".into()), ("user".into(), "ü".into())]),
+    };
+    first.schema_version = u16::MAX;
+    let batch = vec![first.clone(), event("two")];
+    let appended = store
+        .append("s-1", ExpectedVersion::NoStream, batch.clone())
+        .await
+        .unwrap();
+    assert_eq!((appended.first_version, appended.version), (1, 2));
+    assert_eq!((appended.first_position, appended.position), (1, 2));
+
+    // A retry of the same batch is a no-op returning the original result.
+    let again = store
+        .append("s-1", ExpectedVersion::NoStream, batch.clone())
+        .await
+        .unwrap();
+    assert_eq!(again, appended);
+    // The same ids elsewhere are a duplicate, naming where they are stored.
+    let error = store
+        .append("s-2", ExpectedVersion::Any, vec![batch[1].clone()])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::DuplicateEvent { stream, version: 2, event_id } if stream == "s-1" && *event_id == batch[1].id),
+        "{error:?}"
+    );
+
+    let read = store.read_stream("s-1", 1, 10).await.unwrap();
+    assert_eq!(read.len(), 2);
+    assert_eq!(read[0].id, first.id);
+    assert_eq!(&*read[0].name, "Happened");
+    assert_eq!(read[0].schema_version, u16::MAX);
+    assert_eq!(&read[0].payload[..], b"one");
+    assert_eq!(read[0].metadata, first.metadata);
+    assert_eq!(
+        (&*read[1].stream, read[1].version, read[1].position),
+        ("s-1", 2, 2)
+    );
+
+    // Expected-version mismatches name stream, expectation and actual version.
+    for expected in [
+        ExpectedVersion::NoStream,
+        ExpectedVersion::Exact(1),
+        ExpectedVersion::Exact(u64::MAX),
+    ] {
+        let error = store
+            .append("s-1", expected, vec![event("x")])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, Error::Conflict { stream, expected: e, actual: 2 } if stream == "s-1" && *e == expected),
+            "{error:?}"
+        );
+    }
+    let error = store
+        .append("s-3", ExpectedVersion::StreamExists, vec![event("x")])
+        .await
+        .unwrap_err();
+    assert!(error.is_conflict());
+    // An empty batch writes nothing and reports the current version.
+    let empty = store
+        .append("s-1", ExpectedVersion::Exact(2), Vec::new())
+        .await
+        .unwrap();
+    assert_eq!((empty.version, empty.position), (2, 2));
+    // Names are data: a quote is just a character; a control character is refused.
+    store
+        .append(
+            "s-'; DROP TABLE es_events; --",
+            ExpectedVersion::Any,
+            vec![event("q")],
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .append("s-\n", ExpectedVersion::Any, vec![event("x")])
+            .await,
+        Err(Error::InvalidStreamName { .. })
+    ));
+    let all = store.read_all(0, 100).await.unwrap();
+    let positions: Vec<u64> = all.iter().map(|e| e.position).collect();
+    assert_eq!(positions, [1, 2, 3]);
+    assert_eq!(store.read_all(2, 100).await.unwrap().len(), 1);
+    assert!(store.read_all(0, 0).await.unwrap().is_empty());
+    assert_eq!(*store.head().borrow(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_tasks_append_a_thousand_each() {
+    const TASKS: usize = 8;
+    const APPENDS: usize = 1000;
+    let Some((store, _url, _schema)) = store("eight_tasks").await else {
+        return;
+    };
+    let mut tasks = Vec::new();
+    for task in 0..TASKS {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let own = format!("own-{task}");
+            let mut ids = Vec::with_capacity(APPENDS);
+            for n in 0..APPENDS {
+                let event = event(&format!("{task}-{n}"));
+                ids.push(event.id);
+                // Half to the task's own stream with the exact version, half to one shared stream.
+                let (stream, expected) = if n % 2 == 0 {
+                    (own.as_str(), ExpectedVersion::Exact((n / 2) as u64))
+                } else {
+                    ("shared", ExpectedVersion::Any)
+                };
+                store
+                    .append(stream, expected, vec![event])
+                    .await
+                    .expect("append");
+            }
+            ids
+        }));
+    }
+    let mut appended = HashSet::new();
+    for task in tasks {
+        appended.extend(task.await.unwrap());
+    }
+    assert_eq!(appended.len(), TASKS * APPENDS);
+
+    let mut seen = HashSet::new();
+    let mut read = 0_usize;
+    let mut after = 0;
+    loop {
+        let batch = store.read_all(after, 1000).await.unwrap();
+        let Some(last) = batch.last() else { break };
+        read += batch.len();
+        for event in &batch {
+            assert_eq!(
+                event.position,
+                after + 1,
+                "positions are gapless and in order"
+            );
+            after = event.position;
+            seen.insert(event.id);
+        }
+        after = last.position;
+    }
+    assert_eq!(
+        seen, appended,
+        "every acknowledged append is in the global log once"
+    );
+    let shared = store.read_stream("shared", 1, usize::MAX).await.unwrap();
+    assert_eq!(shared.len(), TASKS * APPENDS / 2);
+    assert!(
+        shared
+            .iter()
+            .enumerate()
+            .all(|(i, e)| e.version == i as u64 + 1)
+    );
+    eprintln!(
+        "{TASKS} tasks x {APPENDS} appends: {} acknowledged, {read} in the global log, {} \
+         duplicates, {} lost",
+        appended.len(),
+        read - seen.len(),
+        appended.difference(&seen).count()
+    );
+}
+
+/// Waits until a backend with this application name waits on a lock.
+async fn wait_until_blocked(observer: &tokio_postgres::Client, application: &str) {
+    for _ in 0..500 {
+        let row = observer
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE application_name = $1 AND wait_event_type = 'Lock'",
+                &[&application],
+            )
+            .await
+            .unwrap();
+        if row.get::<_, i64>(0) > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{application} never waited on the append lock");
+}
+
+/// A raw `es_append` of one event, as a writer that stalls before commit would issue it.
+async fn raw_append(client: &tokio_postgres::Client, stream: &str, id: Uuid) -> i64 {
+    let row = client
+        .query_one(
+            "SELECT o_position FROM es_append($1, 0::smallint, 0, ARRAY[$2::uuid], \
+             ARRAY['Happened'], ARRAY[1], ARRAY['\\x41'::bytea], ARRAY[0::bigint], \
+             ARRAY[NULL::uuid], ARRAY[NULL::uuid], ARRAY[NULL::text])",
+            &[&stream, &id],
+        )
+        .await
+        .unwrap();
+    row.get(0)
+}
+
+/// Case 13: writer A takes a position and stalls before commit; writer B queues behind A (it
+/// cannot take a later position and commit first); a catch-up reader sees nothing past what is
+/// committed; A commits; the reader gets A, then B, once each, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gap_race_writer_b_queues_behind_open_writer_a() {
+    let Some((store, url, schema)) = store("gap_race").await else {
+        return;
+    };
+    store
+        .append("before", ExpectedVersion::Any, vec![event("0")])
+        .await
+        .unwrap();
+    let b_url = format!("{}&application_name=es_gap_race_b", url_in(&url, &schema));
+    let writer_b = PostgresEventStore::connect(&b_url).await.unwrap();
+    let observer = raw(&url, &schema).await;
+
+    let a = raw(&url, &schema).await;
+    a.batch_execute("BEGIN").await.unwrap();
+    let a_id = Uuid::now_v7();
+    assert_eq!(
+        raw_append(&a, "writer-a", a_id).await,
+        2,
+        "A took position 2"
+    );
+
+    let b = tokio::spawn(async move {
+        writer_b
+            .append("writer-b", ExpectedVersion::Any, vec![event("b")])
+            .await
+    });
+    wait_until_blocked(&observer, "es_gap_race_b").await;
+    assert!(!b.is_finished(), "B waits for the append lock A holds");
+
+    // The catch-up reader does not wait on writers and sees only what is committed.
+    let mut subscription =
+        Subscription::new(store.clone(), 0).poll_interval(Duration::from_millis(20));
+    assert_eq!(subscription.next().await.unwrap().position, 1);
+    let read = store.read_all(1, 100).await.unwrap();
+    assert!(
+        read.is_empty(),
+        "nothing past position 1 is visible while A is open: {read:?}"
+    );
+    let pending = tokio::time::timeout(Duration::from_millis(200), subscription.next()).await;
+    assert!(
+        pending.is_err(),
+        "the subscriber must not move past A while A is open"
+    );
+    assert_eq!(subscription.position(), 1);
+
+    a.batch_execute("COMMIT").await.unwrap();
+    let b = b.await.unwrap().unwrap();
+    assert_eq!(b.position, 3, "B took the position after A's");
+    let next = subscription.next().await.unwrap();
+    assert_eq!((next.id, next.position), (a_id, 2));
+    let next = subscription.next().await.unwrap();
+    assert_eq!((&*next.stream, next.position), ("writer-b", 3));
+    let all: Vec<u64> = store
+        .read_all(0, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.position)
+        .collect();
+    assert_eq!(all, [1, 2, 3]);
+}
+
+/// Case 14: a transaction that reserved positions and rolls back (or whose client dies)
+/// consumes nothing; readers never waited on it; the next writer takes the same positions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rolled_back_reservation_leaves_no_gap_and_stalls_no_reader() {
+    let Some((store, url, schema)) = store("rollback").await else {
+        return;
+    };
+    let a = raw(&url, &schema).await;
+    a.batch_execute("BEGIN").await.unwrap();
+    assert_eq!(raw_append(&a, "rolled-back", Uuid::now_v7()).await, 1);
+    // Readers answer at once while the reservation is open.
+    assert!(store.read_all(0, 10).await.unwrap().is_empty());
+    assert_eq!(store.stream_version("rolled-back").await.unwrap(), 0);
+    a.batch_execute("ROLLBACK").await.unwrap();
+    let appended = store
+        .append("after", ExpectedVersion::Any, vec![event("x")])
+        .await
+        .unwrap();
+    assert_eq!(
+        appended.position, 1,
+        "the rolled-back position is reused: no gap"
+    );
+
+    // A client that dies holding the append lock: its transaction ends with its connection.
+    let dying = raw(&url, &schema).await;
+    dying.batch_execute("BEGIN").await.unwrap();
+    assert_eq!(raw_append(&dying, "died", Uuid::now_v7()).await, 2);
+    drop(dying);
+    let appended = store
+        .append("after", ExpectedVersion::Any, vec![event("y")])
+        .await
+        .unwrap();
+    assert_eq!(appended.position, 2);
+    let all = store.read_all(0, 10).await.unwrap();
+    assert_eq!(all.iter().map(|e| e.position).collect::<Vec<_>>(), [1, 2]);
+    assert!(all.iter().all(|e| &*e.stream == "after"));
+}
+
+/// Case 19: stored events are immutable in the database itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_update_and_delete_are_refused() {
+    let Some((store, url, schema)) = store("immutable").await else {
+        return;
+    };
+    store
+        .append("s", ExpectedVersion::Any, vec![event("x")])
+        .await
+        .unwrap();
+    let client = raw(&url, &schema).await;
+    for sql in [
+        "UPDATE es_events SET payload = '\\x00'",
+        "DELETE FROM es_events",
+        "TRUNCATE es_events",
+    ] {
+        let error = client.batch_execute(sql).await.expect_err(sql);
+        assert!(
+            error.to_string().contains("append-only")
+                || format!("{error:?}").contains("append-only"),
+            "{sql}: {error:?}"
+        );
+    }
+    assert_eq!(store.read_all(0, 10).await.unwrap().len(), 1);
+}
+
+/// A second store instance on the same schema wakes on the first one's appends (LISTEN/NOTIFY).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_instance_is_woken_by_notify() {
+    let Some((store, url, schema)) = store("notify").await else {
+        return;
+    };
+    let other = PostgresEventStore::connect(&url_in(&url, &schema))
+        .await
+        .unwrap();
+    let mut head = other.head();
+    // Long poll interval: only the notification can deliver in time.
+    let mut subscription =
+        Subscription::new(other.clone(), 0).poll_interval(Duration::from_secs(3600));
+    let reader = tokio::spawn(async move { subscription.next().await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let appended = store
+        .append("s", ExpectedVersion::Any, vec![event("x")])
+        .await
+        .unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        head.wait_for(|&p| p >= appended.position),
+    )
+    .await
+    .expect("the other instance's head moves on NOTIFY")
+    .unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(30), reader)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.position, appended.position);
+}
+
+mod typed {
+    //! A corrupt payload or an unknown event name, inserted with raw SQL, is an error through the
+    //! typed layer that names the stream and the version: never a panic.
+
+    use es_core::codec::Codec;
+    use es_core::{Aggregate, AggregateCommand, App, Command, CommandError, Error, EventSet};
+    use serde::{Deserialize, Serialize};
+    use uuid::Uuid;
+
+    use super::postgres_support::{raw, store};
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Added {
+        n: u64,
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
+    enum CounterEvent {
+        Added(Added),
+    }
+
+    impl EventSet for CounterEvent {
+        const NAMES: &'static [&'static str] = &["Added"];
+
+        fn name(&self) -> &'static str {
+            "Added"
+        }
+
+        fn version(&self) -> u16 {
+            1
+        }
+
+        fn encode<C: Codec>(&self, codec: &C) -> Result<Vec<u8>, Error> {
+            let Self::Added(added) = self;
+            codec.encode(added).map_err(|source| Error::Encode {
+                event: "Added".into(),
+                source,
+            })
+        }
+
+        fn decode<C: Codec>(
+            codec: &C,
+            name: &str,
+            _schema_version: u16,
+            payload: &[u8],
+        ) -> Result<Self, Error> {
+            match name {
+                "Added" => codec
+                    .decode(payload)
+                    .map(Self::Added)
+                    .map_err(|source| Error::Decode {
+                        stream: String::new(),
+                        version: 0,
+                        event: name.into(),
+                        source,
+                    }),
+                _ => Err(Error::UnknownEvent {
+                    stream: String::new(),
+                    version: 0,
+                    event: name.into(),
+                    known: Self::NAMES,
+                }),
+            }
+        }
+    }
+
+    #[derive(Debug, Clone, Default)]
+    struct Counter {
+        total: u64,
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("never")]
+    struct Never;
+
+    #[derive(Debug, Clone)]
+    struct Add {
+        id: String,
+        n: u64,
+    }
+
+    impl Command for Add {
+        type Id = String;
+        fn aggregate_id(&self) -> &String {
+            &self.id
+        }
+    }
+
+    impl AggregateCommand for Add {
+        type Aggregate = Counter;
+        fn into_command(self) -> Add {
+            self
+        }
+    }
+
+    impl Aggregate for Counter {
+        const NAME: &'static str = "counter";
+        type Event = CounterEvent;
+        type Command = Add;
+        type Error = Never;
+        type Services = ();
+
+        fn apply(&mut self, event: &CounterEvent) {
+            let CounterEvent::Added(added) = event;
+            self.total += added.n;
+        }
+
+        fn handle(
+            &self,
+            command: Add,
+            _services: &(),
+        ) -> impl std::future::Future<Output = Result<Vec<CounterEvent>, Never>> + Send {
+            std::future::ready(Ok(vec![CounterEvent::Added(Added { n: command.n })]))
+        }
+    }
+
+    /// Inserts one event row as a foreign writer would, under the append lock.
+    async fn insert_raw(
+        client: &tokio_postgres::Client,
+        stream: &str,
+        version: i64,
+        name: &str,
+        payload: &[u8],
+    ) {
+        client
+            .batch_execute("BEGIN; SELECT FROM es_append_lock WHERE id = 1 FOR UPDATE")
+            .await
+            .unwrap();
+        client
+            .execute(
+                "INSERT INTO es_events (position, stream, version, id, name, schema_version, \
+                                        payload, timestamp_us) \
+                 SELECT coalesce(max(position), 0) + 1, $1, $2, $3, $4, 1, $5, 0 FROM es_events",
+                &[&stream, &version, &Uuid::now_v7(), &name, &payload],
+            )
+            .await
+            .expect("raw insert");
+        client.batch_execute("COMMIT").await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn corrupt_rows_are_errors_naming_stream_and_version() {
+        let Some((store, url, schema)) = store("typed").await else {
+            return;
+        };
+        let app = App::builder(store.clone()).aggregate::<Counter>().build();
+        app.send(Add {
+            id: "c1".into(),
+            n: 2,
+        })
+        .await
+        .unwrap();
+        let client = raw(&url, &schema).await;
+        insert_raw(&client, "counter-c1", 2, "Added", b"{not json").await;
+        insert_raw(&client, "counter-c2", 1, "Vanished", b"{}").await;
+
+        // Through send: the cached state is stale, the append conflicts, the catch-up decodes.
+        let error = app
+            .send(Add {
+                id: "c1".into(),
+                n: 1,
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, CommandError::Store(Error::Decode { stream, version: 2, event, .. })
+                if stream == "counter-c1" && event == "Added"),
+            "{error:?}"
+        );
+        eprintln!("send: {error}");
+        // Through load, by a fresh app.
+        let fresh = App::builder(store.clone()).aggregate::<Counter>().build();
+        let error = fresh.load::<Counter>("c1").await.unwrap_err();
+        assert!(
+            error.to_string().contains("counter-c1") && error.to_string().contains("version 2"),
+            "{error}"
+        );
+        let error = fresh.load::<Counter>("c2").await.unwrap_err();
+        assert!(
+            matches!(&error, CommandError::Store(Error::UnknownEvent { stream, version: 1, event, .. })
+                if stream == "counter-c2" && event == "Vanished"),
+            "{error:?}"
+        );
+        eprintln!("load: {error}");
+        let (state, version) = fresh.load::<Counter>("c3").await.unwrap();
+        assert_eq!((state.total, version), (0, 0));
+    }
+}
