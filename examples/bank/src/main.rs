@@ -101,9 +101,23 @@ async fn open_store(
         println!("store: in memory (nothing is kept after this run)");
         return Ok(Arc::new(InMemoryEventStore::new()));
     }
+    if database.starts_with("postgres://") || database.starts_with("postgresql://") {
+        let store = PostgresEventStore::connect(database).await?;
+        store.migrate().await?;
+        println!(
+            "store: PostgreSQL, global log at position {}",
+            *store.head().borrow()
+        );
+        return Ok(Arc::new(store));
+    }
+    if database.is_empty() {
+        return Err("--database is empty; give a SQLite file, `postgres://..` or `memory`".into());
+    }
     let store = SqliteEventStore::open(database).await?;
-    let events = store.read_all(0, usize::MAX).await?.len();
-    println!("store: SQLite file {database} ({events} events so far)");
+    println!(
+        "store: SQLite file {database}, global log at position {}",
+        *store.head().borrow()
+    );
     Ok(Arc::new(store))
 }
 
