@@ -82,7 +82,7 @@ pub use codec::{Codec, Json};
 pub use command::{AggregateCommand, Command};
 pub use error::Error;
 pub use event::{Event, EventOf, EventSet, IntoEvents};
-pub use record::{Metadata, NewEvent, RecordedEvent, Timestamp};
+pub use record::{Metadata, NewEvent, RecordedEvent, Snapshot, Timestamp};
 #[cfg(feature = "postgres")]
 pub use store::PostgresEventStore;
 pub use store::{

@@ -164,6 +164,17 @@ impl RecordedEvent {
     }
 }
 
+/// A stored snapshot: an aggregate's state as of a stream version, serialized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The stream version the state includes: the tail to replay starts after it.
+    pub version: u64,
+    /// The schema version of the serialized state; a snapshot of another schema is ignored.
+    pub schema_version: u16,
+    /// The serialized state.
+    pub payload: Bytes,
+}
+
 #[cfg(test)]
 mod tests {
     use super::Timestamp;

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use es_core::testing::conformance::{self, StalledAppend};
 use es_core::{
     AppendResult, Error, EventStore, ExpectedVersion, InMemoryEventStore, NewEvent, RecordedEvent,
+    Snapshot,
 };
 
 /// One contract violation.
@@ -36,6 +37,10 @@ enum Fault {
     ReversePages,
     /// Holds at most three events per stream on reads, like a wrongly paged reader.
     TruncateStreams,
+    /// Gives the newest snapshot whatever version is asked for.
+    NewestSnapshot,
+    /// Keeps the first checkpoint saved, like an `INSERT .. ON CONFLICT DO NOTHING`.
+    FirstCheckpoint,
 }
 
 #[derive(Debug, Clone)]
@@ -177,6 +182,35 @@ impl EventStore for Faulty {
     fn head(&self) -> tokio::sync::watch::Receiver<u64> {
         self.store.head()
     }
+
+    async fn save_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), Error> {
+        self.store.save_snapshot(stream, snapshot).await
+    }
+
+    async fn load_snapshot(
+        &self,
+        stream: &str,
+        max_version: u64,
+    ) -> Result<Option<Snapshot>, Error> {
+        let max_version = match self.fault {
+            Fault::NewestSnapshot => u64::MAX,
+            _ => max_version,
+        };
+        self.store.load_snapshot(stream, max_version).await
+    }
+
+    async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), Error> {
+        if let Fault::FirstCheckpoint = self.fault {
+            if self.store.load_checkpoint(name).await? != 0 {
+                return Ok(());
+            }
+        }
+        self.store.save_checkpoint(name, position).await
+    }
+
+    async fn load_checkpoint(&self, name: &str) -> Result<u64, Error> {
+        self.store.load_checkpoint(name).await
+    }
 }
 
 /// Runs a case that must fail and returns its panic message.
@@ -222,6 +256,8 @@ catches! {
     holes_seen_by_the_reliability_run: SkipPositions => concurrent_appends_lose_nothing;
     global_log_out_of_order: ReversePages => catch_up_subscription;
     truncated_stream_reads: TruncateStreams => long_stream_read_whole;
+    snapshot_above_the_version_asked: NewestSnapshot => snapshots;
+    checkpoint_never_moves: FirstCheckpoint => checkpoints;
 }
 
 /// The classic bug of SQL stores: positions come from a sequence taken at insert, rows become
@@ -345,6 +381,23 @@ impl EventStore for SequenceStore {
 
     fn head(&self) -> tokio::sync::watch::Receiver<u64> {
         self.head.subscribe()
+    }
+
+    // The toy store exists for the gap race alone; it keeps no derived state.
+    async fn save_snapshot(&self, _: &str, _: Snapshot) -> Result<(), Error> {
+        Err(Error::backend("the toy store keeps no snapshots"))
+    }
+
+    async fn load_snapshot(&self, _: &str, _: u64) -> Result<Option<Snapshot>, Error> {
+        Ok(None)
+    }
+
+    async fn save_checkpoint(&self, _: &str, _: u64) -> Result<(), Error> {
+        Err(Error::backend("the toy store keeps no checkpoints"))
+    }
+
+    async fn load_checkpoint(&self, _: &str) -> Result<u64, Error> {
+        Ok(0)
     }
 }
 

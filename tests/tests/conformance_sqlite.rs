@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use es_core::store::{AppendResult, EventStore, ExpectedVersion, SqliteEventStore};
 use es_core::testing::conformance::{self, StalledAppend};
-use es_core::{DynEventStore, Error, NewEvent, RecordedEvent};
+use es_core::{DynEventStore, Error, NewEvent, RecordedEvent, Snapshot};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
@@ -73,6 +73,22 @@ impl EventStore for TempSqlite {
     }
     fn head(&self) -> tokio::sync::watch::Receiver<u64> {
         EventStore::head(&self.store)
+    }
+    async fn save_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), Error> {
+        EventStore::save_snapshot(&self.store, stream, snapshot).await
+    }
+    async fn load_snapshot(
+        &self,
+        stream: &str,
+        max_version: u64,
+    ) -> Result<Option<Snapshot>, Error> {
+        EventStore::load_snapshot(&self.store, stream, max_version).await
+    }
+    async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), Error> {
+        EventStore::save_checkpoint(&self.store, name, position).await
+    }
+    async fn load_checkpoint(&self, name: &str) -> Result<u64, Error> {
+        EventStore::load_checkpoint(&self.store, name).await
     }
 }
 

@@ -260,7 +260,7 @@ async fn the_database_refuses_update_and_delete_of_events() -> TestResult {
     }
     assert_eq!(store.read_stream("facts", 1, 10).await?.len(), 2);
     let version: i64 = raw.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
     Ok(())
 }
 
@@ -415,7 +415,7 @@ async fn reopening_keeps_everything_and_refuses_a_newer_schema() -> TestResult {
     assert_eq!((next.version, next.position), (4, 4));
     drop(store);
     let raw = rusqlite::Connection::open(db(&dir))?;
-    raw.pragma_update(None, "user_version", 2)?;
+    raw.pragma_update(None, "user_version", 3)?;
     drop(raw);
     let error = SqliteEventStore::open(db(&dir))
         .await
@@ -426,6 +426,27 @@ async fn reopening_keeps_everything_and_refuses_a_newer_schema() -> TestResult {
         source.is_some_and(|text| text.contains("newer")),
         "{error:?}"
     );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_1_file_is_migrated_on_open() -> TestResult {
+    let (dir, store) = fresh().await?;
+    store.append("old", ExpectedVersion::Any, events(2)).await?;
+    drop(store);
+    // What version 1 wrote: the events table only.
+    let raw = rusqlite::Connection::open(db(&dir))?;
+    raw.execute_batch("DROP TABLE snapshots; DROP TABLE checkpoints; PRAGMA user_version = 1;")?;
+    drop(raw);
+
+    let store = SqliteEventStore::open(db(&dir)).await?;
+    assert_eq!(store.read_stream("old", 1, 10).await?.len(), 2);
+    store.save_checkpoint("balances", 2).await?;
+    assert_eq!(store.load_checkpoint("balances").await?, 2);
+    drop(store);
+    let raw = rusqlite::Connection::open(db(&dir))?;
+    let version: i64 = raw.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    assert_eq!(version, 2);
     Ok(())
 }
 

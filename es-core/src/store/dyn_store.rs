@@ -1,7 +1,7 @@
 //! The object-safe companion of [`EventStore`], for stores chosen at run time.
 
 use crate::error::Error;
-use crate::record::{NewEvent, RecordedEvent};
+use crate::record::{NewEvent, RecordedEvent, Snapshot};
 use crate::store::{AppendResult, EventStore, ExpectedVersion};
 
 /// [`EventStore`] behind a pointer: `dyn DynEventStore` (and so `Arc<dyn DynEventStore>`)
@@ -29,6 +29,18 @@ pub trait DynEventStore: Send + Sync + 'static {
     async fn stream_version(&self, stream: &str) -> Result<u64, Error>;
     /// See [`EventStore::head`].
     fn head(&self) -> tokio::sync::watch::Receiver<u64>;
+    /// See [`EventStore::save_snapshot`].
+    async fn save_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), Error>;
+    /// See [`EventStore::load_snapshot`].
+    async fn load_snapshot(
+        &self,
+        stream: &str,
+        max_version: u64,
+    ) -> Result<Option<Snapshot>, Error>;
+    /// See [`EventStore::save_checkpoint`].
+    async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), Error>;
+    /// See [`EventStore::load_checkpoint`].
+    async fn load_checkpoint(&self, name: &str) -> Result<u64, Error>;
 }
 
 #[async_trait::async_trait]
@@ -58,6 +70,22 @@ impl<S: EventStore> DynEventStore for S {
     fn head(&self) -> tokio::sync::watch::Receiver<u64> {
         EventStore::head(self)
     }
+    async fn save_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), Error> {
+        EventStore::save_snapshot(self, stream, snapshot).await
+    }
+    async fn load_snapshot(
+        &self,
+        stream: &str,
+        max_version: u64,
+    ) -> Result<Option<Snapshot>, Error> {
+        EventStore::load_snapshot(self, stream, max_version).await
+    }
+    async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), Error> {
+        EventStore::save_checkpoint(self, name, position).await
+    }
+    async fn load_checkpoint(&self, name: &str) -> Result<u64, Error> {
+        EventStore::load_checkpoint(self, name).await
+    }
 }
 
 impl EventStore for dyn DynEventStore {
@@ -85,5 +113,21 @@ impl EventStore for dyn DynEventStore {
     }
     fn head(&self) -> tokio::sync::watch::Receiver<u64> {
         DynEventStore::head(self)
+    }
+    async fn save_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), Error> {
+        DynEventStore::save_snapshot(self, stream, snapshot).await
+    }
+    async fn load_snapshot(
+        &self,
+        stream: &str,
+        max_version: u64,
+    ) -> Result<Option<Snapshot>, Error> {
+        DynEventStore::load_snapshot(self, stream, max_version).await
+    }
+    async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), Error> {
+        DynEventStore::save_checkpoint(self, name, position).await
+    }
+    async fn load_checkpoint(&self, name: &str) -> Result<u64, Error> {
+        DynEventStore::load_checkpoint(self, name).await
     }
 }

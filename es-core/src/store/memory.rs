@@ -1,12 +1,12 @@
 //! The in-memory backend: the whole contract, no durability. For tests and benchmarks.
 
-use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use uuid::Uuid;
 
 use crate::error::Error;
-use crate::record::{NewEvent, RecordedEvent};
+use crate::record::{NewEvent, RecordedEvent, Snapshot};
 use crate::store::{AppendResult, EventStore, ExpectedVersion, validate_stream_name};
 
 /// An event store in process memory. Appends take one write lock, so batches are atomic and the
@@ -20,6 +20,16 @@ pub struct InMemoryEventStore {
 struct Shared {
     log: RwLock<Log>,
     head: tokio::sync::watch::Sender<u64>,
+    /// Snapshots and checkpoints: state derived from the log, kept apart from its lock.
+    derived: Mutex<Derived>,
+}
+
+#[derive(Debug, Default)]
+struct Derived {
+    /// Per stream, its snapshots by version.
+    snapshots: HashMap<String, BTreeMap<u64, Snapshot>>,
+    /// Per projection name, its checkpoint.
+    checkpoints: HashMap<String, u64>,
 }
 
 #[derive(Debug, Default)]
@@ -45,6 +55,7 @@ impl InMemoryEventStore {
             inner: Arc::new(Shared {
                 log: RwLock::new(Log::default()),
                 head: tokio::sync::watch::channel(0).0,
+                derived: Mutex::new(Derived::default()),
             }),
         }
     }
@@ -64,6 +75,14 @@ impl InMemoryEventStore {
         self.inner
             .log
             .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn derived(&self) -> std::sync::MutexGuard<'_, Derived> {
+        // Every update of `Derived` is a single insert: a panic cannot leave it half-written.
+        self.inner
+            .derived
+            .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -240,5 +259,40 @@ impl EventStore for InMemoryEventStore {
 
     fn head(&self) -> tokio::sync::watch::Receiver<u64> {
         self.inner.head.subscribe()
+    }
+
+    async fn save_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), Error> {
+        validate_stream_name(stream)?;
+        self.derived()
+            .snapshots
+            .entry(stream.to_owned())
+            .or_default()
+            .insert(snapshot.version, snapshot);
+        Ok(())
+    }
+
+    async fn load_snapshot(
+        &self,
+        stream: &str,
+        max_version: u64,
+    ) -> Result<Option<Snapshot>, Error> {
+        validate_stream_name(stream)?;
+        Ok(self.derived().snapshots.get(stream).and_then(|by_version| {
+            by_version
+                .range(..=max_version)
+                .next_back()
+                .map(|(_, snapshot)| snapshot.clone())
+        }))
+    }
+
+    async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), Error> {
+        validate_stream_name(name)?;
+        self.derived().checkpoints.insert(name.to_owned(), position);
+        Ok(())
+    }
+
+    async fn load_checkpoint(&self, name: &str) -> Result<u64, Error> {
+        validate_stream_name(name)?;
+        Ok(self.derived().checkpoints.get(name).copied().unwrap_or(0))
     }
 }

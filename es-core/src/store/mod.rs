@@ -21,7 +21,7 @@ pub use sqlite::{SqliteEventStore, SqliteOptions, Synchronous};
 pub use subscription::Subscription;
 
 use crate::error::Error;
-use crate::record::{NewEvent, RecordedEvent};
+use crate::record::{NewEvent, RecordedEvent, Snapshot};
 
 /// The longest stream name every backend accepts, in bytes.
 pub const MAX_STREAM_NAME_LEN: usize = 255;
@@ -109,6 +109,13 @@ pub struct AppendResult {
 ///   is a conflict or an empty read, never a backend error; a limit of `usize::MAX` means all.
 /// - **Round trip.** Id, name, schema version, payload bytes and metadata come back exactly as
 ///   appended.
+/// - **Snapshots.** [`save_snapshot`](Self::save_snapshot) keeps a snapshot per stream and
+///   version (saving again at the same version replaces it); [`load_snapshot`](Self::load_snapshot)
+///   gives the newest at or below a version, byte for byte, or `None`. Snapshots are a cache of
+///   state: the events stay the truth.
+/// - **Checkpoints.** [`save_checkpoint`](Self::save_checkpoint) records a projection's
+///   position (overwriting the last); [`load_checkpoint`](Self::load_checkpoint) reads it back,
+///   0 for a projection that never saved one. Names follow the rules of stream names.
 pub trait EventStore: Send + Sync + 'static {
     /// Appends `events` to `stream` if it is at the `expected` version.
     ///
@@ -157,6 +164,44 @@ pub trait EventStore: Send + Sync + 'static {
     /// of. [`Subscription`] waits on it and polls as a fallback, so a backend that cannot tell
     /// (another process wrote) may lag but never loses events.
     fn head(&self) -> tokio::sync::watch::Receiver<u64>;
+
+    /// Stores `snapshot` of `stream`, replacing one stored at the same version.
+    ///
+    /// # Errors
+    /// [`Error::InvalidStreamName`] or [`Error::Backend`].
+    fn save_snapshot(
+        &self,
+        stream: &str,
+        snapshot: Snapshot,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// The newest snapshot of `stream` whose version is at most `max_version` (`u64::MAX`: the
+    /// newest), or `None`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidStreamName`] or [`Error::Backend`].
+    fn load_snapshot(
+        &self,
+        stream: &str,
+        max_version: u64,
+    ) -> impl Future<Output = Result<Option<Snapshot>, Error>> + Send;
+
+    /// Records that the projection `name` has processed the global log up to `position`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidStreamName`] (the name breaks the rules of stream names) or
+    /// [`Error::Backend`].
+    fn save_checkpoint(
+        &self,
+        name: &str,
+        position: u64,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// The last position saved for the projection `name`; 0 when none was.
+    ///
+    /// # Errors
+    /// [`Error::InvalidStreamName`] or [`Error::Backend`].
+    fn load_checkpoint(&self, name: &str) -> impl Future<Output = Result<u64, Error>> + Send;
 }
 
 impl<S: EventStore + ?Sized> EventStore for Arc<S> {
@@ -188,6 +233,30 @@ impl<S: EventStore + ?Sized> EventStore for Arc<S> {
     }
     fn head(&self) -> tokio::sync::watch::Receiver<u64> {
         (**self).head()
+    }
+    fn save_snapshot(
+        &self,
+        stream: &str,
+        snapshot: Snapshot,
+    ) -> impl Future<Output = Result<(), Error>> + Send {
+        (**self).save_snapshot(stream, snapshot)
+    }
+    fn load_snapshot(
+        &self,
+        stream: &str,
+        max_version: u64,
+    ) -> impl Future<Output = Result<Option<Snapshot>, Error>> + Send {
+        (**self).load_snapshot(stream, max_version)
+    }
+    fn save_checkpoint(
+        &self,
+        name: &str,
+        position: u64,
+    ) -> impl Future<Output = Result<(), Error>> + Send {
+        (**self).save_checkpoint(name, position)
+    }
+    fn load_checkpoint(&self, name: &str) -> impl Future<Output = Result<u64, Error>> + Send {
+        (**self).load_checkpoint(name)
     }
 }
 

@@ -61,11 +61,14 @@ use tokio_postgres::{AsyncMessage, NoTls, Row};
 use uuid::Uuid;
 
 use crate::error::Error;
-use crate::record::{Metadata, NewEvent, RecordedEvent, Timestamp};
+use crate::record::{Metadata, NewEvent, RecordedEvent, Snapshot, Timestamp};
 use crate::store::{AppendResult, EventStore, ExpectedVersion, validate_stream_name};
 
 /// The schema versions this code knows, in order; `migrate` applies the missing ones.
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("schema.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("schema.sql")),
+    (2, include_str!("schema_2.sql")),
+];
 
 /// The most appends one group commit carries.
 const MAX_GROUP: usize = 64;
@@ -88,6 +91,18 @@ const READ_ALL: &str = "SELECT position, stream, version, id, name, schema_versi
 const STREAM_VERSION: &str =
     "SELECT version FROM es_events WHERE stream = $1 ORDER BY version DESC LIMIT 1";
 
+const SAVE_SNAPSHOT: &str = "INSERT INTO es_snapshots (stream, version, schema_version, payload) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (stream, version) \
+     DO UPDATE SET schema_version = excluded.schema_version, payload = excluded.payload";
+
+const LOAD_SNAPSHOT: &str = "SELECT version, schema_version, payload FROM es_snapshots \
+     WHERE stream = $1 AND version <= $2 ORDER BY version DESC LIMIT 1";
+
+const SAVE_CHECKPOINT: &str = "INSERT INTO es_checkpoints (name, position) VALUES ($1, $2) \
+     ON CONFLICT (name) DO UPDATE SET position = excluded.position";
+
+const LOAD_CHECKPOINT: &str = "SELECT position FROM es_checkpoints WHERE name = $1";
+
 const HEAD: &str = "SELECT coalesce(max(position), 0) FROM es_events";
 
 const BEGIN: &str = "BEGIN; SET LOCAL idle_in_transaction_session_timeout = '5s'";
@@ -107,6 +122,19 @@ enum PgError {
     NewerSchema { found: i32, known: i32 },
     #[error("stored row at position {position} is corrupt: {what}")]
     Corrupt { position: i64, what: &'static str },
+    #[error("{what} {value} does not fit a PostgreSQL bigint")]
+    OutOfRange { what: &'static str, value: u64 },
+    #[error("snapshot of stream `{stream}` at version {version} is corrupt: {what}")]
+    CorruptSnapshot {
+        stream: String,
+        version: i64,
+        what: &'static str,
+    },
+}
+
+/// A version or position as a bigint.
+fn to_bigint(what: &'static str, value: u64) -> Result<i64, Error> {
+    i64::try_from(value).map_err(|_| PgError::OutOfRange { what, value }.into())
 }
 
 impl From<PgError> for Error {
@@ -281,6 +309,18 @@ impl PostgresEventStore {
         &self.inner.pool
     }
 
+    /// Runs one statement on a pooled connection (autocommit).
+    async fn execute(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<(), Error> {
+        let client = self.inner.pool.get().await.map_err(PgError::from)?;
+        let statement = client.prepare_cached(sql).await.map_err(db)?;
+        client.execute(&statement, params).await.map_err(db)?;
+        Ok(())
+    }
+
     async fn read(
         &self,
         sql: &str,
@@ -420,6 +460,69 @@ impl EventStore for PostgresEventStore {
 
     fn head(&self) -> watch::Receiver<u64> {
         self.inner.head.subscribe()
+    }
+
+    async fn save_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), Error> {
+        validate_stream_name(stream)?;
+        let version = to_bigint("snapshot version", snapshot.version)?;
+        let schema_version = i32::from(snapshot.schema_version);
+        self.execute(
+            SAVE_SNAPSHOT,
+            &[&stream, &version, &schema_version, &&snapshot.payload[..]],
+        )
+        .await
+    }
+
+    async fn load_snapshot(
+        &self,
+        stream: &str,
+        max_version: u64,
+    ) -> Result<Option<Snapshot>, Error> {
+        validate_stream_name(stream)?;
+        let max_version = i64::try_from(max_version).unwrap_or(i64::MAX);
+        let client = self.inner.pool.get().await.map_err(PgError::from)?;
+        let statement = client.prepare_cached(LOAD_SNAPSHOT).await.map_err(db)?;
+        let Some(row) = client
+            .query_opt(&statement, &[&stream, &max_version])
+            .await
+            .map_err(db)?
+        else {
+            return Ok(None);
+        };
+        let version: i64 = row.try_get(0).map_err(db)?;
+        let corrupt = |what| PgError::CorruptSnapshot {
+            stream: stream.to_owned(),
+            version,
+            what,
+        };
+        let schema_version: i32 = row.try_get(1).map_err(db)?;
+        let payload: &[u8] = row.try_get(2).map_err(db)?;
+        Ok(Some(Snapshot {
+            version: u64::try_from(version).map_err(|_| corrupt("negative version"))?,
+            schema_version: u16::try_from(schema_version)
+                .map_err(|_| corrupt("schema version out of range"))?,
+            payload: Bytes::copy_from_slice(payload),
+        }))
+    }
+
+    async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), Error> {
+        validate_stream_name(name)?;
+        let position = to_bigint("checkpoint position", position)?;
+        self.execute(SAVE_CHECKPOINT, &[&name, &position]).await
+    }
+
+    async fn load_checkpoint(&self, name: &str) -> Result<u64, Error> {
+        validate_stream_name(name)?;
+        let client = self.inner.pool.get().await.map_err(PgError::from)?;
+        let statement = client.prepare_cached(LOAD_CHECKPOINT).await.map_err(db)?;
+        let row = client.query_opt(&statement, &[&name]).await.map_err(db)?;
+        match row {
+            None => Ok(0),
+            Some(row) => {
+                let position: i64 = row.try_get(0).map_err(db)?;
+                to_u64(position, 0, "negative checkpoint")
+            }
+        }
     }
 }
 

@@ -56,6 +56,15 @@ pub(super) enum SqliteError {
         what: &'static str,
     },
 
+    /// A stored snapshot row does not hold what the schema promises.
+    #[error("snapshot of stream `{stream}` at version {version} is malformed")]
+    MalformedSnapshot {
+        /// The snapshot's stream.
+        stream: String,
+        /// Its version.
+        version: i64,
+    },
+
     /// The user key-values of an event are not a JSON object of strings.
     #[error("the metadata of the event at position {position} is not a JSON object of strings")]
     Metadata {

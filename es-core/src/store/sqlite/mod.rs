@@ -16,19 +16,23 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use bytes::Bytes;
-use rusqlite::{Connection, OpenFlags, Row, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
 use self::error::SqliteError;
-use self::writer::{AppendRequest, stored_u64};
+use self::error::to_sql_int;
+use self::writer::{AppendRequest, Request, WriteRequest, stored_u64};
 use crate::error::Error;
-use crate::record::{Metadata, NewEvent, RecordedEvent, Timestamp};
+use crate::record::{Metadata, NewEvent, RecordedEvent, Snapshot, Timestamp};
 use crate::store::{AppendResult, EventStore, ExpectedVersion, validate_stream_name};
 
-/// The schema this code creates and reads (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
-const SCHEMA: &str = include_str!("schema.sql");
+/// The schema versions this code knows, in order: opening applies those after the file's
+/// `PRAGMA user_version` and sets it to the last.
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("schema.sql")),
+    (2, include_str!("schema_2.sql")),
+];
 
 /// How appends are made durable: SQLite's `synchronous` setting, always in WAL mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -186,7 +190,7 @@ pub struct SqliteEventStore {
 
 struct Shared {
     /// `None` only while dropping: closing it stops the writer.
-    requests: Option<mpsc::Sender<AppendRequest>>,
+    requests: Option<mpsc::Sender<Request>>,
     writer: Option<JoinHandle<()>>,
     head: Arc<watch::Sender<u64>>,
     readers: Mutex<Vec<Connection>>,
@@ -233,6 +237,34 @@ impl SqliteEventStore {
         &self.inner.options.path
     }
 
+    /// Hands `request` to the writer thread.
+    async fn to_writer(&self, request: Request) -> Result<(), Error> {
+        let requests = self
+            .inner
+            .requests
+            .as_ref()
+            .ok_or(SqliteError::WriterStopped)?;
+        requests
+            .send(request)
+            .await
+            .map_err(|_| SqliteError::WriterStopped)?;
+        Ok(())
+    }
+
+    /// Runs `write` on the writer's connection, in a savepoint of the next group commit.
+    async fn write(
+        &self,
+        write: impl Fn(&Connection) -> Result<(), SqliteError> + Send + 'static,
+    ) -> Result<(), Error> {
+        let (reply, answer) = oneshot::channel();
+        self.to_writer(Request::Write(WriteRequest {
+            write: Box::new(write),
+            reply,
+        }))
+        .await?;
+        answer.await.map_err(|_| SqliteError::WriterStopped)?
+    }
+
     /// Runs `read` on a pooled read connection, on a blocking task.
     async fn read<T: Send + 'static>(
         &self,
@@ -276,21 +308,13 @@ impl EventStore for SqliteEventStore {
     ) -> Result<AppendResult, Error> {
         validate_stream_name(stream)?;
         let (reply, answer) = oneshot::channel();
-        let request = AppendRequest {
+        self.to_writer(Request::Append(AppendRequest {
             stream: stream.to_owned(),
             expected,
             events,
             reply,
-        };
-        let requests = self
-            .inner
-            .requests
-            .as_ref()
-            .ok_or(SqliteError::WriterStopped)?;
-        requests
-            .send(request)
-            .await
-            .map_err(|_| SqliteError::WriterStopped)?;
+        }))
+        .await?;
         answer.await.map_err(|_| SqliteError::WriterStopped)?
     }
 
@@ -361,6 +385,87 @@ impl EventStore for SqliteEventStore {
     fn head(&self) -> watch::Receiver<u64> {
         self.inner.head.subscribe()
     }
+
+    async fn save_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), Error> {
+        validate_stream_name(stream)?;
+        let stream = stream.to_owned();
+        let version = to_sql_int("snapshot version", snapshot.version)?;
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT OR REPLACE INTO snapshots (stream, version, schema_version, payload) \
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute((
+                &stream,
+                version,
+                i64::from(snapshot.schema_version),
+                &snapshot.payload[..],
+            ))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn load_snapshot(
+        &self,
+        stream: &str,
+        max_version: u64,
+    ) -> Result<Option<Snapshot>, Error> {
+        validate_stream_name(stream)?;
+        let stream = stream.to_owned();
+        let max_version = i64::try_from(max_version).unwrap_or(i64::MAX);
+        self.read(move |conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT version, schema_version, payload FROM snapshots \
+                 WHERE stream = ?1 AND version <= ?2 ORDER BY version DESC LIMIT 1",
+            )?;
+            let mut rows = statement.query((&stream, max_version))?;
+            let Some(row) = rows.next()? else {
+                return Ok(None);
+            };
+            let version: i64 = row.get(0)?;
+            let schema_version = u16::try_from(row.get::<_, i64>(1)?).map_err(|_| {
+                SqliteError::MalformedSnapshot {
+                    stream: stream.clone(),
+                    version,
+                }
+            })?;
+            Ok(Some(Snapshot {
+                version: stored_u64(version),
+                schema_version,
+                payload: Bytes::copy_from_slice(row.get_ref(2)?.as_blob()?),
+            }))
+        })
+        .await
+    }
+
+    async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), Error> {
+        validate_stream_name(name)?;
+        let name = name.to_owned();
+        let position = to_sql_int("checkpoint position", position)?;
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO checkpoints (name, position) VALUES (?1, ?2) \
+                 ON CONFLICT (name) DO UPDATE SET position = excluded.position",
+            )?
+            .execute((&name, position))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn load_checkpoint(&self, name: &str) -> Result<u64, Error> {
+        validate_stream_name(name)?;
+        let name = name.to_owned();
+        self.read(move |conn| {
+            let position = conn
+                .prepare_cached("SELECT position FROM checkpoints WHERE name = ?1")?
+                .query_row([&name], |row| row.get::<_, i64>(0))
+                .optional()?;
+            Ok(position.map_or(0, stored_u64))
+        })
+        .await
+    }
 }
 
 /// Opens the write connection, sets WAL and the synchronous mode, creates or checks the schema,
@@ -379,19 +484,17 @@ fn open_writer(options: &SqliteOptions) -> Result<(Connection, u64), SqliteError
     }
     conn.pragma_update(None, "synchronous", options.synchronous.pragma())?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-    match version {
-        0 => {
-            tx.execute_batch(SCHEMA)?;
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-        }
-        SCHEMA_VERSION => {}
-        found => {
-            return Err(SqliteError::FutureSchema {
-                found,
-                supported: SCHEMA_VERSION,
-            });
-        }
+    let current: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    let known = MIGRATIONS.last().map_or(0, |&(version, _)| version);
+    if current > known {
+        return Err(SqliteError::FutureSchema {
+            found: current,
+            supported: known,
+        });
+    }
+    for &(version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version)?;
     }
     tx.commit()?;
     let head = conn.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |row| {

@@ -12,6 +12,45 @@ use crate::error::Error;
 use crate::record::NewEvent;
 use crate::store::{AppendResult, ExpectedVersion};
 
+/// What the writer is asked to do.
+pub(super) enum Request {
+    Append(AppendRequest),
+    Write(WriteRequest),
+}
+
+/// Statements run on the writer's connection.
+pub(super) type Write = Box<dyn Fn(&Connection) -> Result<(), SqliteError> + Send>;
+
+/// A write of derived state (a snapshot, a checkpoint), committed with the group it joins.
+pub(super) struct WriteRequest {
+    pub(super) write: Write,
+    pub(super) reply: oneshot::Sender<Result<(), Error>>,
+}
+
+/// What one request of a group came to.
+enum Done {
+    Appended(AppendResult),
+    Written,
+}
+
+impl Request {
+    /// Sends the request's outcome to its caller, who may have stopped waiting: the write stands
+    /// either way.
+    fn answer(self, outcome: Result<Done, Error>) {
+        match self {
+            Self::Append(append) => {
+                let _ = append.reply.send(outcome.map(|done| match done {
+                    Done::Appended(result) => result,
+                    Done::Written => unreachable!("an append is answered with its result"),
+                }));
+            }
+            Self::Write(write) => {
+                let _ = write.reply.send(outcome.map(|_| ()));
+            }
+        }
+    }
+}
+
 /// One append waiting for the writer.
 pub(super) struct AppendRequest {
     pub(super) stream: String,
@@ -29,7 +68,7 @@ const INSERT: &str = "INSERT INTO events (position, stream, version, event_id, n
 /// every sender is gone.
 pub(super) fn run(
     mut conn: Connection,
-    mut requests: mpsc::Receiver<AppendRequest>,
+    mut requests: mpsc::Receiver<Request>,
     head: &watch::Sender<u64>,
     max_group: usize,
 ) {
@@ -53,16 +92,15 @@ pub(super) fn run(
                     }
                     grew
                 });
-                for (request, result) in group.drain(..).zip(results) {
-                    // The caller may have stopped waiting; the append stands either way.
-                    let _ = request.reply.send(result);
+                for (request, outcome) in group.drain(..).zip(results) {
+                    request.answer(outcome);
                 }
             }
             Err(error) => {
                 tracing::error!(error = %error, "SQLite group commit failed; retrying is safe");
                 let error: Arc<dyn std::error::Error + Send + Sync> = Arc::new(error);
                 for request in group.drain(..) {
-                    let _ = request.reply.send(Err(Error::Backend(Arc::clone(&error))));
+                    request.answer(Err(Error::Backend(Arc::clone(&error))));
                 }
             }
         }
@@ -95,14 +133,14 @@ impl From<SqliteError> for Refused {
     }
 }
 
-/// Commits the group in one transaction. Each append runs in its own savepoint, so one that is
+/// Commits the group in one transaction. Each request runs in its own savepoint, so one that is
 /// refused (conflict, duplicate id, constraint) rolls back alone and the others commit. Returns
-/// each append's result, in order, and the global head after the commit. An error here fails
+/// each request's outcome, in order, and the global head after the commit. An error here fails
 /// the whole group: nothing of it was committed.
 fn write_group(
     conn: &mut Connection,
-    group: &[AppendRequest],
-) -> Result<(Vec<Result<AppendResult, Error>>, u64), SqliteError> {
+    group: &[Request],
+) -> Result<(Vec<Result<Done, Error>>, u64), SqliteError> {
     let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // Read inside the write transaction: correct even if another process wrote since.
     let mut head = stored_u64(tx.query_row(
@@ -114,6 +152,18 @@ fn write_group(
     let mut versions: HashMap<&str, u64> = HashMap::new();
     let mut results = Vec::with_capacity(group.len());
     for request in group {
+        let request = match request {
+            Request::Append(append) => append,
+            Request::Write(write) => {
+                let savepoint = tx.savepoint()?;
+                let outcome = match (write.write)(&savepoint) {
+                    Ok(()) => savepoint.commit().map(|()| Ok(Done::Written))?,
+                    Err(error) => Err(error.into()),
+                };
+                results.push(outcome);
+                continue;
+            }
+        };
         let actual = match versions.get(request.stream.as_str()) {
             Some(&version) => version,
             None => stream_version(&tx, &request.stream)?,
@@ -129,13 +179,13 @@ fn write_group(
                 savepoint.commit()?;
                 head = head.max(result.position);
                 versions.insert(&request.stream, result.version);
-                Ok(result)
+                Ok(Done::Appended(result))
             }
             Err(refused) => {
                 // Drop behaviour is rollback: this append leaves no trace in the transaction.
                 savepoint.finish()?;
                 versions.insert(&request.stream, actual);
-                refusal(&tx, request, refused)?
+                refusal(&tx, request, refused)?.map(Done::Appended)
             }
         };
         results.push(result);

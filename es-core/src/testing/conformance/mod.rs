@@ -63,6 +63,8 @@
 //! | 13, 15 | [`catch_up_subscription`], [`concurrent_appends_lose_nothing`] | |
 //! | 16 | [`two_instances_see_each_other`] | a second instance; a database restart |
 //! | 17 to 19 | (none) | all: SIGKILL, synchronous modes, raw SQL |
+//! | 20 | [`snapshots`] (store side; the typed fallbacks run through `App`) | |
+//! | 22 | [`checkpoints`] (store side) | a read model committed with its checkpoint |
 //!
 //! Case 6 and versions past 2^31: no test can append 2^31 events, so the generic case checks
 //! that expectations and read positions past 2^31, 2^32, `i64::MAX` and up to `u64::MAX` are
@@ -71,6 +73,7 @@
 //! the hook of [`versions_past_2_31`], which then appends, reads and conflicts past 2^32.
 
 mod append;
+mod derived;
 mod live;
 mod race;
 mod read;
@@ -82,6 +85,7 @@ pub use append::{
     empty_batch, expected_version_matrix, failed_batch_leaves_no_trace, idempotent_retry,
     large_payloads_round_trip, large_versions_in_conflicts, stream_names, versions_past_2_31,
 };
+pub use derived::{checkpoints, snapshots};
 pub use live::{
     catch_up_subscription, concurrent_appends_lose_nothing, two_instances_see_each_other,
 };
@@ -112,6 +116,8 @@ pub async fn run_all<S: EventStore + Clone>(store: &S) {
     global_log_from_position(store).await;
     catch_up_subscription(store).await;
     concurrent_appends_lose_nothing(store).await;
+    snapshots(store).await;
+    checkpoints(store).await;
 }
 
 /// Generates the conformance suite for one backend: a module `$name` with one test per case of
@@ -252,6 +258,8 @@ macro_rules! __conformance_cases {
             global_log_from_position
             catch_up_subscription
             concurrent_appends_lose_nothing
+            snapshots
+            checkpoints
         );
     };
     (@cases $make:expr; $($case:ident)*) => {
