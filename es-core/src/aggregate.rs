@@ -3,7 +3,18 @@
 use std::fmt::Display;
 use std::future::Future;
 
+use crate::codec::{BoxError, Codec};
 use crate::event::EventSet;
+
+/// When an aggregate's state is snapshotted: `#[aggregate(snapshot_every = N)]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotPolicy {
+    /// A snapshot is saved once the stream has grown by this many events since the last one.
+    pub every: u64,
+    /// The schema version of the serialized state: bump it when the state's shape changes, and
+    /// snapshots of other versions are ignored (the stream is replayed instead).
+    pub schema_version: u16,
+}
 
 /// An aggregate: state folded from its events, and the decisions it makes on commands.
 ///
@@ -34,6 +45,22 @@ pub trait Aggregate: Default + Send + Sync + 'static {
         command: Self::Command,
         services: &Self::Services,
     ) -> impl Future<Output = Result<Vec<Self::Event>, Self::Error>> + Send;
+
+    /// Whether and how often the state is snapshotted; `None` (the default): never, every load
+    /// replays the stream.
+    const SNAPSHOT: Option<SnapshotPolicy> = None;
+
+    /// Serializes the state for a snapshot; `None` when the aggregate takes no snapshots.
+    fn encode_snapshot<C: Codec>(&self, codec: &C) -> Option<Result<Vec<u8>, BoxError>> {
+        let _ = codec;
+        None
+    }
+
+    /// Deserializes a snapshot's state; `None` when the aggregate takes no snapshots.
+    fn decode_snapshot<C: Codec>(codec: &C, payload: &[u8]) -> Option<Result<Self, BoxError>> {
+        let _ = (codec, payload);
+        None
+    }
 
     /// The stream that holds the events of the instance with this id: `{NAME}-{id}`.
     fn stream_name(id: &(impl Display + ?Sized)) -> String {

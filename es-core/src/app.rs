@@ -15,7 +15,7 @@ use crate::codec::{Codec, Json};
 use crate::command::AggregateCommand;
 use crate::error::Error;
 use crate::event::EventSet;
-use crate::record::{Metadata, NewEvent};
+use crate::record::{Metadata, NewEvent, Snapshot};
 use crate::store::{EventStore, ExpectedVersion};
 
 use cache::{Cache, Hydrated, lock};
@@ -318,6 +318,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
                     for (event, version) in events.iter().zip(appended.first_version..) {
                         hydrated.apply(event, version);
                     }
+                    self.snapshot_if_due(&stream, &mut hydrated);
                     return Ok(Committed {
                         stream,
                         events,
@@ -369,12 +370,17 @@ impl<S: EventStore, C: Codec> App<S, C> {
             })
     }
 
-    /// Applies the events appended after the cached version (all of them for a new entry).
+    /// Applies the events appended after the cached version: for a new entry, those after its
+    /// newest snapshot, or all of them.
     async fn catch_up<A: Aggregate>(
         &self,
         stream: &str,
         hydrated: &mut Hydrated<A>,
     ) -> Result<(), Error> {
+        if !hydrated.restored {
+            hydrated.restored = true;
+            self.restore(stream, hydrated).await?;
+        }
         loop {
             let from = hydrated.version + 1;
             let records = self
@@ -388,8 +394,90 @@ impl<S: EventStore, C: Codec> App<S, C> {
             }
             if records.len() < REPLAY_BATCH {
                 hydrated.fresh = true;
+                self.snapshot_if_due(stream, hydrated);
                 return Ok(());
             }
+        }
+    }
+
+    /// Starts a new entry from the stream's newest snapshot, when the aggregate takes snapshots
+    /// and one of its schema version decodes; otherwise leaves it empty, to be replayed.
+    async fn restore<A: Aggregate>(
+        &self,
+        stream: &str,
+        hydrated: &mut Hydrated<A>,
+    ) -> Result<(), Error> {
+        let Some(policy) = A::SNAPSHOT else {
+            return Ok(());
+        };
+        let Some(snapshot) = self.inner.store.load_snapshot(stream, u64::MAX).await? else {
+            return Ok(());
+        };
+        if snapshot.schema_version != policy.schema_version {
+            tracing::debug!(
+                snapshot = snapshot.version,
+                schema_version = snapshot.schema_version,
+                "snapshot of another schema version; replaying the stream"
+            );
+            return Ok(());
+        }
+        match A::decode_snapshot(&self.inner.codec, &snapshot.payload) {
+            Some(Ok(state)) => {
+                hydrated.state = state;
+                hydrated.version = snapshot.version;
+                hydrated.snapshot_version = snapshot.version;
+            }
+            Some(Err(error)) => tracing::warn!(
+                snapshot = snapshot.version,
+                error = %error,
+                "cannot decode the snapshot of stream `{stream}` at version {}; replaying the stream",
+                snapshot.version
+            ),
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// Saves a snapshot of the state when the stream has grown by the aggregate's `every`
+    /// events since the last one. The save runs in its own task: a snapshot is a cache, so the
+    /// command neither waits for it nor fails with it.
+    fn snapshot_if_due<A: Aggregate>(&self, stream: &str, hydrated: &mut Hydrated<A>) {
+        let Some(policy) = A::SNAPSHOT else {
+            return;
+        };
+        if hydrated.version
+            < hydrated
+                .snapshot_version
+                .saturating_add(policy.every.max(1))
+        {
+            return;
+        }
+        // Marked as taken either way: a state that does not serialize is not retried per event.
+        hydrated.snapshot_version = hydrated.version;
+        match hydrated.state.encode_snapshot(&self.inner.codec) {
+            Some(Ok(payload)) => {
+                let snapshot = Snapshot {
+                    version: hydrated.version,
+                    schema_version: policy.schema_version,
+                    payload: payload.into(),
+                };
+                let inner = Arc::clone(&self.inner);
+                let stream = stream.to_owned();
+                tokio::spawn(async move {
+                    let version = snapshot.version;
+                    if let Err(error) = inner.store.save_snapshot(&stream, snapshot).await {
+                        tracing::warn!(
+                            error = %error,
+                            "cannot save the snapshot of stream `{stream}` at version {version}"
+                        );
+                    }
+                });
+            }
+            Some(Err(error)) => tracing::warn!(
+                error = %error,
+                "cannot serialize the state of stream `{stream}` for a snapshot"
+            ),
+            None => {}
         }
     }
 

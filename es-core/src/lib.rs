@@ -76,7 +76,7 @@ pub mod testing;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use aggregate::Aggregate;
+pub use aggregate::{Aggregate, SnapshotPolicy};
 pub use app::{App, AppBuilder, CommandError, Committed};
 pub use codec::{Codec, Json};
 pub use command::{AggregateCommand, Command};

@@ -4,11 +4,53 @@ pub use ::core;
 pub use ::serde;
 pub use ::std;
 
-pub use crate::aggregate::Aggregate;
-pub use crate::codec::Codec;
+pub use crate::aggregate::{Aggregate, SnapshotPolicy};
+pub use crate::codec::{BoxError, Codec};
 pub use crate::command::{AggregateCommand, Command};
 pub use crate::error::Error;
 pub use crate::event::{Event, EventOf, EventSet, IntoEvents};
+
+/// What `snapshot_every` needs of an aggregate's state to save a snapshot.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be snapshotted: its state is not `Serialize`",
+    label = "`snapshot_every` stores the aggregate's state",
+    note = "add `#[derive(Serialize, Deserialize)]` to `{Self}`, or remove `snapshot_every`"
+)]
+pub trait SnapshotEncode: ::serde::Serialize {}
+
+impl<T: ::serde::Serialize> SnapshotEncode for T {}
+
+/// What `snapshot_every` needs of an aggregate's state to load a snapshot.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be restored from a snapshot: its state is not `Deserialize`",
+    label = "`snapshot_every` stores the aggregate's state",
+    note = "add `#[derive(Serialize, Deserialize)]` to `{Self}`, or remove `snapshot_every`"
+)]
+pub trait SnapshotDecode: ::serde::de::DeserializeOwned {}
+
+impl<T: ::serde::de::DeserializeOwned> SnapshotDecode for T {}
+
+/// Serializes an aggregate's state for a snapshot.
+///
+/// # Errors
+/// The codec's error.
+pub fn encode_snapshot<C: Codec, T: SnapshotEncode>(
+    codec: &C,
+    state: &T,
+) -> Result<Vec<u8>, BoxError> {
+    codec.encode(state)
+}
+
+/// Deserializes an aggregate's state from a snapshot.
+///
+/// # Errors
+/// The codec's error.
+pub fn decode_snapshot<C: Codec, T: SnapshotDecode>(
+    codec: &C,
+    payload: &[u8],
+) -> Result<T, BoxError> {
+    codec.decode(payload)
+}
 
 /// Serializes one event's payload, naming the event on failure.
 ///

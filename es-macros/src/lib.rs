@@ -147,6 +147,12 @@ pub fn derive_command(input: TokenStream) -> TokenStream {
 /// - `vis = pub(crate)`: the visibility of both enums; default `pub`. The enums, the aggregate
 ///   and its command types must agree in visibility: each names another in an associated type of
 ///   a trait impl, where Rust forbids a less visible type (E0446).
+/// - `snapshot_every = N`: save a snapshot of the state whenever the stream has grown by `N`
+///   events (at least 1) since the last one; a new cache entry then loads the newest snapshot
+///   and replays only the tail. The state must be `Serialize` and `Deserialize`. Default: no
+///   snapshots.
+/// - `snapshot_version = N`: the schema version of the snapshotted state (default 1): bump it
+///   when the state's shape changes, and older snapshots are ignored (the stream is replayed).
 /// - `crate = ".."`: the path of the runtime crate; default `::es_core`.
 ///
 /// An aggregate with no `#[handle]` or no `#[apply]` method is allowed (its enum is empty).

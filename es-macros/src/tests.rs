@@ -97,6 +97,20 @@ fn aggregate_bank() {
 }
 
 #[test]
+fn aggregate_snapshots() {
+    let args = quote!(snapshot_every = 500, snapshot_version = 3);
+    let item = quote! {
+        impl Counter {
+            #[apply]
+            fn pinged(&mut self, _: &Pinged) {
+                self.pings += 1;
+            }
+        }
+    };
+    insta::assert_snapshot!(pretty(crate::aggregate::attribute(args, item)));
+}
+
+#[test]
 fn aggregate_async_services_and_cfg() {
     let args = quote!(services = Pricing, event = OrderFact, command = OrderRequest, vis = pub(crate), crate = "::my_es");
     let item = quote! {

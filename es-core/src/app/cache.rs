@@ -11,6 +11,10 @@ pub(super) struct Hydrated<A> {
     pub(super) version: u64,
     /// Whether `state` is known to be at the stream's head (false: read the tail first).
     pub(super) fresh: bool,
+    /// The version of the newest snapshot known to be stored (loaded or saved); 0 for none.
+    pub(super) snapshot_version: u64,
+    /// Whether the newest snapshot was looked for: done once, before the first replay.
+    pub(super) restored: bool,
     /// Set while `apply` runs: still set when a command next takes the entry, `apply` panicked
     /// half-way, and the state is rebuilt from nothing rather than trusted.
     torn: bool,
@@ -22,6 +26,8 @@ impl<A: Aggregate> Hydrated<A> {
             state: A::default(),
             version: 0,
             fresh: false,
+            snapshot_version: 0,
+            restored: false,
             torn: false,
         }
     }
@@ -124,6 +130,8 @@ mod tests {
                 state: (),
                 version: 0,
                 fresh: false,
+                snapshot_version: 0,
+                restored: false,
                 torn: false,
             }
         }

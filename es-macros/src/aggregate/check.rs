@@ -35,6 +35,12 @@ fn check_options(aggregate: &mut Aggregate, errors: &mut Errors) {
             );
         }
     }
+    if let (None, Some((version, _))) = (&options.snapshot_every, &options.snapshot_version) {
+        errors.error(
+            version,
+            "`snapshot_version` without `snapshot_every` has no effect; add `snapshot_every = N` or remove it",
+        );
+    }
     if let (Some(event), Some(command)) = (&options.event, &options.command) {
         if event == command {
             errors.duplicate(

@@ -294,6 +294,7 @@ fn aggregate_impl(aggregate: &Aggregate, mode: Mode) -> TokenStream {
             },
         ),
     };
+    let snapshot = snapshot_items(aggregate);
     quote! {
         #[automatically_derived]
         impl #private::Aggregate for #self_ty {
@@ -303,9 +304,56 @@ fn aggregate_impl(aggregate: &Aggregate, mode: Mode) -> TokenStream {
             type Error = #error;
             type Services = #services;
 
+            #snapshot
+
             #apply
 
             #handle
+        }
+    }
+}
+
+/// With `snapshot_every`: the policy and the state's (de)serialization, whose bounds are checked
+/// at the `snapshot_every` value.
+fn snapshot_items(aggregate: &Aggregate) -> TokenStream {
+    let Some((literal, every)) = &aggregate.options.snapshot_every else {
+        return TokenStream::new();
+    };
+    let private = aggregate.options.krate.private();
+    let schema_version = aggregate
+        .options
+        .snapshot_version
+        .as_ref()
+        .map_or(1, |(_, v)| *v);
+    let codec = local("__es_codec");
+    let payload = local("__es_payload");
+    let encode = quote_spanned! {literal.span()=>
+        #private::encode_snapshot(#codec, self)
+    };
+    let decode = quote_spanned! {literal.span()=>
+        #private::decode_snapshot::<_, Self>(#codec, #payload)
+    };
+    quote! {
+        const SNAPSHOT: ::core::option::Option<#private::SnapshotPolicy> =
+            ::core::option::Option::Some(#private::SnapshotPolicy {
+                every: #every,
+                schema_version: #schema_version,
+            });
+
+        fn encode_snapshot<__EsCodec: #private::Codec>(
+            &self,
+            #codec: &__EsCodec,
+        ) -> ::core::option::Option<
+            ::core::result::Result<#private::std::vec::Vec<::core::primitive::u8>, #private::BoxError>,
+        > {
+            ::core::option::Option::Some(#encode)
+        }
+
+        fn decode_snapshot<__EsCodec: #private::Codec>(
+            #codec: &__EsCodec,
+            #payload: &[::core::primitive::u8],
+        ) -> ::core::option::Option<::core::result::Result<Self, #private::BoxError>> {
+            ::core::option::Option::Some(#decode)
         }
     }
 }

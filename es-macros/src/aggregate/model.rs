@@ -33,6 +33,10 @@ pub(super) struct Options {
     pub(super) command: Option<syn::Ident>,
     /// `vis = pub(crate)`: the visibility of both enums.
     pub(super) vis: Option<syn::Visibility>,
+    /// `snapshot_every = N`: snapshot the state every N events (at least 1).
+    pub(super) snapshot_every: Option<(syn::LitInt, u64)>,
+    /// `snapshot_version = N`: the schema version of the snapshotted state (default 1).
+    pub(super) snapshot_version: Option<(syn::LitInt, u16)>,
     /// `crate = ".."`: the runtime crate.
     pub(super) krate: CratePath,
 }

@@ -10,7 +10,8 @@ use crate::internals::Errors;
 use crate::internals::errors::require_bare;
 use crate::internals::keys::{self, Keys};
 use crate::internals::symbol::{
-    AGGREGATE_KEYS, APPLY, CFG, COMMAND, CRATE, ERROR, EVENT, HANDLE, NAME, SERVICES, VIS,
+    AGGREGATE_KEYS, APPLY, CFG, COMMAND, CRATE, ERROR, EVENT, HANDLE, NAME, SERVICES,
+    SNAPSHOT_EVERY, SNAPSHOT_VERSION, VIS,
 };
 
 use super::model::{Aggregate, Apply, Handle, Options};
@@ -29,6 +30,30 @@ pub(super) fn options(args: TokenStream, errors: &mut Errors) -> Options {
                 options.command = keys::ident(&meta, COMMAND, "AccountCommand", errors)?;
             }
             Some(VIS) => options.vis = Some(meta.value()?.parse()?),
+            Some(SNAPSHOT_EVERY) => {
+                if let Some(literal) = keys::integer(&meta, SNAPSHOT_EVERY, "100", errors)? {
+                    match literal.base10_parse::<u64>() {
+                        Ok(every) if every > 0 => options.snapshot_every = Some((literal, every)),
+                        _ => errors.error(
+                            &literal,
+                            "`snapshot_every` must be at least 1: the number of events between snapshots",
+                        ),
+                    }
+                }
+            }
+            Some(SNAPSHOT_VERSION) => {
+                if let Some(literal) = keys::integer(&meta, SNAPSHOT_VERSION, "2", errors)? {
+                    match literal.base10_parse::<u16>() {
+                        Ok(version) if version > 0 => {
+                            options.snapshot_version = Some((literal, version));
+                        }
+                        _ => {
+                            errors
+                                .error(&literal, "`snapshot_version` must be between 1 and 65535");
+                        }
+                    }
+                }
+            }
             Some(CRATE) => {
                 if let Some(krate) = keys::crate_path(&meta, errors)? {
                     options.krate = krate;

@@ -22,4 +22,16 @@ pub(crate) const ERROR: &str = "error";
 pub(crate) const SERVICES: &str = "services";
 pub(crate) const COMMAND: &str = "command";
 pub(crate) const VIS: &str = "vis";
-pub(crate) const AGGREGATE_KEYS: &[&str] = &[NAME, ERROR, SERVICES, EVENT, COMMAND, VIS, CRATE];
+pub(crate) const SNAPSHOT_EVERY: &str = "snapshot_every";
+pub(crate) const SNAPSHOT_VERSION: &str = "snapshot_version";
+pub(crate) const AGGREGATE_KEYS: &[&str] = &[
+    NAME,
+    ERROR,
+    SERVICES,
+    EVENT,
+    COMMAND,
+    VIS,
+    SNAPSHOT_EVERY,
+    SNAPSHOT_VERSION,
+    CRATE,
+];

@@ -63,7 +63,8 @@
 //! | 13, 15 | [`catch_up_subscription`], [`concurrent_appends_lose_nothing`] | |
 //! | 16 | [`two_instances_see_each_other`] | a second instance; a database restart |
 //! | 17 to 19 | (none) | all: SIGKILL, synchronous modes, raw SQL |
-//! | 20 | [`snapshots`] (store side; the typed fallbacks run through `App`) | |
+//! | 20 | [`snapshots`], [`snapshot_restores_state`] (through `App`) | |
+//! | 21 | [`snapshot_plus_tail_equals_replay`] (seeded random sequences, through `App`) | |
 //! | 22 | [`checkpoints`] (store side) | a read model committed with its checkpoint |
 //!
 //! Case 6 and versions past 2^31: no test can append 2^31 events, so the generic case checks
@@ -77,6 +78,7 @@ mod derived;
 mod live;
 mod race;
 mod read;
+mod restore;
 mod support;
 mod typed;
 
@@ -91,6 +93,7 @@ pub use live::{
 };
 pub use race::{StalledAppend, gap_race, rolled_back_append};
 pub use read::{global_log_from_position, long_stream_read_whole, range_reads, round_trip};
+pub use restore::{snapshot_plus_tail_equals_replay, snapshot_restores_state};
 pub use typed::unencodable_event_rejected;
 
 use crate::store::EventStore;
@@ -117,6 +120,8 @@ pub async fn run_all<S: EventStore + Clone>(store: &S) {
     catch_up_subscription(store).await;
     concurrent_appends_lose_nothing(store).await;
     snapshots(store).await;
+    snapshot_restores_state(store).await;
+    snapshot_plus_tail_equals_replay(store).await;
     checkpoints(store).await;
 }
 
@@ -259,6 +264,8 @@ macro_rules! __conformance_cases {
             catch_up_subscription
             concurrent_appends_lose_nothing
             snapshots
+            snapshot_restores_state
+            snapshot_plus_tail_equals_replay
             checkpoints
         );
     };
