@@ -2,23 +2,25 @@
 //! apply, return; on a conflict, catch up and retry.
 
 mod cache;
+mod metadata;
 
 use std::any::{Any, TypeId, type_name};
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use tracing::Instrument;
-use uuid::Uuid;
 
 use crate::aggregate::Aggregate;
 use crate::codec::{Codec, Json};
 use crate::command::AggregateCommand;
 use crate::error::Error;
 use crate::event::EventSet;
-use crate::record::{Metadata, NewEvent, Snapshot};
+use crate::record::{NewEvent, Snapshot};
 use crate::store::{EventStore, ExpectedVersion};
 
 use cache::{Cache, Hydrated, lock};
+pub use metadata::CommandMetadata;
+use metadata::{Resolved, idempotent_id};
 
 /// How many events a replay reads per round trip.
 const REPLAY_BATCH: usize = 1024;
@@ -177,6 +179,9 @@ pub struct Committed<A: Aggregate> {
     pub position: Option<u64>,
     /// How many times the command was retried after a conflict.
     pub retries: u32,
+    /// Whether its idempotency key had been used on the stream already: then `events`,
+    /// `version` and `position` are those of the original command, and nothing new was written.
+    pub duplicate: bool,
 }
 
 /// Why a command failed.
@@ -257,6 +262,26 @@ impl<S: EventStore, C: Codec> App<S, C> {
     where
         Cmd: AggregateCommand + Clone,
     {
+        self.send_with(command, CommandMetadata::default()).await
+    }
+
+    /// [`send`](Self::send) with metadata: a correlation id, user key-values for the events, an
+    /// idempotency key.
+    ///
+    /// With an idempotency key already used on the command's stream, the original outcome comes
+    /// back (with [`Committed::duplicate`] set) and nothing is handled or written: a client may
+    /// resend a command whose answer it lost.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send).
+    pub async fn send_with<Cmd>(
+        &self,
+        command: Cmd,
+        metadata: CommandMetadata,
+    ) -> Result<Committed<Cmd::Aggregate>, CommandError<<Cmd::Aggregate as Aggregate>::Error>>
+    where
+        Cmd: AggregateCommand + Clone,
+    {
         let stream = Cmd::Aggregate::stream_name(command.aggregate_id());
         let span = tracing::info_span!(
             "command",
@@ -264,13 +289,16 @@ impl<S: EventStore, C: Codec> App<S, C> {
             command = type_name::<Cmd>(),
             stream = %stream,
         );
-        self.send_to(stream, command).instrument(span).await
+        self.send_to(stream, command, metadata.resolve())
+            .instrument(span)
+            .await
     }
 
     async fn send_to<Cmd>(
         &self,
         stream: String,
         command: Cmd,
+        metadata: Resolved,
     ) -> Result<Committed<Cmd::Aggregate>, CommandError<<Cmd::Aggregate as Aggregate>::Error>>
     where
         Cmd: AggregateCommand + Clone,
@@ -278,9 +306,13 @@ impl<S: EventStore, C: Codec> App<S, C> {
         let slot = self.slot::<Cmd::Aggregate>()?;
         let entry = slot.cache.entry(&stream);
         let mut hydrated = lock(&entry).await;
-        let command_id = Uuid::now_v7();
         let mut retries = 0;
         loop {
+            if let Some(key) = &metadata.idempotency_key {
+                if let Some(original) = self.original_outcome(&stream, key, retries).await? {
+                    return Ok(original);
+                }
+            }
             let just_read = !hydrated.fresh;
             if just_read {
                 self.catch_up(&stream, &mut hydrated).await?;
@@ -309,11 +341,22 @@ impl<S: EventStore, C: Codec> App<S, C> {
                     version: hydrated.version,
                     position: None,
                     retries,
+                    duplicate: false,
                 });
             }
-            let batch = self.encode(&events, command_id)?;
+            let batch = self.encode(&stream, &events, &metadata)?;
+            // A keyed batch has ids derived from the key, and the store answers a second append
+            // of those ids at the same place with the first one's result: what it then holds
+            // may be another sender's events, so compare.
+            let sent = metadata.idempotency_key.as_ref().map(|_| batch.clone());
             let expected = ExpectedVersion::Exact(hydrated.version);
             match self.inner.store.append(&stream, expected, batch).await {
+                Ok(_)
+                    if sent.is_some()
+                        && !self.stored_as_sent(&stream, hydrated.version, sent).await? =>
+                {
+                    hydrated.fresh = false;
+                }
                 Ok(appended) => {
                     for (event, version) in events.iter().zip(appended.first_version..) {
                         hydrated.apply(event, version);
@@ -325,9 +368,16 @@ impl<S: EventStore, C: Codec> App<S, C> {
                         version: appended.version,
                         position: Some(appended.position),
                         retries,
+                        duplicate: false,
                     });
                 }
-                Err(conflict) if conflict.is_conflict() => {
+                // A duplicate id of an idempotent command: another sender of the same key won
+                // the race; the next turn of the loop finds its outcome.
+                Err(conflict)
+                    if conflict.is_conflict()
+                        || (metadata.idempotency_key.is_some()
+                            && matches!(conflict, Error::DuplicateEvent { .. })) =>
+                {
                     hydrated.fresh = false;
                     if retries == self.inner.max_retries {
                         return Err(CommandError::TooManyConflicts { stream, retries });
@@ -481,20 +531,89 @@ impl<S: EventStore, C: Codec> App<S, C> {
         }
     }
 
-    fn encode<E: EventSet>(&self, events: &[E], command_id: Uuid) -> Result<Vec<NewEvent>, Error> {
+    /// Whether the events stored after `version` are those of `sent` (name and payload).
+    async fn stored_as_sent(
+        &self,
+        stream: &str,
+        version: u64,
+        sent: Option<Vec<NewEvent>>,
+    ) -> Result<bool, Error> {
+        let sent = sent.unwrap_or_default();
+        let stored = self
+            .inner
+            .store
+            .read_stream(stream, version + 1, sent.len())
+            .await?;
+        Ok(stored.len() == sent.len()
+            && stored
+                .iter()
+                .zip(&sent)
+                .all(|(stored, sent)| *stored.name == *sent.name && stored.payload == sent.payload))
+    }
+
+    /// The outcome of the command that used idempotency `key` on `stream` before, if one did:
+    /// its events are found by the ids derived from the key.
+    async fn original_outcome<A: Aggregate>(
+        &self,
+        stream: &str,
+        key: &str,
+        retries: u32,
+    ) -> Result<Option<Committed<A>>, Error> {
+        let Some(first) = self
+            .inner
+            .store
+            .find_event(idempotent_id(stream, key, 0))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut events = Vec::new();
+        let mut last = None;
+        let mut from = first.version;
+        'read: loop {
+            let records = self
+                .inner
+                .store
+                .read_stream(stream, from, REPLAY_BATCH)
+                .await?;
+            for record in &records {
+                if record.id != idempotent_id(stream, key, events.len()) {
+                    break 'read;
+                }
+                events.push(record.decode(&self.inner.codec)?);
+                last = Some((record.version, record.position));
+            }
+            if records.len() < REPLAY_BATCH {
+                break;
+            }
+            from += REPLAY_BATCH as u64;
+        }
+        Ok(last.map(|(version, position)| Committed {
+            stream: stream.to_owned(),
+            events,
+            version,
+            position: Some(position),
+            retries,
+            duplicate: true,
+        }))
+    }
+
+    fn encode<E: EventSet>(
+        &self,
+        stream: &str,
+        events: &[E],
+        metadata: &Resolved,
+    ) -> Result<Vec<NewEvent>, Error> {
         events
             .iter()
-            .map(|event| {
+            .enumerate()
+            .map(|(index, event)| {
                 Ok(NewEvent {
-                    id: Uuid::now_v7(),
+                    id: metadata.event_id(stream, index),
                     name: event.name().into(),
                     schema_version: event.version(),
                     payload: event.encode(&self.inner.codec)?.into(),
-                    metadata: Metadata {
-                        correlation_id: Some(command_id),
-                        causation_id: Some(command_id),
-                        ..Metadata::default()
-                    },
+                    metadata: metadata.event_metadata(),
                 })
             })
             .collect()

@@ -77,7 +77,7 @@ pub mod testing;
 pub mod __private;
 
 pub use aggregate::{Aggregate, SnapshotPolicy};
-pub use app::{App, AppBuilder, CommandError, Committed};
+pub use app::{App, AppBuilder, CommandError, CommandMetadata, Committed};
 pub use codec::{Codec, Json};
 pub use command::{AggregateCommand, Command};
 pub use error::Error;
@@ -109,7 +109,7 @@ pub mod prelude {
     pub use crate::SqliteEventStore;
 
     pub use crate::{
-        Aggregate, AggregateCommand, App, Command, CommandError, Committed, Event, EventSet,
-        EventStore, ExpectedVersion, InMemoryEventStore,
+        Aggregate, AggregateCommand, App, Command, CommandError, CommandMetadata, Committed, Event,
+        EventSet, EventStore, ExpectedVersion, InMemoryEventStore,
     };
 }

@@ -179,6 +179,13 @@ impl EventStore for Faulty {
         self.store.stream_version(&self.name(stream)).await
     }
 
+    async fn find_event(&self, id: uuid::Uuid) -> Result<Option<RecordedEvent>, Error> {
+        Ok(self.store.find_event(id).await?.map(|event| {
+            let mut events = self.outgoing(vec![event]);
+            events.remove(0)
+        }))
+    }
+
     fn head(&self) -> tokio::sync::watch::Receiver<u64> {
         self.store.head()
     }
@@ -377,6 +384,10 @@ impl EventStore for SequenceStore {
 
     async fn stream_version(&self, stream: &str) -> Result<u64, Error> {
         Ok(self.version(stream))
+    }
+
+    async fn find_event(&self, id: uuid::Uuid) -> Result<Option<RecordedEvent>, Error> {
+        Ok(self.lock().committed.iter().find(|e| e.id == id).cloned())
     }
 
     fn head(&self) -> tokio::sync::watch::Receiver<u64> {

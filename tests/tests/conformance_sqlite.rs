@@ -71,6 +71,9 @@ impl EventStore for TempSqlite {
     async fn stream_version(&self, stream: &str) -> Result<u64, Error> {
         EventStore::stream_version(&self.store, stream).await
     }
+    async fn find_event(&self, id: uuid::Uuid) -> Result<Option<RecordedEvent>, Error> {
+        EventStore::find_event(&self.store, id).await
+    }
     fn head(&self) -> tokio::sync::watch::Receiver<u64> {
         EventStore::head(&self.store)
     }

@@ -27,6 +27,8 @@ pub trait DynEventStore: Send + Sync + 'static {
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, Error>;
     /// See [`EventStore::stream_version`].
     async fn stream_version(&self, stream: &str) -> Result<u64, Error>;
+    /// See [`EventStore::find_event`].
+    async fn find_event(&self, id: uuid::Uuid) -> Result<Option<RecordedEvent>, Error>;
     /// See [`EventStore::head`].
     fn head(&self) -> tokio::sync::watch::Receiver<u64>;
     /// See [`EventStore::save_snapshot`].
@@ -66,6 +68,9 @@ impl<S: EventStore> DynEventStore for S {
     }
     async fn stream_version(&self, stream: &str) -> Result<u64, Error> {
         EventStore::stream_version(self, stream).await
+    }
+    async fn find_event(&self, id: uuid::Uuid) -> Result<Option<RecordedEvent>, Error> {
+        EventStore::find_event(self, id).await
     }
     fn head(&self) -> tokio::sync::watch::Receiver<u64> {
         EventStore::head(self)
@@ -110,6 +115,9 @@ impl EventStore for dyn DynEventStore {
     }
     async fn stream_version(&self, stream: &str) -> Result<u64, Error> {
         DynEventStore::stream_version(self, stream).await
+    }
+    async fn find_event(&self, id: uuid::Uuid) -> Result<Option<RecordedEvent>, Error> {
+        DynEventStore::find_event(self, id).await
     }
     fn head(&self) -> tokio::sync::watch::Receiver<u64> {
         DynEventStore::head(self)

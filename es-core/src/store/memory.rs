@@ -257,6 +257,11 @@ impl EventStore for InMemoryEventStore {
         Ok(self.read().version(stream))
     }
 
+    async fn find_event(&self, id: Uuid) -> Result<Option<RecordedEvent>, Error> {
+        let log = self.read();
+        Ok(log.ids.get(&id).map(|&index| log.events[index].clone()))
+    }
+
     fn head(&self) -> tokio::sync::watch::Receiver<u64> {
         self.inner.head.subscribe()
     }

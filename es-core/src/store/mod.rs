@@ -108,7 +108,8 @@ pub struct AppendResult {
 /// - **Ranges.** Any `u64` is a valid expected version, version or position: beyond the end it
 ///   is a conflict or an empty read, never a backend error; a limit of `usize::MAX` means all.
 /// - **Round trip.** Id, name, schema version, payload bytes and metadata come back exactly as
-///   appended.
+///   appended, from every read: [`read_stream`](Self::read_stream),
+///   [`read_all`](Self::read_all) and [`find_event`](Self::find_event).
 /// - **Snapshots.** [`save_snapshot`](Self::save_snapshot) keeps a snapshot per stream and
 ///   version (saving again at the same version replaces it); [`load_snapshot`](Self::load_snapshot)
 ///   gives the newest at or below a version, byte for byte, or `None`. Snapshots are a cache of
@@ -159,6 +160,16 @@ pub trait EventStore: Send + Sync + 'static {
     /// # Errors
     /// [`Error::InvalidStreamName`] or [`Error::Backend`].
     fn stream_version(&self, stream: &str) -> impl Future<Output = Result<u64, Error>> + Send;
+
+    /// The stored event with this id, wherever it is; `None` when no event has it. An indexed
+    /// lookup: the command path uses it to find the outcome of an idempotent command.
+    ///
+    /// # Errors
+    /// [`Error::Backend`].
+    fn find_event(
+        &self,
+        id: uuid::Uuid,
+    ) -> impl Future<Output = Result<Option<RecordedEvent>, Error>> + Send;
 
     /// A hint that the global log has grown: the value is the newest position this store knows
     /// of. [`Subscription`] waits on it and polls as a fallback, so a backend that cannot tell
@@ -230,6 +241,12 @@ impl<S: EventStore + ?Sized> EventStore for Arc<S> {
     }
     fn stream_version(&self, stream: &str) -> impl Future<Output = Result<u64, Error>> + Send {
         (**self).stream_version(stream)
+    }
+    fn find_event(
+        &self,
+        id: uuid::Uuid,
+    ) -> impl Future<Output = Result<Option<RecordedEvent>, Error>> + Send {
+        (**self).find_event(id)
     }
     fn head(&self) -> tokio::sync::watch::Receiver<u64> {
         (**self).head()

@@ -88,6 +88,9 @@ const READ_ALL: &str = "SELECT position, stream, version, id, name, schema_versi
      timestamp_us, correlation_id, causation_id, extra::text FROM es_events \
      WHERE position > $1 ORDER BY position LIMIT $2";
 
+const FIND_EVENT: &str = "SELECT position, stream, version, id, name, schema_version, payload, \
+     timestamp_us, correlation_id, causation_id, extra::text FROM es_events WHERE id = $1";
+
 const STREAM_VERSION: &str =
     "SELECT version FROM es_events WHERE stream = $1 ORDER BY version DESC LIMIT 1";
 
@@ -456,6 +459,10 @@ impl EventStore for PostgresEventStore {
                 to_u64(version, 0, "negative version")
             }
         }
+    }
+
+    async fn find_event(&self, id: Uuid) -> Result<Option<RecordedEvent>, Error> {
+        Ok(self.read(FIND_EVENT, &[&id]).await?.pop())
     }
 
     fn head(&self) -> watch::Receiver<u64> {

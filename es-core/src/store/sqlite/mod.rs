@@ -382,6 +382,21 @@ impl EventStore for SqliteEventStore {
             .await
     }
 
+    async fn find_event(&self, id: Uuid) -> Result<Option<RecordedEvent>, Error> {
+        self.read(move |conn| {
+            let mut statement = conn.prepare_cached(
+                "SELECT position, stream, version, event_id, name, schema_version, payload, \
+                 timestamp, correlation_id, causation_id, extra FROM events WHERE event_id = ?1",
+            )?;
+            let mut rows = statement.query([&id.as_bytes()[..]])?;
+            match rows.next()? {
+                Some(row) => Ok(Some(Decoder::new(None).decode(row)?)),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
     fn head(&self) -> watch::Receiver<u64> {
         self.inner.head.subscribe()
     }

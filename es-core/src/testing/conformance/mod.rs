@@ -63,6 +63,7 @@
 //! | 13, 15 | [`catch_up_subscription`], [`concurrent_appends_lose_nothing`] | |
 //! | 16 | [`two_instances_see_each_other`] | a second instance; a database restart |
 //! | 17 to 19 | (none) | all: SIGKILL, synchronous modes, raw SQL |
+//! | | [`command_metadata_recorded`], [`idempotent_commands`] (the command path, through `App`) | |
 //! | 20 | [`snapshots`], [`snapshot_restores_state`] (through `App`) | |
 //! | 21 | [`snapshot_plus_tail_equals_replay`] (seeded random sequences, through `App`) | |
 //! | 22 | [`checkpoints`] (store side) | a read model committed with its checkpoint |
@@ -94,7 +95,7 @@ pub use live::{
 pub use race::{StalledAppend, gap_race, rolled_back_append};
 pub use read::{global_log_from_position, long_stream_read_whole, range_reads, round_trip};
 pub use restore::{snapshot_plus_tail_equals_replay, snapshot_restores_state};
-pub use typed::unencodable_event_rejected;
+pub use typed::{command_metadata_recorded, idempotent_commands, unencodable_event_rejected};
 
 use crate::store::EventStore;
 
@@ -119,6 +120,8 @@ pub async fn run_all<S: EventStore + Clone>(store: &S) {
     global_log_from_position(store).await;
     catch_up_subscription(store).await;
     concurrent_appends_lose_nothing(store).await;
+    command_metadata_recorded(store).await;
+    idempotent_commands(store).await;
     snapshots(store).await;
     snapshot_restores_state(store).await;
     snapshot_plus_tail_equals_replay(store).await;
@@ -263,6 +266,8 @@ macro_rules! __conformance_cases {
             global_log_from_position
             catch_up_subscription
             concurrent_appends_lose_nothing
+            command_metadata_recorded
+            idempotent_commands
             snapshots
             snapshot_restores_state
             snapshot_plus_tail_equals_replay

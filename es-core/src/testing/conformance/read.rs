@@ -69,7 +69,7 @@ pub async fn range_reads<S: EventStore + Clone>(store: &S) {
     );
 }
 
-/// Case 10: everything round-trips, through `read_stream` and `read_all` alike: event id, name,
+/// Case 10: everything round-trips, through `read_stream`, `read_all` and `find_event` alike: event id, name,
 /// schema version (including `u16::MAX`), payload bytes (empty, not UTF-8, JSON whose spacing,
 /// key order and escapes a JSON column type would rewrite), metadata (timestamps before 1970,
 /// at 0 and in 2500 to the microsecond; correlation and causation ids present or not; user
@@ -126,6 +126,17 @@ pub async fn round_trip<S: EventStore + Clone>(store: &S) {
     let ours: HashSet<&str> = [stream.as_str()].into();
     let global = read_global(CASE, store, appended.first_position - 1, 100, &ours).await;
     assert_eq!(global, stored, "{CASE}: read_all and read_stream disagree");
+    for event in &stored {
+        let found = ok(CASE, "find_event", store.find_event(event.id).await);
+        assert_eq!(
+            found.as_ref(),
+            Some(event),
+            "{CASE}: find_event and read_stream disagree at version {}",
+            event.version
+        );
+    }
+    let missing = ok(CASE, "find_event", store.find_event(Uuid::now_v7()).await);
+    assert_eq!(missing, None, "{CASE}: find_event found an id never stored");
 }
 
 fn round_trip_events() -> Vec<NewEvent> {

@@ -1,4 +1,5 @@
-//! Case 5: an event that cannot be serialized is refused above the store.
+//! Case 5: an event that cannot be serialized is refused above the store; and what the command
+//! path records through the store: command metadata and idempotency keys.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -8,7 +9,7 @@ use serde::{Serialize, Serializer};
 
 use super::support::{ok, read_whole, unique_stream};
 use crate::aggregate::Aggregate;
-use crate::app::{App, CommandError};
+use crate::app::{App, CommandError, CommandMetadata};
 use crate::codec::{Codec, Json};
 use crate::command::{AggregateCommand, Command};
 use crate::error::Error;
@@ -86,6 +87,143 @@ pub async fn unencodable_event_rejected<S: EventStore + Clone>(store: &S) {
         (state.total, version),
         (5, 2),
         "{CASE}: the aggregate replays wrong"
+    );
+}
+
+/// The command path's metadata: every event of a command records the command's correlation id
+/// (its own id when none is given), its id as causation id, and its user key-values.
+///
+/// # Panics
+/// On a violation of the contract.
+pub async fn command_metadata_recorded<S: EventStore + Clone>(store: &S) {
+    const CASE: &str = "command_metadata_recorded";
+    let app = App::builder(store.clone()).aggregate::<Probe>().build();
+    let id = unique_stream(CASE);
+    let stream = Probe::stream_name(&id);
+    let (command_id, correlation_id) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let meta = CommandMetadata::new()
+        .command_id(command_id)
+        .correlation_id(correlation_id)
+        .with("user", "alice")
+        .with("tenant", "über \"quoted\"");
+    let sent = app
+        .send_with(
+            Record::new(&id, vec![ProbeEvent::Fine(1), ProbeEvent::Fine(2)]),
+            meta,
+        )
+        .await;
+    ok(CASE, "send_with", sent.map_err(store_error));
+    for _ in 0..2 {
+        let sent = app.send(Record::new(&id, vec![ProbeEvent::Fine(3)])).await;
+        ok(CASE, "send", sent.map_err(store_error));
+    }
+    let stored = read_whole(CASE, store, &stream, 100).await;
+    for event in &stored[..2] {
+        let meta = &event.metadata;
+        assert_eq!(
+            (meta.correlation_id, meta.causation_id),
+            (Some(correlation_id), Some(command_id)),
+            "{CASE}: version {}: the command's ids",
+            event.version
+        );
+        assert_eq!(meta.extra.len(), 2, "{CASE}: the user key-values");
+        assert_eq!(meta.extra["user"], "alice", "{CASE}: the user key-values");
+    }
+    let plain: Vec<_> = stored[2..].iter().map(|event| &event.metadata).collect();
+    for meta in &plain {
+        assert!(
+            meta.causation_id.is_some() && meta.correlation_id == meta.causation_id,
+            "{CASE}: without metadata, the command's own id correlates: {meta:?}"
+        );
+        assert!(meta.extra.is_empty(), "{CASE}: no key-values were given");
+    }
+    assert_ne!(
+        plain[0].causation_id, plain[1].causation_id,
+        "{CASE}: two commands share an id"
+    );
+}
+
+/// Idempotent commands: a command whose idempotency key was already used on its stream returns
+/// the original outcome (marked `duplicate`) and writes nothing, also from another app (a cold
+/// cache, another node) and when two apps race with the same key; the same key on another
+/// stream, or another key, is a new command.
+///
+/// # Panics
+/// On a violation of the contract.
+pub async fn idempotent_commands<S: EventStore + Clone>(store: &S) {
+    const CASE: &str = "idempotent_commands";
+    let app = App::builder(store.clone()).aggregate::<Probe>().build();
+    let id = unique_stream(CASE);
+    let stream = Probe::stream_name(&id);
+    let keyed = |key: &str| CommandMetadata::new().idempotency_key(key);
+    let first = app
+        .send_with(
+            Record::new(&id, vec![ProbeEvent::Fine(1), ProbeEvent::Fine(2)]),
+            keyed("k1"),
+        )
+        .await;
+    let first = ok(CASE, "first send", first.map_err(store_error));
+    assert!(!first.duplicate, "{CASE}: a new key is not a duplicate");
+
+    let other_app = App::builder(store.clone()).aggregate::<Probe>().build();
+    for (who, app) in [("the same app", &app), ("another app", &other_app)] {
+        // Different events under the same key: the key decides, not the payload.
+        let again = app
+            .send_with(Record::new(&id, vec![ProbeEvent::Fine(9)]), keyed("k1"))
+            .await;
+        let again = ok(CASE, "resend", again.map_err(store_error));
+        assert!(again.duplicate, "{CASE}: {who}: a used key is a duplicate");
+        assert_eq!(
+            (&again.events, again.version, again.position),
+            (&first.events, first.version, first.position),
+            "{CASE}: {who}: a duplicate returns the original outcome"
+        );
+    }
+    let next = app
+        .send_with(Record::new(&id, vec![ProbeEvent::Fine(4)]), keyed("k2"))
+        .await;
+    let next = ok(CASE, "another key", next.map_err(store_error));
+    assert_eq!(
+        (next.version, next.duplicate),
+        (3, false),
+        "{CASE}: another key"
+    );
+    let elsewhere = unique_stream(CASE);
+    let sent = app
+        .send_with(
+            Record::new(&elsewhere, vec![ProbeEvent::Fine(5)]),
+            keyed("k1"),
+        )
+        .await;
+    let sent = ok(CASE, "the key on another stream", sent.map_err(store_error));
+    assert!(!sent.duplicate, "{CASE}: keys are per stream");
+
+    let racing = (1..=4).map(|n| {
+        let app = App::builder(store.clone()).aggregate::<Probe>().build();
+        let id = id.clone();
+        tokio::spawn(async move {
+            app.send_with(Record::new(&id, vec![ProbeEvent::Fine(n)]), keyed("race"))
+                .await
+        })
+    });
+    let mut outcomes = Vec::new();
+    for task in racing {
+        let outcome = task.await.expect("a racing sender");
+        outcomes.push(ok(CASE, "racing send", outcome.map_err(store_error)));
+    }
+    let written = outcomes.iter().filter(|outcome| !outcome.duplicate).count();
+    assert_eq!(written, 1, "{CASE}: exactly one racing sender writes");
+    assert!(
+        outcomes
+            .windows(2)
+            .all(|pair| pair[0].events == pair[1].events),
+        "{CASE}: every racing sender gets the one outcome: {outcomes:?}"
+    );
+    let stored = read_whole(CASE, store, &stream, 100).await;
+    assert_eq!(
+        stored.len(),
+        4,
+        "{CASE}: duplicates wrote events: {stored:?}"
     );
 }
 
