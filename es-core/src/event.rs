@@ -23,7 +23,17 @@ pub trait Event:
     const NAME: &'static str;
     /// The schema version of the payload this code writes and reads (at least 1).
     const VERSION: u16;
+
+    /// The upcasters of older payloads, oldest first: the one at index `i` turns a payload of
+    /// schema version `i + 1` into one of version `i + 2`. Either empty (older payloads decode
+    /// as they are, for changes serde absorbs) or one per older version:
+    /// `#[event(version = 3, upcasters = [v1_to_v2, v2_to_v3])]`.
+    const UPCASTERS: &'static [Upcaster] = &[];
 }
+
+/// Turns the payload of one schema version of an event into the next, as a JSON value. Runs on
+/// read, before decoding; the stored event is never changed.
+pub type Upcaster = fn(serde_json::Value) -> serde_json::Value;
 
 /// The closed set of events one aggregate records: the `{Aggregate}Event` enum that
 /// `#[aggregate]` generates, one variant per `#[apply]` method.

@@ -81,8 +81,10 @@ pub use app::{App, AppBuilder, CommandError, CommandMetadata, Committed};
 pub use codec::{Codec, Json};
 pub use command::{AggregateCommand, Command};
 pub use error::Error;
-pub use event::{Event, EventOf, EventSet, IntoEvents};
+pub use event::{Event, EventOf, EventSet, IntoEvents, Upcaster};
 pub use record::{Metadata, NewEvent, RecordedEvent, Snapshot, Timestamp};
+/// The JSON value upcasters take and give, and the macro to build one.
+pub use serde_json::{Value as JsonValue, json};
 #[cfg(feature = "postgres")]
 pub use store::PostgresEventStore;
 pub use store::{

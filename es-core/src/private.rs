@@ -8,7 +8,7 @@ pub use crate::aggregate::{Aggregate, SnapshotPolicy};
 pub use crate::codec::{BoxError, Codec};
 pub use crate::command::{AggregateCommand, Command};
 pub use crate::error::Error;
-pub use crate::event::{Event, EventOf, EventSet, IntoEvents};
+pub use crate::event::{Event, EventOf, EventSet, IntoEvents, Upcaster};
 
 /// What `snapshot_every` needs of an aggregate's state to save a snapshot.
 #[diagnostic::on_unimplemented(
@@ -63,7 +63,8 @@ pub fn encode_event<T: Event, C: Codec>(codec: &C, event: &T) -> Result<Vec<u8>,
     })
 }
 
-/// Decodes one event's payload; the stream and version are filled in by the reader.
+/// Decodes one event's payload, upcasting it first when it is of an older schema version and
+/// the event has upcasters; the stream and version are filled in by the reader.
 ///
 /// # Errors
 /// [`Error::FutureSchema`] or [`Error::Decode`].
@@ -81,11 +82,25 @@ pub fn decode_event<T: Event, C: Codec>(
             supported: T::VERSION,
         });
     }
-    codec.decode(payload).map_err(|source| Error::Decode {
+    let decode_error = |source| Error::Decode {
         stream: String::new(),
         version: 0,
         event: T::NAME.to_owned(),
         source,
+    };
+    if schema_version == T::VERSION || T::UPCASTERS.is_empty() {
+        return codec.decode(payload).map_err(decode_error);
+    }
+    // Schema version 0 (written by hand or by another tool) is read as 1.
+    let older = usize::from(schema_version.max(1)) - 1;
+    let value: ::serde_json::Value = codec.decode(payload).map_err(decode_error)?;
+    let upcast = T::UPCASTERS[older..]
+        .iter()
+        .fold(value, |value, upcaster| upcaster(value));
+    ::serde_json::from_value(upcast).map_err(|error| {
+        decode_error(
+            format!("after upcasting from schema version {schema_version}: {error}").into(),
+        )
     })
 }
 

@@ -28,8 +28,24 @@ use proc_macro::TokenStream;
 /// ```
 ///
 /// Keys of `#[event(..)]`: `name = ".."` (keep it stable across renames of the type),
-/// `version = N` (at least 1; bump it when the payload changes), `crate = ".."` (the path of
-/// the runtime crate when it is not `::es_core`). The type is a struct or an enum.
+/// `version = N` (at least 1; bump it when the payload changes), `upcasters = [f, g]`,
+/// `crate = ".."` (the path of the runtime crate when it is not `::es_core`). The type is a
+/// struct or an enum.
+///
+/// `upcasters` lists one function per older schema version, oldest first, each
+/// `fn(es_core::JsonValue) -> es_core::JsonValue` turning a payload of version `n` into one of
+/// `n + 1`. They run on read, before decoding; stored events are never rewritten. Without
+/// `upcasters`, a payload of an older version decodes as it is (enough for a new field with
+/// `#[serde(default)]`).
+///
+/// ```ignore
+/// #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+/// #[event(version = 3, upcasters = [v1_to_v2, v2_to_v3])]
+/// pub struct AccountOpened { pub owner: String, pub currency: String }
+///
+/// fn v1_to_v2(mut v: JsonValue) -> JsonValue { json!({ "owner": v["name"].take() }) }
+/// fn v2_to_v3(mut v: JsonValue) -> JsonValue { v["currency"] = json!("EUR"); v }
+/// ```
 #[proc_macro_derive(Event, attributes(event))]
 pub fn derive_event(input: TokenStream) -> TokenStream {
     event::derive(input.into()).into()

@@ -30,6 +30,16 @@ fn event_name_and_version() {
 }
 
 #[test]
+fn event_upcasters() {
+    let input = quote! {
+        #[derive(Event)]
+        #[event(version = 3, upcasters = [v1_to_v2, upcast::v2_to_v3])]
+        pub struct AccountOpened { pub owner: String, pub currency: String }
+    };
+    insta::assert_snapshot!(pretty(crate::event::derive(input)));
+}
+
+#[test]
 fn event_errors() {
     let input = quote! {
         #[derive(Event)]

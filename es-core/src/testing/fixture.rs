@@ -1,6 +1,7 @@
 //! Given events, when a command, then expect events or an error.
 
 use std::fmt::Debug;
+use std::path::Path;
 
 use crate::aggregate::Aggregate;
 use crate::codec::{Codec, Json};
@@ -80,6 +81,43 @@ impl<A: Aggregate, C: Codec> TestFixture<A, C> {
     pub fn given_events(mut self, events: impl IntoIterator<Item = A::Event>) -> Self {
         self.given.extend(events);
         self
+    }
+
+    /// Adds a past event as stored: its name, schema version and payload, decoded (and upcast
+    /// from an older schema version) as the store's readers do. For payloads kept from older
+    /// versions of the code.
+    ///
+    /// # Panics
+    /// When the payload does not decode, with the decode error.
+    #[must_use]
+    pub fn given_stored(mut self, name: &str, schema_version: u16, payload: &[u8]) -> Self {
+        match A::Event::decode(&self.codec, name, schema_version, payload) {
+            Ok(event) => self.given.push(event),
+            Err(error) => panic!(
+                "given stored event `{name}` (schema version {schema_version}) does not decode: \
+                 {error}: {}",
+                std::error::Error::source(&error).map_or_else(String::new, ToString::to_string)
+            ),
+        }
+        self
+    }
+
+    /// [`given_stored`](Self::given_stored) with the payload read from a file, e.g. one saved
+    /// from a production database when the event's schema changed.
+    ///
+    /// # Panics
+    /// When the file cannot be read, or its payload does not decode.
+    #[must_use]
+    pub fn given_stored_file(
+        self,
+        name: &str,
+        schema_version: u16,
+        path: impl AsRef<Path>,
+    ) -> Self {
+        let path = path.as_ref();
+        let payload = std::fs::read(path)
+            .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
+        self.given_stored(name, schema_version, &payload)
     }
 
     /// Handles `command` against the state the given events fold into.

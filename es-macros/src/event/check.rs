@@ -20,6 +20,28 @@ pub(super) fn check(event: &Event, errors: &mut Errors) {
             format!("event `{ident}` has `version = 0`; schema versions start at 1"),
         );
     }
+    if let Some((list, paths)) = &event.upcasters {
+        let version = event.schema_version();
+        let needed = usize::from(version) - 1;
+        if paths.len() == list.elems.len() && paths.len() != needed {
+            let message = if needed == 0 {
+                format!(
+                    "event `{ident}` is at schema version 1, so it has no older payloads to upcast; remove `upcasters` or raise `version`"
+                )
+            } else {
+                let steps = (1..version)
+                    .map(|from| format!("v{from} -> v{}", from + 1))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!(
+                    "event `{ident}` is at schema version {version}, so `upcasters` needs {needed} function{} ({steps}), oldest first; found {}",
+                    if needed == 1 { "" } else { "s" },
+                    paths.len()
+                )
+            };
+            errors.error(list, message);
+        }
+    }
     if let Some(name) = &event.name {
         if name.value().is_empty() {
             errors.error(

@@ -1,7 +1,8 @@
 //! [`Event`] -> the `impl Event`.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 
 use super::model::Event;
 
@@ -28,11 +29,26 @@ pub(super) fn expand(event: &Event) -> TokenStream {
     let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
     let name = event.stored_name();
     let version = event.schema_version();
+    let upcasters = event.upcasters.as_ref().map(|(_, paths)| {
+        // Each function is checked against `Upcaster` at its own path.
+        let upcasters = paths.iter().map(|path| {
+            quote_spanned! {path.span()=>
+                {
+                    const __ES_UPCASTER: #private::Upcaster = #path;
+                    __ES_UPCASTER
+                }
+            }
+        });
+        quote! {
+            const UPCASTERS: &'static [#private::Upcaster] = &[#(#upcasters),*];
+        }
+    });
     quote! {
         #[automatically_derived]
         impl #impl_generics #private::Event for #ident #type_generics #where_clause {
             const NAME: &'static ::core::primitive::str = #name;
             const VERSION: ::core::primitive::u16 = #version;
+            #upcasters
         }
     }
 }

@@ -13,6 +13,8 @@ pub(super) struct Event {
     pub(super) name: Option<syn::LitStr>,
     /// `version = N`, when given, with its value.
     pub(super) version: Option<(syn::LitInt, u16)>,
+    /// `upcasters = [f, g]`, when given: the list, for its span, and its functions in order.
+    pub(super) upcasters: Option<(syn::ExprArray, Vec<syn::Path>)>,
     /// `crate = ".."`, else `::es_core`.
     pub(super) krate: CratePath,
 }

@@ -1,7 +1,8 @@
-//! `#[derive(Event)]` input -> [`Event`]: reads `#[event(name = "..", version = N)]`.
+//! `#[derive(Event)]` input -> [`Event`]: reads
+//! `#[event(name = "..", version = N, upcasters = [..])]`.
 
 use crate::internals::keys::{self, Keys};
-use crate::internals::symbol::{CRATE, EVENT, EVENT_KEYS, NAME, VERSION};
+use crate::internals::symbol::{CRATE, EVENT, EVENT_KEYS, NAME, UPCASTERS, VERSION};
 use crate::internals::{CratePath, Errors};
 
 use super::model::Event;
@@ -16,6 +17,7 @@ pub(super) fn parse(input: &syn::DeriveInput, errors: &mut Errors) -> Event {
         },
         name: None,
         version: None,
+        upcasters: None,
         krate: CratePath::default(),
     };
     let mut keys = Keys::new(EVENT, EVENT_KEYS);
@@ -41,6 +43,7 @@ pub(super) fn parse(input: &syn::DeriveInput, errors: &mut Errors) -> Event {
                         }
                     }
                 }
+                Some(UPCASTERS) => event.upcasters = upcasters(&meta, errors)?,
                 Some(CRATE) => {
                     if let Some(krate) = keys::crate_path(&meta, errors)? {
                         event.krate = krate;
@@ -53,4 +56,33 @@ pub(super) fn parse(input: &syn::DeriveInput, errors: &mut Errors) -> Event {
         errors.ok(result);
     }
     event
+}
+
+/// `upcasters = [v1_to_v2, v2_to_v3]`: a list of function paths.
+fn upcasters(
+    meta: &syn::meta::ParseNestedMeta<'_>,
+    errors: &mut Errors,
+) -> syn::Result<Option<(syn::ExprArray, Vec<syn::Path>)>> {
+    const EXAMPLE: &str = "`upcasters = [v1_to_v2, v2_to_v3]`";
+    let list = match meta.value()?.parse::<syn::Expr>()? {
+        syn::Expr::Array(list) => list,
+        other => {
+            errors.error(
+                other,
+                format!("`upcasters` takes a list of functions, e.g. {EXAMPLE}"),
+            );
+            return Ok(None);
+        }
+    };
+    let mut paths = Vec::with_capacity(list.elems.len());
+    for element in &list.elems {
+        match element {
+            syn::Expr::Path(path) if path.qself.is_none() => paths.push(path.path.clone()),
+            other => errors.error(
+                other,
+                format!("an upcaster is a function's path, e.g. {EXAMPLE}"),
+            ),
+        }
+    }
+    Ok(Some((list, paths)))
 }

@@ -15,7 +15,8 @@ pub(crate) const CFG: &str = "cfg";
 pub(crate) const NAME: &str = "name";
 pub(crate) const VERSION: &str = "version";
 pub(crate) const CRATE: &str = "crate";
-pub(crate) const EVENT_KEYS: &[&str] = &[NAME, VERSION, CRATE];
+pub(crate) const UPCASTERS: &str = "upcasters";
+pub(crate) const EVENT_KEYS: &[&str] = &[NAME, VERSION, UPCASTERS, CRATE];
 
 /// Keys of `#[aggregate(..)]`.
 pub(crate) const ERROR: &str = "error";
