@@ -3,10 +3,12 @@
 
 mod cache;
 mod metadata;
+mod projections;
 
 use std::any::{Any, TypeId, type_name};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tracing::Instrument;
 
@@ -15,12 +17,14 @@ use crate::codec::{Codec, Json};
 use crate::command::AggregateCommand;
 use crate::error::Error;
 use crate::event::EventSet;
-use crate::record::{NewEvent, Snapshot};
-use crate::store::{EventStore, ExpectedVersion};
+use crate::projection::{Projection, Query};
+use crate::record::{NewEvent, RecordedEvent, Snapshot};
+use crate::store::{AppendResult, EventStore, ExpectedVersion};
 
 use cache::{Cache, Hydrated, lock};
 pub use metadata::CommandMetadata;
 use metadata::{Resolved, idempotent_id};
+use projections::{Host, Hosted, Registration, error_chain};
 
 /// How many events a replay reads per round trip.
 const REPLAY_BATCH: usize = 1024;
@@ -54,6 +58,10 @@ struct Inner<S, C> {
     max_retries: u32,
     /// Per aggregate type, its [`Slot`], type-erased.
     slots: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
+    /// Every hosted projection, in registration order.
+    projections: Vec<Arc<dyn Hosted<S, C>>>,
+    /// Per projection type, its `Arc<Host<P>>`, type-erased.
+    hosts: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
 }
 
 /// What the app keeps per aggregate type.
@@ -84,6 +92,7 @@ pub struct AppBuilder<S, C = Json> {
     max_retries: u32,
     cache_capacity: usize,
     slots: HashMap<TypeId, Box<dyn AnySlot>>,
+    projections: Vec<(TypeId, Registration<S, C>)>,
 }
 
 impl<S: EventStore> App<S> {
@@ -95,6 +104,7 @@ impl<S: EventStore> App<S> {
             max_retries: 5,
             cache_capacity: 10_000,
             slots: HashMap::new(),
+            projections: Vec::new(),
         }
     }
 }
@@ -135,17 +145,54 @@ impl<S: EventStore, C: Codec> AppBuilder<S, C> {
     }
 
     /// Uses another codec for payloads.
+    ///
+    /// # Panics
+    /// When a projection is already registered: choose the codec first.
     pub fn codec<C2: Codec>(self, codec: C2) -> AppBuilder<S, C2> {
+        assert!(
+            self.projections.is_empty(),
+            "call `codec(..)` before registering projections"
+        );
         AppBuilder {
             store: self.store,
             codec,
             max_retries: self.max_retries,
             cache_capacity: self.cache_capacity,
             slots: self.slots,
+            projections: Vec::new(),
         }
     }
 
+    /// Hosts projection `P` inline: [`App::send`] applies a command's events to it before
+    /// returning, so a query right after sees them, and [`App::query`] first applies whatever
+    /// else the store has told this process of. Its state starts as given and catches up from
+    /// the start of the log on first use.
+    #[must_use]
+    pub fn projection<P: Projection>(self, projection: P) -> Self {
+        self.host(projection, false)
+    }
+
+    /// Hosts projection `P` in the background: a task follows the log and applies it (from the
+    /// stored checkpoint when `P` is durable), so commands never wait for it. A failing event
+    /// stops it there; it retries that event with a growing delay. Use [`App::query_at`] to
+    /// read your own writes. [`build`](Self::build) must then run inside a Tokio runtime.
+    #[must_use]
+    pub fn background_projection<P: Projection>(self, projection: P) -> Self {
+        self.host(projection, true)
+    }
+
+    fn host<P: Projection>(mut self, projection: P, background: bool) -> Self {
+        self.projections
+            .retain(|(type_id, _)| *type_id != TypeId::of::<P>());
+        self.projections
+            .push((TypeId::of::<P>(), Registration::new(projection, background)));
+        self
+    }
+
     /// The app.
+    ///
+    /// # Panics
+    /// When a background projection is registered and no Tokio runtime is running.
     pub fn build(self) -> App<S, C> {
         let slots = self
             .slots
@@ -155,14 +202,26 @@ impl<S: EventStore, C: Codec> AppBuilder<S, C> {
                 (type_id, slot.into_any())
             })
             .collect();
-        App {
-            inner: Arc::new(Inner {
-                store: self.store,
-                codec: self.codec,
-                max_retries: self.max_retries,
-                slots,
-            }),
+        let mut projections = Vec::with_capacity(self.projections.len());
+        let mut hosts = HashMap::with_capacity(self.projections.len());
+        let mut starts = Vec::new();
+        for (type_id, registration) in self.projections {
+            projections.push(registration.hosted);
+            hosts.insert(type_id, registration.any);
+            starts.extend(registration.start);
         }
+        let inner = Arc::new(Inner {
+            store: self.store,
+            codec: self.codec,
+            max_retries: self.max_retries,
+            slots,
+            projections,
+            hosts,
+        });
+        for start in starts {
+            start(Arc::downgrade(&inner));
+        }
+        App { inner }
     }
 }
 
@@ -182,6 +241,43 @@ pub struct Committed<A: Aggregate> {
     /// Whether its idempotency key had been used on the stream already: then `events`,
     /// `version` and `position` are those of the original command, and nothing new was written.
     pub duplicate: bool,
+}
+
+/// Why a query failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueryError {
+    /// No projection that answers the query is hosted by this app.
+    #[error(
+        "query `{query}` is answered by projection `{projection}`, which this app does not host; \
+         add `.projection(..)` or `.background_projection(..)` to the builder"
+    )]
+    NotRegistered {
+        /// The query's type name.
+        query: &'static str,
+        /// The projection's name.
+        projection: &'static str,
+    },
+    /// The store failed, or the projection failed on an event (the error names it).
+    #[error(transparent)]
+    Store(#[from] Error),
+    /// The projection did not reach the position in time.
+    #[error(
+        "projection `{projection}` reached position {reached}, not {position}, within {timeout:?}{}",
+        failure.as_ref().map_or_else(String::new, |failure| format!("; it is stopped at: {failure}"))
+    )]
+    Timeout {
+        /// The projection's name.
+        projection: &'static str,
+        /// The position waited for.
+        position: u64,
+        /// The position it had reached.
+        reached: u64,
+        /// How long the query waited.
+        timeout: Duration,
+        /// The error a background projection is stopped at, if any.
+        failure: Option<String>,
+    },
 }
 
 /// Why a command failed.
@@ -348,12 +444,20 @@ impl<S: EventStore, C: Codec> App<S, C> {
             // A keyed batch has ids derived from the key, and the store answers a second append
             // of those ids at the same place with the first one's result: what it then holds
             // may be another sender's events, so compare.
-            let sent = metadata.idempotency_key.as_ref().map(|_| batch.clone());
+            // Inline projections take the command's records without reading them back; a keyed
+            // batch is compared with what the store holds.
+            let keyed = metadata.idempotency_key.is_some();
+            let sent = (keyed || self.inner.projections.iter().any(|p| p.is_inline()))
+                .then(|| batch.clone());
             let expected = ExpectedVersion::Exact(hydrated.version);
             match self.inner.store.append(&stream, expected, batch).await {
+                // The store answered a second append of the key's ids at the same place with
+                // the first one's result: it may hold another sender's events.
                 Ok(_)
-                    if sent.is_some()
-                        && !self.stored_as_sent(&stream, hydrated.version, sent).await? =>
+                    if keyed
+                        && !self
+                            .stored_as_sent(&stream, hydrated.version, sent.as_deref())
+                            .await? =>
                 {
                     hydrated.fresh = false;
                 }
@@ -362,6 +466,8 @@ impl<S: EventStore, C: Codec> App<S, C> {
                         hydrated.apply(event, version);
                     }
                     self.snapshot_if_due(&stream, &mut hydrated);
+                    drop(hydrated);
+                    self.project_inline(&stream, sent, &appended).await;
                     return Ok(Committed {
                         stream,
                         events,
@@ -536,7 +642,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
         &self,
         stream: &str,
         version: u64,
-        sent: Option<Vec<NewEvent>>,
+        sent: Option<&[NewEvent]>,
     ) -> Result<bool, Error> {
         let sent = sent.unwrap_or_default();
         let stored = self
@@ -547,8 +653,154 @@ impl<S: EventStore, C: Codec> App<S, C> {
         Ok(stored.len() == sent.len()
             && stored
                 .iter()
-                .zip(&sent)
+                .zip(sent)
                 .all(|(stored, sent)| *stored.name == *sent.name && stored.payload == sent.payload))
+    }
+
+    /// Brings the inline projections up to a command's last event, taking its records as
+    /// appended. A projection that fails stays before the failing event and logs it; the next
+    /// query retries and reports the error. The command stands either way.
+    async fn project_inline(
+        &self,
+        stream: &str,
+        sent: Option<Vec<NewEvent>>,
+        appended: &AppendResult,
+    ) {
+        let inline = self.inner.projections.iter().filter(|p| p.is_inline());
+        let mut records = Vec::new();
+        if let Some(sent) = sent {
+            let count = sent.len() as u64;
+            // Positions of one batch are contiguous on every bundled store; otherwise read.
+            if appended.position - appended.first_position + 1 == count {
+                let stream: Arc<str> = Arc::from(stream);
+                records = (0..)
+                    .zip(sent)
+                    .map(|(offset, event)| RecordedEvent {
+                        id: event.id,
+                        stream: Arc::clone(&stream),
+                        version: appended.first_version + offset,
+                        position: appended.first_position + offset,
+                        name: Arc::from(event.name),
+                        schema_version: event.schema_version,
+                        payload: event.payload,
+                        metadata: event.metadata,
+                    })
+                    .collect();
+            }
+        }
+        for projection in inline {
+            let advanced = projection
+                .advance_dyn(
+                    &self.inner.store,
+                    &self.inner.codec,
+                    appended.position,
+                    &records,
+                )
+                .await;
+            if let Err(error) = advanced {
+                tracing::warn!(
+                    projection = projection.name(),
+                    error = %error_chain(&error),
+                    "inline projection stopped; the next query retries"
+                );
+            }
+        }
+    }
+
+    /// Answers `query` from the projection that handles it. An inline projection first applies
+    /// what the store has told this process of (every append of this process); a background
+    /// one answers from where it is.
+    ///
+    /// # Errors
+    /// [`QueryError::NotRegistered`] when the app does not host the projection;
+    /// [`QueryError::Store`] when catching up fails (a projection stuck on an event names it).
+    pub async fn query<Q: Query>(&self, query: Q) -> Result<Q::Response, QueryError> {
+        let host = self.host::<Q>()?;
+        if !host.background {
+            let head = *self.inner.store.head().borrow();
+            if host.position() < head {
+                host.advance(&self.inner.store, &self.inner.codec, head, &[])
+                    .await?;
+            }
+        }
+        let tracked = host.state.read().await;
+        Ok(query.ask(&tracked.projection))
+    }
+
+    /// Answers `query` once the projection has applied the global log up to `position` (the
+    /// [`Committed::position`] of a command, for reading your own writes), waiting up to
+    /// `timeout` for a background projection.
+    ///
+    /// # Errors
+    /// As [`query`](Self::query), and [`QueryError::Timeout`] (with the error a background
+    /// projection is stopped at, if any) when it does not get there in time.
+    pub async fn query_at<Q: Query>(
+        &self,
+        query: Q,
+        position: u64,
+        timeout: Duration,
+    ) -> Result<Q::Response, QueryError> {
+        let host = self.host::<Q>()?;
+        if host.background {
+            let mut applied = host.applied();
+            let reached =
+                tokio::time::timeout(timeout, applied.wait_for(|&at| at >= position)).await;
+            if !matches!(reached, Ok(Ok(_))) {
+                return Err(QueryError::Timeout {
+                    projection: <Q::Projection as Projection>::NAME,
+                    position,
+                    reached: host.position(),
+                    timeout,
+                    failure: host.failure(),
+                });
+            }
+        } else if host.position() < position {
+            host.advance(&self.inner.store, &self.inner.codec, position, &[])
+                .await?;
+        }
+        let tracked = host.state.read().await;
+        Ok(query.ask(&tracked.projection))
+    }
+
+    /// The position of the last event projection `P` has applied.
+    ///
+    /// # Errors
+    /// [`QueryError::NotRegistered`] when the app does not host `P`.
+    pub fn projection_position<P: Projection>(&self) -> Result<u64, QueryError> {
+        Ok(self.host_of::<P>(type_name::<P>())?.position())
+    }
+
+    /// Rebuilds projection `P` from the start of the log into `fresh` (an empty read model),
+    /// resetting its checkpoint; `progress` is called with the position reached after each
+    /// batch (for a progress bar: the total is the store's head). Queries wait meanwhile.
+    ///
+    /// # Errors
+    /// [`QueryError::NotRegistered`], or [`QueryError::Store`] when the replay fails (the
+    /// projection then stays before the failing event).
+    pub async fn rebuild<P: Projection>(
+        &self,
+        fresh: P,
+        progress: impl FnMut(u64),
+    ) -> Result<u64, QueryError> {
+        let host = self.host_of::<P>(type_name::<P>())?;
+        Ok(host
+            .rebuild(&self.inner.store, &self.inner.codec, fresh, progress)
+            .await?)
+    }
+
+    fn host<Q: Query>(&self) -> Result<&Host<Q::Projection>, QueryError> {
+        self.host_of::<Q::Projection>(type_name::<Q>())
+    }
+
+    fn host_of<P: Projection>(&self, asked: &'static str) -> Result<&Host<P>, QueryError> {
+        self.inner
+            .hosts
+            .get(&TypeId::of::<P>())
+            .and_then(|host| host.downcast_ref::<Host<P>>())
+            .ok_or(QueryError::NotRegistered {
+                query: asked,
+                projection: P::NAME,
+            })
     }
 
     /// The outcome of the command that used idempotency `key` on `stream` before, if one did:

@@ -100,6 +100,27 @@ pub enum Error {
         supported: u16,
     },
 
+    /// A projection's `#[on]` method failed on a stored event; the projection stays before it.
+    #[error(
+        "projection `{projection}` failed on event `{event}` at version {version} of stream \
+         `{stream}` (position {position})"
+    )]
+    Projection {
+        /// The projection's name.
+        projection: &'static str,
+        /// The event's stream.
+        stream: String,
+        /// The event's version in the stream.
+        version: u64,
+        /// The event's global position.
+        position: u64,
+        /// The stored event name.
+        event: String,
+        /// The handler's error.
+        #[source]
+        source: BoxError,
+    },
+
     /// The backend failed (I/O, connection, database error). The append may or may not have
     /// happened; a retry with the same event ids is safe.
     #[error("store backend failed")]

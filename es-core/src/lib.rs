@@ -67,6 +67,7 @@ pub mod codec;
 pub mod command;
 pub mod error;
 pub mod event;
+pub mod projection;
 pub mod record;
 pub mod store;
 #[cfg(feature = "testing")]
@@ -77,7 +78,7 @@ pub mod testing;
 pub mod __private;
 
 pub use aggregate::{Aggregate, SnapshotPolicy};
-pub use app::{App, AppBuilder, CommandError, CommandMetadata, Committed};
+pub use app::{App, AppBuilder, CommandError, CommandMetadata, Committed, QueryError};
 pub use codec::{Codec, Json};
 pub use command::{AggregateCommand, Command};
 pub use error::Error;
@@ -95,14 +96,15 @@ pub use store::{
 pub use store::SqliteEventStore;
 
 #[cfg(feature = "macros")]
-pub use es_macros::{Command, Event, aggregate};
+pub use es_macros::{Command, Event, aggregate, projection};
+pub use projection::{EventMeta, Projection, Query};
 
 /// One import for users: the traits, the macros, the stores, the app, and serde's derives.
 ///
 /// `Command` and `Event` name both the trait and its derive (with the `macros` feature).
 pub mod prelude {
     #[cfg(feature = "macros")]
-    pub use crate::aggregate;
+    pub use crate::{aggregate, projection};
     pub use serde::{Deserialize, Serialize};
 
     #[cfg(feature = "postgres")]
@@ -112,6 +114,7 @@ pub mod prelude {
 
     pub use crate::{
         Aggregate, AggregateCommand, App, Command, CommandError, CommandMetadata, Committed, Event,
-        EventSet, EventStore, ExpectedVersion, InMemoryEventStore,
+        EventMeta, EventSet, EventStore, ExpectedVersion, InMemoryEventStore, Projection, Query,
+        QueryError,
     };
 }

@@ -9,6 +9,61 @@ pub use crate::codec::{BoxError, Codec};
 pub use crate::command::{AggregateCommand, Command};
 pub use crate::error::Error;
 pub use crate::event::{Event, EventOf, EventSet, IntoEvents, Upcaster};
+pub use crate::projection::{EventMeta, Projection, Query};
+pub use crate::record::RecordedEvent;
+
+/// Decodes a stored record as the event `T`, naming its stream and version on failure.
+///
+/// # Errors
+/// [`Error::FutureSchema`] or [`Error::Decode`].
+pub fn decode_record<T: Event, C: Codec>(codec: &C, record: &RecordedEvent) -> Result<T, Error> {
+    decode_event(codec, record.schema_version, &record.payload)
+        .map_err(|error| error.at(&record.stream, record.version))
+}
+
+/// What an `#[on]` method may return: `()` or `Result<(), E>`.
+#[diagnostic::on_unimplemented(
+    message = "an `#[on]` method returns `()` or `Result<(), E>`, not `{Self}`",
+    label = "this `#[on]` method returns `{Self}`"
+)]
+pub trait ProjectionOutcome {
+    /// The outcome as a result.
+    ///
+    /// # Errors
+    /// The handler's error.
+    fn into_result(self) -> Result<(), BoxError>;
+}
+
+impl ProjectionOutcome for () {
+    fn into_result(self) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
+
+impl<E: Into<BoxError>> ProjectionOutcome for Result<(), E> {
+    fn into_result(self) -> Result<(), BoxError> {
+        self.map_err(Into::into)
+    }
+}
+
+/// An `#[on]` method's outcome, its error naming the projection and the event.
+///
+/// # Errors
+/// [`Error::Projection`].
+pub fn projection_outcome(
+    projection: &'static str,
+    record: &RecordedEvent,
+    outcome: impl ProjectionOutcome,
+) -> Result<(), Error> {
+    outcome.into_result().map_err(|source| Error::Projection {
+        projection,
+        stream: record.stream.to_string(),
+        version: record.version,
+        position: record.position,
+        event: record.name.to_string(),
+        source,
+    })
+}
 
 /// What `snapshot_every` needs of an aggregate's state to save a snapshot.
 #[diagnostic::on_unimplemented(

@@ -5,6 +5,7 @@ mod aggregate;
 mod command;
 mod event;
 mod internals;
+mod projection;
 #[cfg(test)]
 mod tests;
 
@@ -175,4 +176,60 @@ pub fn derive_command(input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn aggregate(args: TokenStream, item: TokenStream) -> TokenStream {
     aggregate::attribute(args.into(), item.into()).into()
+}
+
+/// Implements `es_core::Projection` for a read model from its `#[on]` methods, and
+/// `es_core::Query` for the query type of each `#[query]` method.
+///
+/// ```ignore
+/// #[derive(Default)]
+/// pub struct Balances { by_account: HashMap<String, u64> }
+///
+/// #[projection(name = "balances")]
+/// impl Balances {
+///     #[on]
+///     fn deposited(&mut self, e: &MoneyDeposited, meta: &EventMeta) {
+///         *self.by_account.entry(account_of(meta.stream())).or_default() += e.amount;
+///     }
+///     #[query]
+///     fn balance(&self, q: GetBalance) -> Option<u64> { self.by_account.get(&q.account).copied() }
+/// }
+/// ```
+///
+/// expands to roughly
+///
+/// ```ignore
+/// impl ::es_core::__private::Projection for Balances {
+///     const NAME: &'static str = "balances";
+///     const DURABLE: bool = false;
+///     fn apply<C: Codec>(&mut self, record: &RecordedEvent, codec: &C) -> Result<(), Error> {
+///         if &*record.name == <MoneyDeposited as Event>::NAME {
+///             let e: MoneyDeposited = decode_record(codec, record)?;
+///             return projection_outcome("balances", record, self.deposited(&e, &EventMeta::new(record)));
+///         }
+///         Ok(()) // an event this projection does not handle: skipped, never decoded
+///     }
+/// }
+/// impl ::es_core::__private::Query for GetBalance {
+///     type Response = Option<u64>;
+///     type Projection = Balances;
+///     fn ask(self, projection: &Balances) -> Option<u64> { projection.balance(self) }
+/// }
+/// ```
+///
+/// An `#[on]` method takes `&mut self`, the event by reference (any aggregate's
+/// `#[derive(Event)]` type) and optionally `&EventMeta` (stream, version, position, timestamp,
+/// correlation and causation ids); it returns `()` or `Result<(), E>`, and an error stops the
+/// projection at that event. A `#[query]` method takes `&self` and the query by value; its
+/// return type is the query's response. Each query type has one handler, by construction.
+///
+/// # Options
+/// - `name = ".."`: the projection's name, under which its checkpoint is stored; default the
+///   type's name in kebab-case.
+/// - `durable`: the read model outlives the process (its own tables, files, side effects), so a
+///   background run resumes from the stored checkpoint; by default it is rebuilt from the start.
+/// - `crate = ".."`: the path of the runtime crate; default `::es_core`.
+#[proc_macro_attribute]
+pub fn projection(args: TokenStream, item: TokenStream) -> TokenStream {
+    projection::attribute(args.into(), item.into()).into()
 }

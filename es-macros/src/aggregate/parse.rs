@@ -9,6 +9,7 @@ use syn::parse::Parser;
 use crate::internals::Errors;
 use crate::internals::errors::require_bare;
 use crate::internals::keys::{self, Keys};
+use crate::internals::signature::{Receiver, arguments, common, named_type, receiver};
 use crate::internals::symbol::{
     AGGREGATE_KEYS, APPLY, CFG, COMMAND, CRATE, ERROR, EVENT, HANDLE, NAME, SERVICES,
     SNAPSHOT_EVERY, SNAPSHOT_VERSION, VIS,
@@ -256,84 +257,6 @@ fn take_role(impl_item: &mut syn::ImplItem, errors: &mut Errors) -> Option<Marke
     }
     *attrs = kept;
     found.filter(|_| !conflict)
-}
-
-/// How a method takes `self`.
-enum Receiver<'a> {
-    None,
-    Shared,
-    Mutable,
-    Other(&'a syn::Receiver),
-}
-
-fn receiver(sig: &syn::Signature) -> Receiver<'_> {
-    match sig.receiver() {
-        None => Receiver::None,
-        Some(receiver) => match &*receiver.ty {
-            syn::Type::Reference(reference) if is_self(&reference.elem) => {
-                if reference.mutability.is_some() {
-                    Receiver::Mutable
-                } else {
-                    Receiver::Shared
-                }
-            }
-            _ => Receiver::Other(receiver),
-        },
-    }
-}
-
-fn is_self(ty: &syn::Type) -> bool {
-    matches!(ty, syn::Type::Path(path) if path.qself.is_none() && path.path.is_ident("Self"))
-}
-
-/// The typed parameters after the receiver.
-fn arguments(sig: &syn::Signature) -> Vec<&syn::PatType> {
-    sig.inputs
-        .iter()
-        .filter_map(|input| match input {
-            syn::FnArg::Typed(typed) => Some(typed),
-            syn::FnArg::Receiver(_) => None,
-        })
-        .collect()
-}
-
-/// Rules every marked method shares: not `unsafe`, not generic.
-fn common(sig: &syn::Signature, role: &str, errors: &mut Errors) {
-    let method = &sig.ident;
-    if let Some(unsafety) = &sig.unsafety {
-        errors.error(
-            unsafety,
-            format!("`#[{role}]` method `{method}` cannot be `unsafe`; remove `unsafe`"),
-        );
-    }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        errors.error(
-            &sig.generics,
-            format!(
-                "`#[{role}]` method `{method}` cannot be generic; remove the generic parameters"
-            ),
-        );
-    }
-    if let Some(abi) = &sig.abi {
-        errors.error(
-            abi,
-            format!("`#[{role}]` method `{method}` cannot have an ABI; remove `extern`"),
-        );
-    }
-}
-
-/// The type named by a path type: its last segment is the variant name.
-fn named_type(ty: &syn::Type) -> Option<(&syn::Type, syn::Ident)> {
-    match ty {
-        syn::Type::Path(path) if path.qself.is_none() => path
-            .path
-            .segments
-            .last()
-            .map(|segment| (ty, segment.ident.clone())),
-        syn::Type::Group(group) => named_type(&group.elem),
-        syn::Type::Paren(paren) => named_type(&paren.elem),
-        _ => None,
-    }
 }
 
 fn apply(sig: &syn::Signature, cfgs: Vec<syn::Attribute>, errors: &mut Errors) -> Option<Apply> {

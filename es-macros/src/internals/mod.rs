@@ -5,6 +5,7 @@ pub(crate) mod case;
 pub(crate) mod crate_path;
 pub(crate) mod errors;
 pub(crate) mod keys;
+pub(crate) mod signature;
 pub(crate) mod suggest;
 pub(crate) mod symbol;
 pub(crate) mod tokens;

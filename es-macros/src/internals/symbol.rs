@@ -36,3 +36,11 @@ pub(crate) const AGGREGATE_KEYS: &[&str] = &[
     SNAPSHOT_VERSION,
     CRATE,
 ];
+
+/// `#[projection(..)]` on a read model's `impl` block, and its method attributes.
+pub(crate) const ON: &str = "on";
+pub(crate) const QUERY: &str = "query";
+
+/// Keys of `#[projection(..)]`.
+pub(crate) const DURABLE: &str = "durable";
+pub(crate) const PROJECTION_KEYS: &[&str] = &[NAME, DURABLE, CRATE];

@@ -197,3 +197,155 @@ impl BankAccount {
         }
     }
 }
+
+/// The account id of a bank account's stream (`bank-account-{id}`).
+fn account_of(meta: EventMeta<'_>) -> String {
+    let stream = meta.stream();
+    stream
+        .strip_prefix(<BankAccount as Aggregate>::NAME)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .unwrap_or(stream)
+        .to_owned()
+}
+
+/// One account as the balances read model shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountSummary {
+    /// Who owns it.
+    pub owner: String,
+    /// In cents.
+    pub balance: u64,
+    /// Whether it was closed.
+    pub closed: bool,
+}
+
+/// The balance of every account: the read model behind `balance`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Balances {
+    accounts: std::collections::BTreeMap<String, AccountSummary>,
+}
+
+/// The summary of one account, if it exists.
+#[derive(Debug, Clone)]
+pub struct GetBalance {
+    /// The account's id.
+    pub account: String,
+}
+
+/// Every account's summary, by id.
+#[derive(Debug, Clone, Copy)]
+pub struct AllBalances;
+
+#[projection(name = "balances")]
+impl Balances {
+    #[on]
+    fn opened(&mut self, event: &AccountOpened, meta: &EventMeta) {
+        let summary = self.accounts.entry(account_of(*meta)).or_default();
+        summary.owner.clone_from(&event.owner);
+    }
+
+    #[on]
+    fn deposited(&mut self, event: &MoneyDeposited, meta: &EventMeta) {
+        self.accounts.entry(account_of(*meta)).or_default().balance += event.amount;
+    }
+
+    #[on]
+    fn withdrawn(&mut self, event: &MoneyWithdrawn, meta: &EventMeta) {
+        self.accounts.entry(account_of(*meta)).or_default().balance -= event.amount;
+    }
+
+    #[on]
+    fn closed(&mut self, _event: &AccountClosed, meta: &EventMeta) {
+        self.accounts.entry(account_of(*meta)).or_default().closed = true;
+    }
+
+    #[query]
+    fn balance(&self, query: GetBalance) -> Option<AccountSummary> {
+        self.accounts.get(&query.account).cloned()
+    }
+
+    #[query]
+    fn all(&self, _query: AllBalances) -> Vec<(String, AccountSummary)> {
+        self.accounts
+            .iter()
+            .map(|(account, summary)| (account.clone(), summary.clone()))
+            .collect()
+    }
+}
+
+/// One line of an account's history: what happened, when, and what caused it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// The event's version in the account's stream.
+    pub version: u64,
+    /// Its position in the global log.
+    pub position: u64,
+    /// When it was recorded.
+    pub timestamp: es_core::Timestamp,
+    /// What happened.
+    pub what: String,
+    /// The request it belongs to.
+    pub correlation_id: Option<uuid::Uuid>,
+    /// The command that recorded it.
+    pub causation_id: Option<uuid::Uuid>,
+}
+
+/// Every account's events with their metadata: the read model behind `history`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct History {
+    accounts: std::collections::HashMap<String, Vec<HistoryEntry>>,
+}
+
+/// The history of one account, oldest first.
+#[derive(Debug, Clone)]
+pub struct GetHistory {
+    /// The account's id.
+    pub account: String,
+}
+
+impl History {
+    fn record(&mut self, meta: EventMeta<'_>, what: String) {
+        self.accounts
+            .entry(account_of(meta))
+            .or_default()
+            .push(HistoryEntry {
+                version: meta.version(),
+                position: meta.position(),
+                timestamp: meta.timestamp(),
+                what,
+                correlation_id: meta.correlation_id(),
+                causation_id: meta.causation_id(),
+            });
+    }
+}
+
+#[projection(name = "account-history")]
+impl History {
+    #[on]
+    fn opened(&mut self, event: &AccountOpened, meta: &EventMeta) {
+        self.record(*meta, format!("opened for {}", event.owner));
+    }
+
+    #[on]
+    fn deposited(&mut self, event: &MoneyDeposited, meta: &EventMeta) {
+        self.record(*meta, format!("deposited {}", event.amount));
+    }
+
+    #[on]
+    fn withdrawn(&mut self, event: &MoneyWithdrawn, meta: &EventMeta) {
+        self.record(*meta, format!("withdrew {}", event.amount));
+    }
+
+    #[on]
+    fn closed(&mut self, _event: &AccountClosed, meta: &EventMeta) {
+        self.record(*meta, "closed".to_owned());
+    }
+
+    #[query]
+    fn history(&self, query: GetHistory) -> Vec<HistoryEntry> {
+        self.accounts
+            .get(&query.account)
+            .cloned()
+            .unwrap_or_default()
+    }
+}

@@ -3,10 +3,13 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use bank::{BankAccount, BankAccountEvent, CloseAccount, Deposit, OpenAccount, Withdraw};
+use bank::{
+    AllBalances, Balances, BankAccount, CloseAccount, Deposit, GetBalance, GetHistory, History,
+    OpenAccount, Withdraw,
+};
 use clap::{Parser, Subcommand};
-use es_core::Json;
 use es_core::prelude::*;
+use indicatif::{ProgressBar, ProgressStyle};
 
 /// An event-sourced bank: every change to an account is an event.
 #[derive(Parser)]
@@ -59,6 +62,8 @@ enum Action {
         /// The account's id.
         account: String,
     },
+    /// Rebuilds the read models (balances, history) from the event log.
+    Rebuild,
 }
 
 type Bank = App<Arc<dyn es_core::DynEventStore>>;
@@ -82,7 +87,11 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let store = open_store(&cli.database).await?;
-    let app: Bank = App::builder(store).aggregate::<BankAccount>().build();
+    let app: Bank = App::builder(store)
+        .aggregate::<BankAccount>()
+        .projection(Balances::default())
+        .projection(History::default())
+        .build();
     match cli.command.unwrap_or(Action::Demo) {
         Action::Demo => demo(&app).await,
         Action::Open { account, owner } => send(&app, OpenAccount { account, owner }).await,
@@ -91,6 +100,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Action::Close { account } => send(&app, CloseAccount { account }).await,
         Action::Balance { account } => balance(&app, &account).await,
         Action::History { account } => history(&app, &account).await,
+        Action::Rebuild => rebuild(&app).await,
     }
 }
 
@@ -224,37 +234,73 @@ where
 }
 
 async fn balance(app: &Bank, account: &str) -> Result<(), Box<dyn std::error::Error>> {
-    let (state, version) = app.load::<BankAccount>(account).await?;
-    if version == 0 {
-        println!("  {account}: no such account");
-    } else {
-        println!(
-            "  {account} ({}, {:?}): {} cents after {version} events",
-            state.owner, state.status, state.balance
-        );
+    let query = GetBalance {
+        account: account.to_owned(),
+    };
+    match app.query(query).await? {
+        None => println!("  {account}: no such account"),
+        Some(summary) => println!(
+            "  {account} ({}{}): {} cents",
+            summary.owner,
+            if summary.closed { ", closed" } else { "" },
+            summary.balance
+        ),
     }
     Ok(())
 }
 
 async fn history(app: &Bank, account: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let query = GetHistory {
+        account: account.to_owned(),
+    };
+    let entries = app.query(query).await?;
     let stream = BankAccount::stream_name(account);
-    let records = app.store().read_stream(&stream, 1, usize::MAX).await?;
-    if records.is_empty() {
+    if entries.is_empty() {
         println!("{stream}: no events");
     }
-    for record in records {
-        let event: BankAccountEvent = record.decode(&Json)?;
-        let meta = &record.metadata;
+    for entry in entries {
         println!(
-            "{stream} v{} @{} {}  {event:?}\n    correlation {}  causation {}",
-            record.version,
-            record.position,
-            meta.timestamp,
-            or_dash(meta.correlation_id),
-            or_dash(meta.causation_id),
+            "{stream} v{} @{} {}  {}\n    correlation {}  causation {}",
+            entry.version,
+            entry.position,
+            entry.timestamp,
+            entry.what,
+            or_dash(entry.correlation_id),
+            or_dash(entry.causation_id),
         );
     }
     Ok(())
+}
+
+/// Replays the whole log into fresh read models, with a progress bar on a terminal, and checks
+/// that the rebuilt balances are those the app had.
+async fn rebuild(app: &Bank) -> Result<(), Box<dyn std::error::Error>> {
+    let before = app.query(AllBalances).await?;
+    let head = *app.store().head().borrow();
+    let bar = ProgressBar::new(head).with_style(ProgressStyle::with_template(
+        "{msg:>16} [{bar:40}] {pos}/{len} events",
+    )?);
+    bar.set_message("balances");
+    let balances = app
+        .rebuild(Balances::default(), |position| bar.set_position(position))
+        .await?;
+    bar.set_position(0);
+    bar.set_message("account-history");
+    let history = app
+        .rebuild(History::default(), |position| bar.set_position(position))
+        .await?;
+    bar.finish_and_clear();
+    println!("rebuilt balances up to position {balances}, account-history up to {history}");
+    let after = app.query(AllBalances).await?;
+    for (account, summary) in &after {
+        println!("  {account} ({}): {} cents", summary.owner, summary.balance);
+    }
+    if before == after {
+        println!("the rebuilt balances match the ones before the rebuild");
+        Ok(())
+    } else {
+        Err("the rebuilt balances differ from the ones before the rebuild".into())
+    }
 }
 
 fn or_dash(id: Option<uuid::Uuid>) -> String {

@@ -1,0 +1,304 @@
+//! The projections an app hosts and the query bus that routes to them.
+//!
+//! An inline projection is advanced by the app itself: by `send`, right after its append (so a
+//! query after `send` sees the command's effect), and by `query`, up to the newest position the
+//! store has told this process of. A background projection is advanced by a task that follows
+//! the log. Both apply the log in global order, each event once: an advance takes the
+//! projection's lock and reads whatever lies between its position and the target, so events of
+//! concurrent commands and of other processes are never skipped or applied twice.
+
+use std::any::Any;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
+
+use tokio::sync::{RwLock, RwLockWriteGuard, watch};
+
+use crate::codec::Codec;
+use crate::error::Error;
+use crate::projection::Projection;
+use crate::record::RecordedEvent;
+use crate::store::EventStore;
+
+use super::Inner;
+
+/// How many events an advance reads per round trip.
+const BATCH: usize = 1024;
+
+/// How long a background projection waits for a hint of new events before reading anyway.
+const POLL: Duration = Duration::from_millis(500);
+
+/// The longest a failing background projection waits before retrying the event it failed on.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// A projection's state and the position of the last event applied to it.
+pub(super) struct Tracked<P> {
+    pub(super) projection: P,
+    pub(super) position: u64,
+}
+
+/// One hosted projection.
+pub(super) struct Host<P> {
+    pub(super) state: RwLock<Tracked<P>>,
+    /// The position applied, for waiters.
+    applied: watch::Sender<u64>,
+    pub(super) background: bool,
+    /// The error a background run is stuck on, until it gets past it.
+    failure: Mutex<Option<String>>,
+}
+
+impl<P: Projection> Host<P> {
+    pub(super) fn new(projection: P, background: bool) -> Self {
+        Self {
+            state: RwLock::new(Tracked {
+                projection,
+                position: 0,
+            }),
+            applied: watch::channel(0).0,
+            background,
+            failure: Mutex::new(None),
+        }
+    }
+
+    pub(super) fn position(&self) -> u64 {
+        *self.applied.borrow()
+    }
+
+    pub(super) fn applied(&self) -> watch::Receiver<u64> {
+        self.applied.subscribe()
+    }
+
+    pub(super) fn failure(&self) -> Option<String> {
+        self.failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_failure(&self, failure: Option<String>) {
+        *self.failure.lock().unwrap_or_else(PoisonError::into_inner) = failure;
+    }
+
+    /// Applies, in order, the events after the projection's position up to `target` at least
+    /// (or to the end of the log), taking `known` (a command's own records) without a read when
+    /// they come next. Returns the position reached; on an error the projection stays before
+    /// the event that failed.
+    pub(super) async fn advance<S: EventStore, C: Codec>(
+        &self,
+        store: &S,
+        codec: &C,
+        target: u64,
+        known: &[RecordedEvent],
+    ) -> Result<u64, Error> {
+        let mut tracked = self.state.write().await;
+        let result = apply_up_to(&mut tracked, store, codec, target, known, |_| {}).await;
+        self.publish(&tracked);
+        result.map(|()| tracked.position)
+    }
+
+    /// Replaces the state with `fresh` and replays the whole log into it, reporting the
+    /// position reached after each batch.
+    pub(super) async fn rebuild<S: EventStore, C: Codec>(
+        &self,
+        store: &S,
+        codec: &C,
+        fresh: P,
+        progress: impl FnMut(u64),
+    ) -> Result<u64, Error> {
+        let mut tracked = self.state.write().await;
+        *tracked = Tracked {
+            projection: fresh,
+            position: 0,
+        };
+        if P::DURABLE {
+            store.save_checkpoint(P::NAME, 0).await?;
+        }
+        let result = apply_up_to(&mut tracked, store, codec, u64::MAX, &[], progress).await;
+        self.publish(&tracked);
+        result?;
+        if P::DURABLE {
+            store.save_checkpoint(P::NAME, tracked.position).await?;
+        }
+        Ok(tracked.position)
+    }
+
+    fn publish(&self, tracked: &RwLockWriteGuard<'_, Tracked<P>>) {
+        self.applied.send_if_modified(|applied| {
+            let moved = *applied != tracked.position;
+            *applied = tracked.position;
+            moved
+        });
+    }
+}
+
+async fn apply_up_to<P: Projection, S: EventStore, C: Codec>(
+    tracked: &mut Tracked<P>,
+    store: &S,
+    codec: &C,
+    target: u64,
+    known: &[RecordedEvent],
+    mut progress: impl FnMut(u64),
+) -> Result<(), Error> {
+    if tracked.position >= target {
+        return Ok(());
+    }
+    if known
+        .first()
+        .is_some_and(|first| first.position == tracked.position + 1)
+    {
+        apply_batch(tracked, known, codec)?;
+    }
+    while tracked.position < target {
+        let batch = store.read_all(tracked.position, BATCH).await?;
+        apply_batch(tracked, &batch, codec)?;
+        progress(tracked.position);
+        if batch.len() < BATCH {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn apply_batch<P: Projection, C: Codec>(
+    tracked: &mut Tracked<P>,
+    batch: &[RecordedEvent],
+    codec: &C,
+) -> Result<(), Error> {
+    for record in batch {
+        tracked.projection.apply(record, codec)?;
+        tracked.position = record.position;
+    }
+    Ok(())
+}
+
+/// A hosted projection of any type, as the app's list holds it.
+#[async_trait::async_trait]
+pub(super) trait Hosted<S, C>: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn is_inline(&self) -> bool;
+    async fn advance_dyn(
+        &self,
+        store: &S,
+        codec: &C,
+        target: u64,
+        known: &[RecordedEvent],
+    ) -> Result<u64, Error>;
+}
+
+#[async_trait::async_trait]
+impl<P: Projection, S: EventStore, C: Codec> Hosted<S, C> for Host<P> {
+    fn name(&self) -> &'static str {
+        P::NAME
+    }
+    fn is_inline(&self) -> bool {
+        !self.background
+    }
+    async fn advance_dyn(
+        &self,
+        store: &S,
+        codec: &C,
+        target: u64,
+        known: &[RecordedEvent],
+    ) -> Result<u64, Error> {
+        self.advance(store, codec, target, known).await
+    }
+}
+
+/// Starts a background run, given the app it reads through.
+pub(super) type Start<S, C> = Box<dyn FnOnce(Weak<Inner<S, C>>) + Send>;
+
+/// A projection as the builder holds it.
+pub(super) struct Registration<S, C> {
+    pub(super) hosted: Arc<dyn Hosted<S, C>>,
+    /// The same `Arc<Host<P>>`, for the query bus to downcast.
+    pub(super) any: Arc<dyn Any + Send + Sync>,
+    pub(super) start: Option<Start<S, C>>,
+}
+
+impl<S: EventStore, C: Codec> Registration<S, C> {
+    pub(super) fn new<P: Projection>(projection: P, background: bool) -> Self {
+        let host = Arc::new(Host::new(projection, background));
+        let start: Option<Start<S, C>> = background.then(|| {
+            let host = Arc::clone(&host);
+            Box::new(move |app: Weak<Inner<S, C>>| {
+                tokio::spawn(run_background(host, app));
+            }) as Start<S, C>
+        });
+        Self {
+            hosted: Arc::clone(&host) as Arc<dyn Hosted<S, C>>,
+            any: host,
+            start,
+        }
+    }
+}
+
+/// Follows the log for a background projection until the app is dropped: resumes from the
+/// stored checkpoint when the projection is durable, applies each batch, saves the checkpoint,
+/// waits for new events; on a failure it logs the error, keeps it for queries that wait, and
+/// retries the same event with a growing delay.
+async fn run_background<P, S, C>(host: Arc<Host<P>>, app: Weak<Inner<S, C>>)
+where
+    P: Projection,
+    S: EventStore,
+    C: Codec,
+{
+    let mut backoff = Duration::from_millis(100);
+    let mut resumed = !P::DURABLE;
+    let mut saved = 0;
+    let Some(mut head) = app.upgrade().map(|app| app.store.head()) else {
+        return;
+    };
+    loop {
+        let Some(app) = app.upgrade() else {
+            return;
+        };
+        let (store, codec) = (&app.store, &app.codec);
+        head.borrow_and_update();
+        let advanced = async {
+            if !resumed {
+                let checkpoint = store.load_checkpoint(P::NAME).await?;
+                let mut tracked = host.state.write().await;
+                tracked.position = tracked.position.max(checkpoint);
+                host.publish(&tracked);
+                saved = checkpoint;
+                resumed = true;
+            }
+            let position = host.advance(store, codec, u64::MAX, &[]).await?;
+            if P::DURABLE && position > saved {
+                store.save_checkpoint(P::NAME, position).await?;
+                saved = position;
+            }
+            Ok::<_, Error>(position)
+        }
+        .await;
+        drop(app);
+        match advanced {
+            Ok(_) => {
+                host.set_failure(None);
+                backoff = Duration::from_millis(100);
+                // A change or a timeout both lead to another read; a closed hint means polling.
+                if let Ok(Err(_closed)) = tokio::time::timeout(POLL, head.changed()).await {
+                    tokio::time::sleep(POLL).await;
+                }
+            }
+            Err(error) => {
+                let failure = error_chain(&error);
+                tracing::error!(projection = P::NAME, error = %failure, "projection stopped; retrying");
+                host.set_failure(Some(failure));
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
+
+/// An error and its sources, as one line.
+pub(super) fn error_chain(error: &Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

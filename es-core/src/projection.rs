@@ -1,0 +1,104 @@
+//! Projections: read models folded from the global log, and the queries they answer.
+
+use uuid::Uuid;
+
+use crate::codec::Codec;
+use crate::error::Error;
+use crate::record::{RecordedEvent, Timestamp};
+
+/// A read model built from events of any aggregate, in global order.
+///
+/// `#[projection]` on the read model's `impl` block implements it from its `#[on]` methods:
+/// [`apply`](Self::apply) dispatches on the stored event name, decodes only the events the
+/// projection handles and skips the rest without decoding them.
+pub trait Projection: Send + Sync + 'static {
+    /// The projection's name: its checkpoint is stored under it.
+    const NAME: &'static str;
+
+    /// Whether the read model outlives the process (its own tables, files, side effects): a
+    /// background run then resumes from the stored checkpoint. An in-memory read model is not
+    /// durable and is rebuilt from the start of the log.
+    const DURABLE: bool = false;
+
+    /// Applies one stored event: decodes it and calls its `#[on]` method when the projection
+    /// handles its name; does nothing otherwise.
+    ///
+    /// # Errors
+    /// [`Error::Decode`], [`Error::FutureSchema`] when the event does not decode, or
+    /// [`Error::Projection`] when the handler fails, each naming the event; the projection
+    /// stays before it.
+    fn apply<C: Codec>(&mut self, record: &RecordedEvent, codec: &C) -> Result<(), Error>;
+}
+
+/// A question a projection answers, with its typed response.
+///
+/// `#[query]` methods of a `#[projection]` block implement it, so each query type has exactly
+/// one handler and `app.query(q)` needs no annotation.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a query",
+    label = "no `#[query]` method takes `{Self}`",
+    note = "add `#[query] fn ..(&self, q: {Self}) -> Response` to a `#[projection]` block"
+)]
+pub trait Query: Send + 'static {
+    /// The answer.
+    type Response: Send + 'static;
+    /// The projection that answers it.
+    type Projection: Projection;
+
+    /// Answers the query from the projection's current state.
+    fn ask(self, projection: &Self::Projection) -> Self::Response;
+}
+
+/// What an `#[on]` method may know of the event besides its payload. Borrows the stored
+/// record: building it costs nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct EventMeta<'a> {
+    record: &'a RecordedEvent,
+}
+
+impl<'a> EventMeta<'a> {
+    /// The metadata of `record`.
+    pub fn new(record: &'a RecordedEvent) -> Self {
+        Self { record }
+    }
+
+    /// The event's id.
+    pub fn event_id(&self) -> Uuid {
+        self.record.id
+    }
+
+    /// The stream the event belongs to (`{aggregate}-{id}`).
+    pub fn stream(&self) -> &'a str {
+        &self.record.stream
+    }
+
+    /// The event's version in its stream.
+    pub fn version(&self) -> u64 {
+        self.record.version
+    }
+
+    /// The event's position in the global log.
+    pub fn position(&self) -> u64 {
+        self.record.position
+    }
+
+    /// When the event was recorded.
+    pub fn timestamp(&self) -> Timestamp {
+        self.record.metadata.timestamp
+    }
+
+    /// The correlation id of the command that recorded it.
+    pub fn correlation_id(&self) -> Option<Uuid> {
+        self.record.metadata.correlation_id
+    }
+
+    /// The id of the command that recorded it.
+    pub fn causation_id(&self) -> Option<Uuid> {
+        self.record.metadata.causation_id
+    }
+
+    /// The user key-values of the command that recorded it.
+    pub fn extra(&self) -> &'a std::collections::BTreeMap<String, String> {
+        &self.record.metadata.extra
+    }
+}
