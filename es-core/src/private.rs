@@ -46,23 +46,33 @@ impl<E: Into<BoxError>> ProjectionOutcome for Result<(), E> {
     }
 }
 
-/// An `#[on]` method's outcome, its error naming the projection and the event.
-///
-/// # Errors
-/// [`Error::Projection`].
-pub fn projection_outcome(
+/// When `record` is a `T`: decodes it, runs the `#[on]` method, and gives its outcome, the
+/// error naming the projection and the event. `None` for other events, which are not decoded.
+pub fn on_event<T: Event, C: Codec, O: ProjectionOutcome>(
     projection: &'static str,
+    codec: &C,
     record: &RecordedEvent,
-    outcome: impl ProjectionOutcome,
-) -> Result<(), Error> {
-    outcome.into_result().map_err(|source| Error::Projection {
-        projection,
-        stream: record.stream.to_string(),
-        version: record.version,
-        position: record.position,
-        event: record.name.to_string(),
-        source,
-    })
+    handler: impl FnOnce(&T) -> O,
+) -> Option<Result<(), Error>> {
+    if *record.name != *T::NAME {
+        return None;
+    }
+    let event = match decode_record::<T, C>(codec, record) {
+        Ok(event) => event,
+        Err(error) => return Some(Err(error)),
+    };
+    Some(
+        handler(&event)
+            .into_result()
+            .map_err(|source| Error::Projection {
+                projection,
+                stream: record.stream.to_string(),
+                version: record.version,
+                position: record.position,
+                event: record.name.to_string(),
+                source,
+            }),
+    )
 }
 
 /// What `snapshot_every` needs of an aggregate's state to save a snapshot.

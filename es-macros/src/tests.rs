@@ -161,3 +161,28 @@ fn aggregate_errors_keep_the_block() {
     };
     insta::assert_snapshot!(pretty(crate::aggregate::attribute(args, item)));
 }
+
+#[test]
+fn projection_read_model() {
+    let args = quote!(name = "balances");
+    let item = quote! {
+        impl Balances {
+            #[on]
+            fn deposited(&mut self, e: &MoneyDeposited, meta: &EventMeta) {
+                *self.by_stream.entry(meta.stream().to_owned()).or_default() += e.amount;
+            }
+
+            #[on]
+            #[cfg(feature = "audit")]
+            fn closed(&mut self, _: &AccountClosed) -> Result<(), AuditError> {
+                Ok(())
+            }
+
+            #[query]
+            fn balance(&self, q: GetBalance) -> Option<u64> {
+                self.by_stream.get(&q.stream).copied()
+            }
+        }
+    };
+    insta::assert_snapshot!(pretty(crate::projection::attribute(args, item)));
+}

@@ -53,6 +53,14 @@ impl Errors {
         }
     }
 
+    /// How many errors are recorded: compare before and after reading one item to tell whether
+    /// it was sound.
+    pub(crate) fn count(&self) -> usize {
+        self.combined
+            .as_ref()
+            .map_or(0, |error| error.into_iter().count())
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.combined.is_none()
     }

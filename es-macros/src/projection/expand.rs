@@ -14,27 +14,26 @@ pub(super) fn expand(projection: &Projection) -> TokenStream {
     let record = local("__es_record");
     let codec = local("__es_codec");
     let event = local("__es_event");
-    let stored = local("__es_name");
     let dispatch = projection.ons.iter().map(|on| {
         let cfgs = &on.cfgs;
         let method = &on.method;
         let ty = &on.event;
-        // Checked at the user's type: an `#[on]` parameter that is not an event says so.
-        let event_name = quote_spanned! {ty.span()=> <#ty as #private::Event>::NAME };
         let call = if on.meta {
-            quote!(self.#method(&#event, &#private::EventMeta::new(#record)))
+            quote!(self.#method(#event, &#private::EventMeta::new(#record)))
         } else {
-            quote!(self.#method(&#event))
+            quote!(self.#method(#event))
         };
+        // Spanned at the user's type: an `#[on]` parameter that is not an event says so there.
+        let on_event = quote_spanned! {ty.span()=> #private::on_event::<#ty, _, _> };
         quote! {
             #(#cfgs)*
-            if #stored == #event_name {
-                let #event: #ty = #private::decode_record(#codec, #record)?;
-                return #private::projection_outcome(
-                    <Self as #private::Projection>::NAME,
-                    #record,
-                    #call,
-                );
+            if let ::core::option::Option::Some(__es_outcome) = #on_event(
+                <Self as #private::Projection>::NAME,
+                #codec,
+                #record,
+                |#event| #call,
+            ) {
+                return __es_outcome;
             }
         }
     });
@@ -71,9 +70,8 @@ pub(super) fn expand(projection: &Projection) -> TokenStream {
                 #record: &#private::RecordedEvent,
                 #codec: &__EsCodec,
             ) -> ::core::result::Result<(), #private::Error> {
-                let #stored: &::core::primitive::str = &#record.name;
                 #(#dispatch)*
-                let _ = (#stored, #codec);
+                let _ = (#record, #codec);
                 ::core::result::Result::Ok(())
             }
         }

@@ -86,14 +86,19 @@ pub(super) fn parse(
             .filter(|attr| attr.path().is_ident(CFG))
             .cloned()
             .collect();
+        let before = errors.count();
         common(&method.sig, role, errors);
         if role == ON {
-            ons.extend(on(&method.sig, &attr, cfgs, errors));
+            // A method with a wrong signature is left out of the expansion: its error is the
+            // only one the user sees.
+            let read = on(&method.sig, &attr, cfgs, errors);
+            ons.extend(read.filter(|_| errors.count() == before));
             method.attrs.push(
                 syn::parse_quote!(#[allow(clippy::unused_self, clippy::trivially_copy_pass_by_ref)]),
             );
         } else {
-            queries.extend(query(&method.sig, cfgs, errors));
+            let read = query(&method.sig, cfgs, errors);
+            queries.extend(read.filter(|_| errors.count() == before));
             method.attrs.push(
                 syn::parse_quote!(#[allow(clippy::unused_self, clippy::needless_pass_by_value)]),
             );

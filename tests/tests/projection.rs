@@ -1,0 +1,465 @@
+//! Projections hosted by the app, on every store: inline read models see a command's effect at
+//! once and catch up from an existing log; events a projection does not handle are never
+//! decoded; a failing handler stops at its event and resumes there; background projections
+//! follow the log, resume from their checkpoint when durable, and serve read-your-writes.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use es_core::prelude::*;
+use es_core::{Error, NewEvent};
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+struct Added {
+    amount: u64,
+}
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+struct Noted {
+    text: String,
+}
+
+#[derive(Command, Debug, Clone)]
+struct Add {
+    #[id]
+    counter: String,
+    amount: u64,
+}
+
+#[derive(Command, Debug, Clone)]
+struct Note {
+    #[id]
+    counter: String,
+    text: String,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Counter;
+
+#[aggregate]
+impl Counter {
+    #[handle]
+    fn add(&self, cmd: Add) -> Added {
+        Added { amount: cmd.amount }
+    }
+
+    #[handle]
+    fn note(&self, cmd: Note) -> Noted {
+        Noted { text: cmd.text }
+    }
+
+    #[apply]
+    fn added(&mut self, _: &Added) {}
+
+    #[apply]
+    fn noted(&mut self, _: &Noted) {}
+}
+
+/// Sums every `Added`; handles no `Noted`.
+#[derive(Debug, Default)]
+struct Totals {
+    total: u64,
+    events: u64,
+    /// Positions seen, to prove global order and exactly-once.
+    positions: Vec<u64>,
+}
+
+#[derive(Debug)]
+struct GetTotal;
+
+#[derive(Debug)]
+struct GetPositions;
+
+#[projection(name = "totals")]
+impl Totals {
+    #[on]
+    fn added(&mut self, event: &Added, meta: &EventMeta) {
+        self.total += event.amount;
+        self.events += 1;
+        self.positions.push(meta.position());
+    }
+
+    #[query]
+    fn total(&self, _: GetTotal) -> (u64, u64) {
+        (self.total, self.events)
+    }
+
+    #[query]
+    fn positions(&self, _: GetPositions) -> Vec<u64> {
+        self.positions.clone()
+    }
+}
+
+/// Fails on amounts of 13 while `FAIL` is set; durable, with a side effect it records.
+#[derive(Debug, Default)]
+struct Picky {
+    seen: Arc<Mutex<Vec<u64>>>,
+    fail: Arc<std::sync::atomic::AtomicBool>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("13 is unlucky")]
+struct Unlucky;
+
+#[derive(Debug)]
+struct Seen;
+
+#[projection(name = "picky", durable)]
+impl Picky {
+    #[on]
+    fn added(&mut self, event: &Added) -> Result<(), Unlucky> {
+        if event.amount == 13 && self.fail.load(Ordering::SeqCst) {
+            return Err(Unlucky);
+        }
+        self.seen.lock().expect("lock").push(event.amount);
+        Ok(())
+    }
+
+    #[query]
+    fn seen(&self, _: Seen) -> Vec<u64> {
+        self.seen.lock().expect("lock").clone()
+    }
+}
+
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+fn fresh_id(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+fn add(counter: &str, amount: u64) -> Add {
+    Add {
+        counter: counter.to_owned(),
+        amount,
+    }
+}
+
+/// The positions of our own `Added` events, from the store.
+async fn added_positions<S: EventStore>(store: &S) -> Vec<u64> {
+    let mut positions = Vec::new();
+    let mut after = 0;
+    loop {
+        let batch = store.read_all(after, 1000).await.expect("read_all");
+        let Some(last) = batch.last() else {
+            return positions;
+        };
+        after = last.position;
+        positions.extend(
+            batch
+                .iter()
+                .filter(|record| &*record.name == "Added")
+                .map(|record| record.position),
+        );
+    }
+}
+
+async fn inline_projection_sees_each_command<S: EventStore + Clone>(store: S) {
+    let app = App::builder(store.clone())
+        .aggregate::<Counter>()
+        .projection(Totals::default())
+        .build();
+    let before = app.query(GetTotal).await.expect("query").0;
+    let id = fresh_id("inline");
+    for amount in 1..=5 {
+        app.send(add(&id, amount)).await.expect("send");
+        let (total, _) = app.query(GetTotal).await.expect("query");
+        assert_eq!(
+            total - before,
+            (1..=amount).sum::<u64>(),
+            "a query right after send sees it"
+        );
+    }
+    app.send(Note {
+        counter: id.clone(),
+        text: "not handled".into(),
+    })
+    .await
+    .expect("send");
+
+    // Concurrent commands from 8 tasks: every event applied once, in global order.
+    let tasks: Vec<_> = (0..8)
+        .map(|task| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let id = fresh_id(&format!("task{task}"));
+                for _ in 0..25 {
+                    app.send(add(&id, 1)).await.expect("send");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task");
+    }
+    let positions = app.query(GetPositions).await.expect("query");
+    assert!(
+        positions.windows(2).all(|pair| pair[0] < pair[1]),
+        "global order, nothing twice"
+    );
+    assert_eq!(positions, added_positions(&store).await, "nothing missed");
+
+    // A second app on the same store starts empty and catches up from the log.
+    let later = App::builder(store.clone())
+        .aggregate::<Counter>()
+        .projection(Totals::default())
+        .build();
+    let caught_up = later.query(GetPositions).await.expect("query");
+    assert_eq!(caught_up, positions, "a new app catches up from the start");
+}
+
+async fn unhandled_events_are_not_decoded<S: EventStore + Clone>(store: S) {
+    let app = App::builder(store.clone())
+        .aggregate::<Counter>()
+        .projection(Totals::default())
+        .build();
+    let (before, _) = app.query(GetTotal).await.expect("query");
+    let id = fresh_id("garbled");
+    let stream = Counter::stream_name(&id);
+    // A `Noted` whose payload no decoder accepts: the projection never looks at it.
+    store
+        .append(
+            &stream,
+            ExpectedVersion::NoStream,
+            vec![
+                NewEvent::new("Noted", 1, "{garbage"),
+                NewEvent::new("SomethingElse", 1, "not json at all"),
+                NewEvent::new("Added", 1, r#"{"amount":7}"#),
+            ],
+        )
+        .await
+        .expect("append");
+    let (after, _) = app.query(GetTotal).await.expect("query");
+    assert_eq!(after - before, 7);
+
+    // A handled event that does not decode stops the projection there, naming it.
+    store
+        .append(
+            &stream,
+            ExpectedVersion::Exact(3),
+            vec![
+                NewEvent::new("Added", 1, r#"{"amount":"seven"}"#),
+                NewEvent::new("Added", 1, r#"{"amount":1}"#),
+            ],
+        )
+        .await
+        .expect("append");
+    let error = app.query(GetTotal).await.expect_err("a broken event");
+    let text = error.to_string();
+    assert!(
+        text.contains(&format!("version 4 of stream `{stream}`")) && text.contains("Added"),
+        "{text}"
+    );
+    assert!(matches!(error, QueryError::Store(Error::Decode { .. })));
+    let stuck = app.projection_position::<Totals>().expect("hosted");
+    let broken = store.read_stream(&stream, 4, 1).await.expect("read")[0].position;
+    assert_eq!(
+        stuck,
+        broken - 1,
+        "the projection stays before the failing event"
+    );
+}
+
+async fn failing_handler_stops_and_resumes<S: EventStore + Clone>(store: S) {
+    let picky = Picky::default();
+    picky.fail.store(true, Ordering::SeqCst);
+    let (seen, fail) = (Arc::clone(&picky.seen), Arc::clone(&picky.fail));
+    let app = App::builder(store.clone())
+        .aggregate::<Counter>()
+        .projection(picky)
+        .build();
+    // The projection is durable: rebuild resets its checkpoint (another test may share the
+    // store), then it follows this app's commands.
+    app.rebuild(
+        Picky {
+            seen: Arc::clone(&seen),
+            fail: Arc::clone(&fail),
+        },
+        |_| {},
+    )
+    .await
+    .expect("rebuild");
+    seen.lock().expect("lock").clear();
+    let id = fresh_id("picky");
+    for amount in [1, 13, 2] {
+        app.send(add(&id, amount))
+            .await
+            .expect("a failing projection never fails the command");
+    }
+    let error = app.query(Seen).await.expect_err("stopped at 13");
+    assert!(
+        matches!(
+            &error,
+            QueryError::Store(Error::Projection {
+                projection: "picky",
+                version: 2,
+                ..
+            })
+        ),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains(&Counter::stream_name(&id)),
+        "{error}"
+    );
+    assert_eq!(
+        *seen.lock().expect("lock"),
+        [1],
+        "nothing after the failing event"
+    );
+    fail.store(false, Ordering::SeqCst);
+    assert_eq!(
+        app.query(Seen).await.expect("resumed"),
+        [1, 13, 2],
+        "resumes at the event"
+    );
+}
+
+async fn background_projection_follows_and_resumes<S: EventStore + Clone>(store: S) {
+    let picky = Picky::default();
+    let seen = Arc::clone(&picky.seen);
+    let id = fresh_id("background");
+    {
+        let app = App::builder(store.clone())
+            .aggregate::<Counter>()
+            .background_projection(picky)
+            .build();
+        app.rebuild(
+            Picky {
+                seen: Arc::clone(&seen),
+                ..Picky::default()
+            },
+            |_| {},
+        )
+        .await
+        .expect("rebuild");
+        let mut last = 0;
+        for amount in 1..=3 {
+            last = app
+                .send(add(&id, amount))
+                .await
+                .expect("send")
+                .position
+                .expect("appended");
+        }
+        let read = app
+            .query_at(Seen, last, Duration::from_secs(30))
+            .await
+            .expect("read your writes");
+        assert_eq!(read[read.len() - 3..], [1, 2, 3]);
+        // Let the checkpoint of that position be saved.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while store.load_checkpoint("picky").await.expect("checkpoint") < last {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no checkpoint saved"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    // A new app resumes from the checkpoint: the durable side effects are not repeated.
+    let again = Picky::default();
+    let seen_again = Arc::clone(&again.seen);
+    let app = App::builder(store.clone())
+        .aggregate::<Counter>()
+        .background_projection(again)
+        .build();
+    let last = app
+        .send(add(&id, 4))
+        .await
+        .expect("send")
+        .position
+        .expect("appended");
+    app.query_at(Seen, last, Duration::from_secs(30))
+        .await
+        .expect("read your writes");
+    assert_eq!(
+        *seen_again.lock().expect("lock"),
+        [4],
+        "resumed after the checkpoint"
+    );
+
+    let timeout = app
+        .query_at(Seen, u64::MAX, Duration::from_millis(50))
+        .await
+        .expect_err("a position never reached");
+    assert!(
+        matches!(
+            timeout,
+            QueryError::Timeout {
+                projection: "picky",
+                ..
+            }
+        ),
+        "{timeout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_without_its_projection_is_refused() {
+    let app = App::builder(InMemoryEventStore::new())
+        .aggregate::<Counter>()
+        .build();
+    let error = app.query(GetTotal).await.expect_err("not hosted");
+    assert!(matches!(
+        error,
+        QueryError::NotRegistered {
+            projection: "totals",
+            ..
+        }
+    ));
+    assert!(error.to_string().contains(".projection(..)"), "{error}");
+}
+
+macro_rules! on_every_store {
+    ($($case:ident),*) => {
+        mod memory {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(InMemoryEventStore::new()).await;
+                }
+            )*
+        }
+        mod sqlite {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let dir = tempfile::tempdir().expect("a temporary directory");
+                    let store = SqliteEventStore::open(dir.path().join("events.db"))
+                        .await
+                        .expect("open");
+                    super::$case(store).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some((store, _, _)) =
+                        super::postgres_support::store(stringify!($case)).await
+                    else {
+                        return;
+                    };
+                    super::$case(store).await;
+                }
+            )*
+        }
+    };
+}
+
+on_every_store!(
+    inline_projection_sees_each_command,
+    unhandled_events_are_not_decoded,
+    failing_handler_stops_and_resumes,
+    background_projection_follows_and_resumes
+);
+
+mod postgres_support;

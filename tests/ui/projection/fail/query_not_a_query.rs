@@ -1,0 +1,10 @@
+use es_core::prelude::*;
+
+/// No `#[query]` method takes it.
+pub struct Count;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let app = App::builder(InMemoryEventStore::new()).build();
+    let _ = app.query(Count).await;
+}
