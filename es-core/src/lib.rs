@@ -79,7 +79,7 @@ pub mod __private;
 
 pub use aggregate::{Aggregate, SnapshotPolicy};
 pub use app::{App, AppBuilder, CommandError, CommandMetadata, Committed, QueryError};
-pub use codec::{Codec, Json};
+pub use codec::{BoxError, Codec, Json};
 pub use command::{AggregateCommand, Command};
 pub use error::Error;
 pub use event::{Event, EventOf, EventSet, IntoEvents, Upcaster};

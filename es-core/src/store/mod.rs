@@ -16,8 +16,11 @@ pub use dyn_store::DynEventStore;
 pub use memory::InMemoryEventStore;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresEventStore;
+/// The SQLite driver, for read models kept by [`SqliteProjection`]s.
 #[cfg(feature = "sqlite")]
-pub use sqlite::{SqliteEventStore, SqliteOptions, Synchronous};
+pub use rusqlite;
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteEventStore, SqliteOptions, SqliteProjection, Synchronous};
 pub use subscription::Subscription;
 
 use crate::error::Error;

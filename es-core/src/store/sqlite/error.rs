@@ -65,6 +65,20 @@ pub(super) enum SqliteError {
         version: i64,
     },
 
+    /// A read model's `apply` failed; the error names the projection and the event.
+    #[error(transparent)]
+    Projection(Error),
+
+    /// A read model's `setup` failed.
+    #[error("the read model of projection `{projection}` could not be set up")]
+    ReadModelSetup {
+        /// The projection's name.
+        projection: &'static str,
+        /// Its error.
+        #[source]
+        source: crate::codec::BoxError,
+    },
+
     /// The user key-values of an event are not a JSON object of strings.
     #[error("the metadata of the event at position {position} is not a JSON object of strings")]
     Metadata {
@@ -90,7 +104,10 @@ impl From<rusqlite::types::FromSqlError> for SqliteError {
 
 impl From<SqliteError> for Error {
     fn from(error: SqliteError) -> Self {
-        Error::backend(error)
+        match error {
+            SqliteError::Projection(error) => error,
+            other => Error::backend(other),
+        }
     }
 }
 

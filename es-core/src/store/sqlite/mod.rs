@@ -6,7 +6,10 @@
 //! they never wait for the writer, nor the writer for them.
 
 mod error;
+mod read_model;
 mod writer;
+
+pub use read_model::SqliteProjection;
 
 use std::collections::BTreeMap;
 use std::fmt;
