@@ -15,13 +15,16 @@ use std::sync::Arc;
 pub use dyn_store::DynEventStore;
 pub use memory::InMemoryEventStore;
 #[cfg(feature = "postgres")]
-pub use postgres::PostgresEventStore;
+pub use postgres::{PostgresEventStore, PostgresProjection};
 /// The SQLite driver, for read models kept by [`SqliteProjection`]s.
 #[cfg(feature = "sqlite")]
 pub use rusqlite;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteEventStore, SqliteOptions, SqliteProjection, Synchronous};
 pub use subscription::Subscription;
+/// The PostgreSQL driver, for read models kept by [`PostgresProjection`]s.
+#[cfg(feature = "postgres")]
+pub use tokio_postgres;
 
 use crate::error::Error;
 use crate::record::{NewEvent, RecordedEvent, Snapshot};

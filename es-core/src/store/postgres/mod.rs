@@ -46,6 +46,10 @@
 //! tokio-postgres with a deadpool pool: prepared statements, the binary protocol, and
 //! pipelining (a group commit is sent as one burst: `BEGIN`, the appends, `COMMIT`).
 
+mod read_model;
+
+pub use read_model::PostgresProjection;
+
 use std::collections::BTreeMap;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
@@ -125,6 +129,12 @@ enum PgError {
     NewerSchema { found: i32, known: i32 },
     #[error("stored row at position {position} is corrupt: {what}")]
     Corrupt { position: i64, what: &'static str },
+    #[error("the read model of projection `{projection}` could not be set up")]
+    ReadModelSetup {
+        projection: &'static str,
+        #[source]
+        source: crate::codec::BoxError,
+    },
     #[error("{what} {value} does not fit a PostgreSQL bigint")]
     OutOfRange { what: &'static str, value: u64 },
     #[error("snapshot of stream `{stream}` at version {version} is corrupt: {what}")]

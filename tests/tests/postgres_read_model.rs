@@ -1,0 +1,262 @@
+//! Case 22 on PostgreSQL: a read model in the store's database commits its rows with its
+//! checkpoint. A child process (this test binary, run again with only `child_projector`)
+//! appends events and runs the projection until it is killed with SIGKILL, many times; after
+//! each kill the read model's rows are exactly the events up to the checkpoint. Also: a failing
+//! `apply` rolls back its batch and names the event.
+
+mod postgres_support;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use es_core::store::tokio_postgres::Transaction;
+use es_core::store::{EventStore, ExpectedVersion, PostgresEventStore, PostgresProjection};
+use es_core::{BoxError, Error, NewEvent, RecordedEvent};
+use postgres_support::{raw, store, url_in};
+
+const CHILD_SCHEMA: &str = "ES_READ_MODEL_CHILD_SCHEMA";
+const KILLS: usize = 20;
+
+/// One row per applied event.
+struct Totals;
+
+impl PostgresProjection for Totals {
+    const NAME: &'static str = "totals";
+
+    async fn setup(&mut self, tx: &Transaction<'_>) -> Result<(), BoxError> {
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS applied (position bigint PRIMARY KEY, amount bigint NOT NULL)",
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn apply(
+        &mut self,
+        tx: &Transaction<'_>,
+        record: &RecordedEvent,
+    ) -> Result<(), BoxError> {
+        let payload: serde_json::Value = serde_json::from_slice(&record.payload)?;
+        let amount = payload["amount"].as_i64().ok_or("no amount")?;
+        tx.execute(
+            "INSERT INTO applied (position, amount) VALUES ($1, $2)",
+            &[&i64::try_from(record.position)?, &amount],
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// The child: appends a batch, runs the projection, forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn child_projector() {
+    let Ok(schema) = std::env::var(CHILD_SCHEMA) else {
+        return; // Only runs as the child of `rows_and_checkpoint_commit_together_under_sigkill`.
+    };
+    let url = std::env::var("ES_POSTGRES_URL").expect("the parent passes the URL");
+    let store = PostgresEventStore::connect(&url_in(&url, &schema))
+        .await
+        .unwrap();
+    let mut projection = Totals;
+    for round in 0_u64.. {
+        let size = 1 + round * 7 % 50;
+        let events = (0..size)
+            .map(|n| {
+                NewEvent::new(
+                    "Added",
+                    1,
+                    format!(r#"{{"amount":{}}}"#, 1 + (round + n) % 9),
+                )
+            })
+            .collect();
+        store
+            .append("ledger", ExpectedVersion::Any, events)
+            .await
+            .unwrap();
+        store.run_projection(&mut projection).await.unwrap();
+    }
+}
+
+async fn check(
+    store: &PostgresEventStore,
+    client: &es_core::store::tokio_postgres::Client,
+    kill: usize,
+) -> u64 {
+    let checkpoint = store.load_checkpoint("totals").await.expect("checkpoint");
+    let exists: bool = client
+        .query_one("SELECT to_regclass('applied') IS NOT NULL", &[])
+        .await
+        .expect("query")
+        .get(0);
+    let (rows, last, sum) = if exists {
+        let row = client
+            .query_one(
+                "SELECT count(*), coalesce(max(position), 0), coalesce(sum(amount), 0)::bigint FROM applied",
+                &[],
+            )
+            .await
+            .expect("query");
+        (
+            row.get::<_, i64>(0),
+            row.get::<_, i64>(1),
+            row.get::<_, i64>(2),
+        )
+    } else {
+        (0, 0, 0)
+    };
+    let checkpoint_i = i64::try_from(checkpoint).expect("small");
+    assert_eq!(last, checkpoint_i, "kill {kill}: rows and checkpoint apart");
+    assert_eq!(
+        rows, checkpoint_i,
+        "kill {kill}: a row per event up to the checkpoint"
+    );
+    let events = store
+        .read_all(0, usize::try_from(checkpoint).expect("small"))
+        .await
+        .expect("read");
+    let want: i64 = events
+        .iter()
+        .map(|event| {
+            let payload: serde_json::Value = serde_json::from_slice(&event.payload).expect("JSON");
+            payload["amount"].as_i64().expect("an amount")
+        })
+        .sum();
+    assert_eq!(sum, want, "kill {kill}: the rows are those of the events");
+    checkpoint
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_and_checkpoint_commit_together_under_sigkill() {
+    let Some((store, url, schema)) = store("read_model_kill").await else {
+        return;
+    };
+    let client = raw(&url, &schema).await;
+    let mut random = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .subsec_nanos()
+        | 1;
+    let (mut previous, mut progressed) = (0, 0);
+    for kill in 1..=KILLS {
+        let mut child = Command::new(std::env::current_exe().expect("the test binary"))
+            .args(["child_projector", "--exact", "--nocapture"])
+            .env(CHILD_SCHEMA, &schema)
+            .env("ES_POSTGRES_URL", &url)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the child starts");
+        random ^= random << 13;
+        random ^= random >> 17;
+        random ^= random << 5;
+        tokio::time::sleep(Duration::from_millis(100 + u64::from(random % 300))).await;
+        child.kill().expect("SIGKILL is delivered");
+        child.wait().expect("reaped");
+        // PostgreSQL ends the killed client's transaction when it sees the connection drop.
+        let checkpoint = check(&store, &client, kill).await;
+        assert!(
+            checkpoint >= previous,
+            "kill {kill}: the checkpoint moved back"
+        );
+        if checkpoint > previous {
+            progressed += 1;
+        }
+        previous = checkpoint;
+    }
+    eprintln!(
+        "postgres read model: {KILLS} kills, checkpoint and rows agreed after each; \
+         the projection advanced in {progressed} runs, to position {previous}"
+    );
+    assert!(
+        progressed > KILLS / 3,
+        "the projection hardly ran: {progressed} runs advanced"
+    );
+}
+
+/// Fails on the event at `fail_at`.
+struct Failing {
+    fail_at: u64,
+}
+
+impl PostgresProjection for Failing {
+    const NAME: &'static str = "failing";
+
+    async fn setup(&mut self, tx: &Transaction<'_>) -> Result<(), BoxError> {
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS seen (position bigint PRIMARY KEY)")
+            .await?;
+        Ok(())
+    }
+
+    async fn apply(
+        &mut self,
+        tx: &Transaction<'_>,
+        record: &RecordedEvent,
+    ) -> Result<(), BoxError> {
+        if record.position == self.fail_at {
+            return Err("the read model refuses this one".into());
+        }
+        tx.execute(
+            "INSERT INTO seen VALUES ($1)",
+            &[&i64::try_from(record.position)?],
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_apply_rolls_back_its_batch_and_names_the_event() {
+    let Some((store, url, schema)) = store("read_model_failing").await else {
+        return;
+    };
+    let events = (0..5)
+        .map(|n| NewEvent::new("Added", 1, format!("{{\"n\":{n}}}")))
+        .collect();
+    store
+        .append("ledger", ExpectedVersion::NoStream, events)
+        .await
+        .expect("append");
+    let mut projection = Failing { fail_at: 3 };
+    let error = store
+        .run_projection(&mut projection)
+        .await
+        .expect_err("fails at 3");
+    assert!(
+        matches!(
+            &error,
+            Error::Projection {
+                projection: "failing",
+                version: 3,
+                position: 3,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("stream `ledger`"), "{error}");
+    assert_eq!(
+        store.load_checkpoint("failing").await.expect("checkpoint"),
+        0
+    );
+    let client = raw(&url, &schema).await;
+    let exists: bool = client
+        .query_one("SELECT to_regclass('seen') IS NOT NULL", &[])
+        .await
+        .expect("query")
+        .get(0);
+    assert!(!exists, "the batch, setup included, rolled back");
+    projection.fail_at = 0;
+    assert_eq!(
+        store
+            .run_projection(&mut projection)
+            .await
+            .expect("resumes"),
+        5
+    );
+    let rows: i64 = client
+        .query_one("SELECT count(*) FROM seen", &[])
+        .await
+        .expect("query")
+        .get(0);
+    assert_eq!(rows, 5);
+}
