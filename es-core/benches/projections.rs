@@ -14,9 +14,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use es_core::NewEvent;
 use es_core::prelude::*;
 use es_core::store::{SqliteOptions, Synchronous};
-use es_core::NewEvent;
 
 const EVENTS: u64 = 100_000;
 const ACCOUNTS: u64 = 1_000;
@@ -41,7 +41,8 @@ impl Balances {
         if let Some(balance) = self.by_stream.get_mut(meta.stream()) {
             *balance += event.amount;
         } else {
-            self.by_stream.insert(meta.stream().to_owned(), event.amount);
+            self.by_stream
+                .insert(meta.stream().to_owned(), event.amount);
         }
     }
 
@@ -98,7 +99,9 @@ where
     group.throughput(Throughput::Elements(EVENTS));
     group.bench_function(BenchmarkId::new("rebuild 100k events", name), |b| {
         b.to_async(&runtime).iter(|| async {
-            app.rebuild(Balances::default(), |_| {}).await.expect("rebuild")
+            app.rebuild(Balances::default(), |_| {})
+                .await
+                .expect("rebuild")
         });
     });
     group.finish();
@@ -110,7 +113,9 @@ fn decode_and_fold(c: &mut Criterion) {
         .map(|n| (format!("account-{}", n % ACCOUNTS), payload(n)))
         .collect();
     let mut group = c.benchmark_group("projections");
-    group.sample_size(10).measurement_time(Duration::from_secs(5));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5));
     group.throughput(Throughput::Elements(EVENTS));
     group.bench_function(BenchmarkId::new("rebuild 100k events", "no store"), |b| {
         b.iter(|| {

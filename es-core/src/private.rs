@@ -50,12 +50,24 @@ impl<E: Into<BoxError>> ProjectionOutcome for Result<(), E> {
 /// error naming the projection and the event. `None` for other events, which are not decoded.
 pub fn on_event<T: Event, C: Codec, O: ProjectionOutcome>(
     projection: &'static str,
+    skip_newer: bool,
     codec: &C,
     record: &RecordedEvent,
     handler: impl FnOnce(&T) -> O,
 ) -> Option<Result<(), Error>> {
     if *record.name != *T::NAME {
         return None;
+    }
+    if skip_newer && record.schema_version > T::VERSION {
+        ::tracing::warn!(
+            projection,
+            stream = %record.stream,
+            version = record.version,
+            event = T::NAME,
+            schema_version = record.schema_version,
+            "skipping an event of a schema version newer than this code"
+        );
+        return Some(Ok(()));
     }
     let event = match decode_record::<T, C>(codec, record) {
         Ok(event) => event,

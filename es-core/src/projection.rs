@@ -20,6 +20,11 @@ pub trait Projection: Send + Sync + 'static {
     /// durable and is rebuilt from the start of the log.
     const DURABLE: bool = false;
 
+    /// Whether an event it handles, stored with a schema version newer than this code knows
+    /// (written by a newer deployment), is skipped with a warning rather than stopping the
+    /// projection with [`Error::FutureSchema`]: `#[projection(skip_newer)]`.
+    const SKIP_NEWER: bool = false;
+
     /// Applies one stored event: decodes it and calls its `#[on]` method when the projection
     /// handles its name; does nothing otherwise.
     ///

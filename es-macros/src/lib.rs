@@ -202,6 +202,7 @@ pub fn aggregate(args: TokenStream, item: TokenStream) -> TokenStream {
 /// impl ::es_core::__private::Projection for Balances {
 ///     const NAME: &'static str = "balances";
 ///     const DURABLE: bool = false;
+///     const SKIP_NEWER: bool = false;
 ///     fn apply<C: Codec>(&mut self, record: &RecordedEvent, codec: &C) -> Result<(), Error> {
 ///         if &*record.name == <MoneyDeposited as Event>::NAME {
 ///             let e: MoneyDeposited = decode_record(codec, record)?;
@@ -228,6 +229,9 @@ pub fn aggregate(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   type's name in kebab-case.
 /// - `durable`: the read model outlives the process (its own tables, files, side effects), so a
 ///   background run resumes from the stored checkpoint; by default it is rebuilt from the start.
+/// - `skip_newer`: an event it handles stored with a schema version newer than the code (written
+///   by a newer deployment) is skipped with a warning; by default it stops the projection with
+///   an error naming the event.
 /// - `crate = ".."`: the path of the runtime crate; default `::es_core`.
 #[proc_macro_attribute]
 pub fn projection(args: TokenStream, item: TokenStream) -> TokenStream {

@@ -122,6 +122,28 @@ impl Picky {
     }
 }
 
+/// Counts `Added` events, skipping those of a newer schema version.
+#[derive(Debug, Default)]
+struct Lenient {
+    events: u64,
+}
+
+#[derive(Debug)]
+struct LenientCount;
+
+#[projection(skip_newer)]
+impl Lenient {
+    #[on]
+    fn added(&mut self, _: &Added) {
+        self.events += 1;
+    }
+
+    #[query]
+    fn count(&self, _: LenientCount) -> u64 {
+        self.events
+    }
+}
+
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
 fn fresh_id(prefix: &str) -> String {
@@ -262,6 +284,50 @@ async fn unhandled_events_are_not_decoded<S: EventStore + Clone>(store: S) {
         broken - 1,
         "the projection stays before the failing event"
     );
+}
+
+async fn newer_schema_versions_stop_or_skip<S: EventStore + Clone>(store: S) {
+    let app = App::builder(store.clone())
+        .aggregate::<Counter>()
+        .projection(Totals::default())
+        .projection(Lenient::default())
+        .build();
+    let before = app.query(LenientCount).await.expect("query");
+    let id = fresh_id("newer");
+    let stream = Counter::stream_name(&id);
+    let events = vec![
+        NewEvent::new("Added", 1, r#"{"amount":1}"#),
+        NewEvent::new("Added", 2, r#"{"amount":2,"currency":"EUR"}"#),
+        NewEvent::new("Added", 1, r#"{"amount":3}"#),
+    ];
+    store
+        .append(&stream, ExpectedVersion::NoStream, events)
+        .await
+        .expect("append");
+    assert_eq!(
+        app.query(LenientCount)
+            .await
+            .expect("skips the newer event")
+            - before,
+        2
+    );
+    let error = app
+        .query(GetTotal)
+        .await
+        .expect_err("stops at the newer event");
+    assert!(
+        matches!(
+            &error,
+            QueryError::Store(Error::FutureSchema {
+                schema_version: 2,
+                supported: 1,
+                version: 2,
+                ..
+            })
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains(&stream), "{error}");
 }
 
 async fn failing_handler_stops_and_resumes<S: EventStore + Clone>(store: S) {
@@ -458,6 +524,7 @@ macro_rules! on_every_store {
 on_every_store!(
     inline_projection_sees_each_command,
     unhandled_events_are_not_decoded,
+    newer_schema_versions_stop_or_skip,
     failing_handler_stops_and_resumes,
     background_projection_follows_and_resumes
 );

@@ -43,4 +43,5 @@ pub(crate) const QUERY: &str = "query";
 
 /// Keys of `#[projection(..)]`.
 pub(crate) const DURABLE: &str = "durable";
-pub(crate) const PROJECTION_KEYS: &[&str] = &[NAME, DURABLE, CRATE];
+pub(crate) const SKIP_NEWER: &str = "skip_newer";
+pub(crate) const PROJECTION_KEYS: &[&str] = &[NAME, DURABLE, SKIP_NEWER, CRATE];

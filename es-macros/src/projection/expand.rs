@@ -11,6 +11,7 @@ pub(super) fn expand(projection: &Projection) -> TokenStream {
     let self_ty = &projection.self_ty;
     let name = projection.name();
     let durable = projection.options.durable;
+    let skip_newer = projection.options.skip_newer;
     let record = local("__es_record");
     let codec = local("__es_codec");
     let event = local("__es_event");
@@ -29,6 +30,7 @@ pub(super) fn expand(projection: &Projection) -> TokenStream {
             #(#cfgs)*
             if let ::core::option::Option::Some(__es_outcome) = #on_event(
                 <Self as #private::Projection>::NAME,
+                <Self as #private::Projection>::SKIP_NEWER,
                 #codec,
                 #record,
                 |#event| #call,
@@ -64,6 +66,7 @@ pub(super) fn expand(projection: &Projection) -> TokenStream {
         impl #private::Projection for #self_ty {
             const NAME: &'static ::core::primitive::str = #name;
             const DURABLE: ::core::primitive::bool = #durable;
+            const SKIP_NEWER: ::core::primitive::bool = #skip_newer;
 
             fn apply<__EsCodec: #private::Codec>(
                 &mut self,

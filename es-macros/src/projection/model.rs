@@ -21,6 +21,8 @@ pub(super) struct Options {
     /// `durable`: the read model outlives the process, so a background run resumes from the
     /// stored checkpoint.
     pub(super) durable: bool,
+    /// `skip_newer`: events of a newer schema version are skipped, not an error.
+    pub(super) skip_newer: bool,
     /// `crate = ".."`: the runtime crate.
     pub(super) krate: CratePath,
 }

@@ -11,7 +11,7 @@ use crate::internals::Errors;
 use crate::internals::errors::require_bare;
 use crate::internals::keys::{self, Keys};
 use crate::internals::signature::{Receiver, arguments, common, named_type, receiver};
-use crate::internals::symbol::{CFG, CRATE, DURABLE, NAME, ON, PROJECTION_KEYS, QUERY};
+use crate::internals::symbol::{CFG, CRATE, DURABLE, NAME, ON, PROJECTION_KEYS, QUERY, SKIP_NEWER};
 
 use super::model::{On, Options, Projection, Query};
 
@@ -22,15 +22,21 @@ pub(super) fn options(args: TokenStream, errors: &mut Errors) -> Options {
     let parser = syn::meta::parser(|meta| {
         match keys.key(&meta, errors)? {
             Some(NAME) => options.name = keys::string(&meta, NAME, "balances", errors)?,
-            Some(DURABLE) => {
+            Some(flag @ (DURABLE | SKIP_NEWER)) => {
                 if meta.input.peek(Token![=]) {
                     let value = meta.value()?.parse::<syn::Expr>()?;
                     errors.error(
                         value,
-                        "`durable` is a flag and takes no value: write `#[projection(durable)]`",
+                        format!(
+                            "`{flag}` is a flag and takes no value: write `#[projection({flag})]`"
+                        ),
                     );
                 }
-                options.durable = true;
+                if flag == DURABLE {
+                    options.durable = true;
+                } else {
+                    options.skip_newer = true;
+                }
             }
             Some(CRATE) => {
                 if let Some(krate) = keys::crate_path(&meta, errors)? {

@@ -85,7 +85,7 @@ impl Owners {
 #[derive(Default)]
 pub struct Mailer;
 
-#[projection(name = "mailer", durable, crate = "::es_core")]
+#[projection(name = "mailer", durable, skip_newer, crate = "::es_core")]
 impl Mailer {
     #[on]
     fn opened(&mut self, _: &Opened) {}
@@ -96,7 +96,7 @@ async fn main() {
     assert_eq!(<Owners as Projection>::NAME, "owners");
     assert!(!<Owners as Projection>::DURABLE);
     assert_eq!(<Mailer as Projection>::NAME, "mailer");
-    assert!(<Mailer as Projection>::DURABLE);
+    assert!(<Mailer as Projection>::DURABLE && <Mailer as Projection>::SKIP_NEWER);
 
     let app = App::builder(InMemoryEventStore::new())
         .aggregate::<Account>()
