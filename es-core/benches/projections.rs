@@ -3,8 +3,8 @@
 //! in-memory and the SQLite store; next to decoding and folding the same payloads with no store
 //! and no dispatch, in the same run.
 //!
-//! Run: `cargo bench -p es-core --bench projections` (with `ES_POSTGRES_URL` set it also runs
-//! on PostgreSQL). Criterion's medians are in
+//! Run: `cargo bench -p es-core --features postgres --bench projections` (with `ES_POSTGRES_URL`
+//! set it also runs on PostgreSQL). Criterion's medians are in
 //! `target/criterion/<group>/<bench>/new/estimates.json`.
 
 #![allow(missing_docs)]

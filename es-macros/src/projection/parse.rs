@@ -168,6 +168,7 @@ fn take_role(
     errors: &mut Errors,
 ) -> Option<(&'static str, syn::Attribute)> {
     let mut found: Option<(&'static str, syn::Attribute)> = None;
+    let mut conflict = false;
     let mut kept = Vec::with_capacity(attrs.len());
     for attr in attrs.drain(..) {
         let role = if attr.path().is_ident(ON) {
@@ -181,19 +182,20 @@ fn take_role(
         require_bare(&attr, role, errors);
         match &found {
             None => found = Some((role, attr)),
-            Some((first, first_attr)) => errors.duplicate(
-                &attr,
-                if *first == role {
+            Some((first, first_attr)) => {
+                let message = if *first == role {
                     format!("duplicate `#[{role}]`; remove this one")
                 } else {
+                    conflict = true;
                     "a method is either `#[on]` (it applies an event) or `#[query]` (it answers a query), not both".to_owned()
-                },
-                first_attr,
-            ),
+                };
+                errors.duplicate(&attr, message, first_attr);
+            }
         }
     }
     *attrs = kept;
-    found
+    // Read as neither: its signature would fit one of the two and be reported for the other.
+    found.filter(|_| !conflict)
 }
 
 fn on(
