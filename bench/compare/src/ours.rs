@@ -1,0 +1,206 @@
+//! The workload through this framework, and the bound with no framework.
+
+use es_core::prelude::*;
+use es_core::{Json, NewEvent};
+
+use crate::{ACCOUNTS, COMMANDS_PER_ACCOUNT, LONG, is_deposit};
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct AccountOpened {
+    pub owner: String,
+}
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct MoneyDeposited {
+    pub amount: u64,
+}
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct MoneyWithdrawn {
+    pub amount: u64,
+}
+
+#[derive(Command, Debug, Clone)]
+pub struct OpenAccount {
+    #[id]
+    pub account: String,
+    pub owner: String,
+}
+
+#[derive(Command, Debug, Clone)]
+pub struct Deposit {
+    #[id]
+    pub account: String,
+    pub amount: u64,
+}
+
+#[derive(Command, Debug, Clone)]
+pub struct Withdraw {
+    #[id]
+    pub account: String,
+    pub amount: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BankError {
+    #[error("insufficient funds")]
+    InsufficientFunds,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BankAccount {
+    open: bool,
+    balance: u64,
+}
+
+#[aggregate(name = "bank-account", error = BankError)]
+impl BankAccount {
+    #[handle]
+    fn open(&self, cmd: OpenAccount) -> AccountOpened {
+        AccountOpened { owner: cmd.owner }
+    }
+
+    #[handle]
+    fn deposit(&self, cmd: Deposit) -> MoneyDeposited {
+        MoneyDeposited { amount: cmd.amount }
+    }
+
+    #[handle]
+    fn withdraw(&self, cmd: Withdraw) -> Result<MoneyWithdrawn, BankError> {
+        if cmd.amount > self.balance {
+            return Err(BankError::InsufficientFunds);
+        }
+        Ok(MoneyWithdrawn { amount: cmd.amount })
+    }
+
+    #[apply]
+    fn opened(&mut self, _: &AccountOpened) {
+        self.open = true;
+    }
+
+    #[apply]
+    fn deposited(&mut self, e: &MoneyDeposited) {
+        self.balance += e.amount;
+    }
+
+    #[apply]
+    fn withdrawn(&mut self, e: &MoneyWithdrawn) {
+        self.balance -= e.amount;
+    }
+}
+
+/// W1 through `App` on the in-memory store.
+pub async fn w1() {
+    let app = App::builder(InMemoryEventStore::new())
+        .aggregate::<BankAccount>()
+        .build();
+    for account in 0..ACCOUNTS {
+        let account = account.to_string();
+        app.send(OpenAccount {
+            account: account.clone(),
+            owner: "owner".into(),
+        })
+        .await
+        .expect("open");
+        for n in 1..COMMANDS_PER_ACCOUNT {
+            let account = account.clone();
+            if is_deposit(n) {
+                app.send(Deposit {
+                    account,
+                    amount: 10,
+                })
+                .await
+                .expect("deposit");
+            } else {
+                app.send(Withdraw { account, amount: 5 })
+                    .await
+                    .expect("withdraw");
+            }
+        }
+    }
+}
+
+/// W1's bound: the same decisions and folds on states held in memory, nothing stored.
+pub fn w1_bound() {
+    let mut states = std::collections::HashMap::new();
+    for account in 0..ACCOUNTS {
+        let state: &mut BankAccount = states.entry(account.to_string()).or_default();
+        state.apply(
+            &AccountOpened {
+                owner: "owner".into(),
+            }
+            .into(),
+        );
+        for n in 1..COMMANDS_PER_ACCOUNT {
+            let event: BankAccountEvent = if is_deposit(n) {
+                MoneyDeposited { amount: 10 }.into()
+            } else if state.balance >= 5 {
+                MoneyWithdrawn { amount: 5 }.into()
+            } else {
+                panic!("a withdrawal the workload does not make")
+            };
+            state.apply(&event);
+        }
+    }
+    std::hint::black_box(states);
+}
+
+/// W2's payloads: one account's 100,000 events, serialized.
+pub fn w2_payloads() -> Vec<(&'static str, Vec<u8>)> {
+    (0..LONG)
+        .map(|n| {
+            if n == 0 {
+                (
+                    "AccountOpened",
+                    serde_json::to_vec(&AccountOpened {
+                        owner: "owner".into(),
+                    }),
+                )
+            } else {
+                (
+                    "MoneyDeposited",
+                    serde_json::to_vec(&MoneyDeposited { amount: 10 }),
+                )
+            }
+        })
+        .map(|(name, payload)| (name, payload.expect("JSON")))
+        .collect()
+}
+
+/// W2's bound: decode every payload and fold it, no store.
+pub fn w2_bound(payloads: &[(&'static str, Vec<u8>)]) {
+    let mut state = BankAccount::default();
+    for (name, payload) in payloads {
+        let event = BankAccountEvent::decode(&Json, name, 1, payload).expect("decode");
+        state.apply(&event);
+    }
+    std::hint::black_box(state);
+}
+
+/// W2's store: the account's 100,000 events.
+pub async fn w2_store() -> InMemoryEventStore {
+    let store = InMemoryEventStore::new();
+    let stream = BankAccount::stream_name("long");
+    let payloads = w2_payloads();
+    for chunk in payloads.chunks(1_000) {
+        let events = chunk
+            .iter()
+            .map(|(name, payload)| NewEvent::new(*name, 1, payload.clone()))
+            .collect();
+        store
+            .append(&stream, ExpectedVersion::Any, events)
+            .await
+            .expect("seed");
+    }
+    store
+}
+
+/// W2 through a new `App` (no cache, no snapshot): hydrate the account from its events.
+pub async fn w2(store: &InMemoryEventStore) {
+    let app = App::builder(store.clone())
+        .aggregate::<BankAccount>()
+        .build();
+    let (state, version) = app.load::<BankAccount>("long").await.expect("load");
+    assert_eq!(version, LONG);
+    std::hint::black_box(state);
+}

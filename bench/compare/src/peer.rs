@@ -1,0 +1,135 @@
+//! The workload through cqrs-es 0.5 with its in-memory `MemStore`, as its documentation shows.
+
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::mem_store::MemStore;
+use cqrs_es::{Aggregate, CqrsFramework, DomainEvent};
+use serde::{Deserialize, Serialize};
+
+use crate::{ACCOUNTS, COMMANDS_PER_ACCOUNT, LONG, is_deposit};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub enum BankEvent {
+    AccountOpened { owner: String },
+    MoneyDeposited { amount: u64 },
+    MoneyWithdrawn { amount: u64 },
+}
+
+impl DomainEvent for BankEvent {
+    fn event_type(&self) -> String {
+        match self {
+            Self::AccountOpened { .. } => "AccountOpened",
+            Self::MoneyDeposited { .. } => "MoneyDeposited",
+            Self::MoneyWithdrawn { .. } => "MoneyWithdrawn",
+        }
+        .to_owned()
+    }
+
+    fn event_version(&self) -> String {
+        "1".to_owned()
+    }
+}
+
+pub enum BankCommand {
+    OpenAccount { owner: String },
+    Deposit { amount: u64 },
+    Withdraw { amount: u64 },
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("insufficient funds")]
+pub struct InsufficientFunds;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct BankAccount {
+    open: bool,
+    balance: u64,
+}
+
+impl Aggregate for BankAccount {
+    const TYPE: &'static str = "bank-account";
+    type Command = BankCommand;
+    type Event = BankEvent;
+    type Error = InsufficientFunds;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: BankCommand,
+        (): &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), InsufficientFunds> {
+        let event = match command {
+            BankCommand::OpenAccount { owner } => BankEvent::AccountOpened { owner },
+            BankCommand::Deposit { amount } => BankEvent::MoneyDeposited { amount },
+            BankCommand::Withdraw { amount } => {
+                if amount > self.balance {
+                    return Err(InsufficientFunds);
+                }
+                BankEvent::MoneyWithdrawn { amount }
+            }
+        };
+        sink.write(event, self).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, event: BankEvent) {
+        match event {
+            BankEvent::AccountOpened { .. } => self.open = true,
+            BankEvent::MoneyDeposited { amount } => self.balance += amount,
+            BankEvent::MoneyWithdrawn { amount } => self.balance -= amount,
+        }
+    }
+}
+
+/// W1 through `CqrsFramework` over `MemStore`.
+pub async fn w1() {
+    let cqrs = CqrsFramework::new(MemStore::<BankAccount>::default(), vec![], ());
+    for account in 0..ACCOUNTS {
+        let id = account.to_string();
+        cqrs.execute(
+            &id,
+            BankCommand::OpenAccount {
+                owner: "owner".into(),
+            },
+        )
+        .await
+        .expect("open");
+        for n in 1..COMMANDS_PER_ACCOUNT {
+            let command = if is_deposit(n) {
+                BankCommand::Deposit { amount: 10 }
+            } else {
+                BankCommand::Withdraw { amount: 5 }
+            };
+            cqrs.execute(&id, command).await.expect("command");
+        }
+    }
+}
+
+/// W2's store: one account with 100,000 events, written through the framework.
+pub async fn w2_store() -> MemStore<BankAccount> {
+    let store = MemStore::<BankAccount>::default();
+    let cqrs = CqrsFramework::new(store.clone(), vec![], ());
+    cqrs.execute(
+        "long",
+        BankCommand::OpenAccount {
+            owner: "owner".into(),
+        },
+    )
+    .await
+    .expect("open");
+    for _ in 1..LONG - 1 {
+        cqrs.execute("long", BankCommand::Deposit { amount: 10 })
+            .await
+            .expect("deposit");
+    }
+    store
+}
+
+/// W2 for cqrs-es: it has no cache, so one command on the stream replays it (the 100,000th
+/// event).
+pub async fn w2(store: &MemStore<BankAccount>) {
+    let cqrs = CqrsFramework::new(store.clone(), vec![], ());
+    cqrs.execute("long", BankCommand::Deposit { amount: 10 })
+        .await
+        .expect("deposit");
+}
