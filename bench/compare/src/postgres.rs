@@ -1,0 +1,1 @@
+//! PostgreSQL workloads (W3, W3c, W4 from PostgreSQL): being written.
