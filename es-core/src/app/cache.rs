@@ -1,6 +1,6 @@
 //! The bounded cache of hydrated aggregates, one lock per stream.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::aggregate::Aggregate;

@@ -36,10 +36,14 @@ struct Derived {
 struct Log {
     /// The global log; an event's position is its index + 1.
     events: Vec<RecordedEvent>,
-    /// Per stream, the indexes of its events in `events`, in version order.
-    streams: HashMap<Arc<str>, Vec<usize>>,
+    /// Per stream, the indexes of its events in `events`, in version order. foldhash, not
+    /// SipHash: these maps are looked up on every append and read, and a test store needs no
+    /// defence against chosen keys.
+    streams: foldhash::HashMap<Arc<str>, Vec<usize>>,
     /// Every stored event id, with its index in `events`.
-    ids: HashMap<Uuid, usize>,
+    ids: foldhash::HashMap<Uuid, usize>,
+    /// Every event name stored, shared by its records: a handful of names, millions of events.
+    names: foldhash::HashSet<Arc<str>>,
 }
 
 impl Default for InMemoryEventStore {
@@ -97,11 +101,19 @@ impl InMemoryEventStore {
             .log
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some(result) = log.replayed(stream, expected, &events)? {
-            return Ok(result);
-        }
-        let actual = log.version(stream);
-        if !expected.matches(actual) {
+        let (actual, known) = match log.streams.get_key_value(stream) {
+            Some((name, indexes)) => (indexes.len() as u64, Some(Arc::clone(name))),
+            None => (0, None),
+        };
+        let first_index = log.events.len();
+        // The common case costs one id lookup per event: the version matches and every id is
+        // new. Otherwise the batch is a retry of stored ids, a duplicate or a conflict.
+        if !expected.matches(actual) || !log.claim_ids(&events, first_index) {
+            if let Some(result) = log.replayed(stream, expected, &events)? {
+                return Ok(result);
+            }
+            // No id stored and none repeated, so the claim failed on the version alone.
+            debug_assert!(!expected.matches(actual));
             return Err(Error::Conflict {
                 stream: stream.to_owned(),
                 expected,
@@ -117,28 +129,24 @@ impl InMemoryEventStore {
                 position,
             });
         }
-        let stream: Arc<str> = match log.streams.get_key_value(stream) {
-            Some((name, _)) => Arc::clone(name),
-            None => Arc::from(stream),
-        };
-        let first_index = log.events.len();
+        let stream = known.unwrap_or_else(|| Arc::from(stream));
         let count = events.len();
         let Log {
             events: all,
             streams,
-            ids,
+            names,
+            ..
         } = &mut *log;
         let indexes = streams.entry(Arc::clone(&stream)).or_default();
         for (offset, event) in events.into_iter().enumerate() {
             let index = first_index + offset;
-            ids.insert(event.id, index);
             indexes.push(index);
             all.push(RecordedEvent {
                 id: event.id,
                 stream: Arc::clone(&stream),
                 version: actual + 1 + offset as u64,
                 position: index as u64 + 1,
-                name: Arc::from(event.name),
+                name: intern(names, &event.name),
                 schema_version: event.schema_version,
                 payload: event.payload,
                 metadata: event.metadata,
@@ -157,11 +165,40 @@ impl InMemoryEventStore {
     }
 }
 
+/// The shared copy of `name`, made on its first use.
+fn intern(names: &mut foldhash::HashSet<Arc<str>>, name: &str) -> Arc<str> {
+    if let Some(shared) = names.get(name) {
+        return Arc::clone(shared);
+    }
+    let shared: Arc<str> = Arc::from(name);
+    names.insert(Arc::clone(&shared));
+    shared
+}
+
 impl Log {
     fn version(&self, stream: &str) -> u64 {
         self.streams
             .get(stream)
             .map_or(0, |events| events.len() as u64)
+    }
+
+    /// Records the batch's ids at the indexes its events will take. False, recording nothing,
+    /// when one of them is already stored or repeats in the batch.
+    fn claim_ids(&mut self, events: &[NewEvent], first_index: usize) -> bool {
+        for (offset, event) in events.iter().enumerate() {
+            match self.ids.entry(event.id) {
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(first_index + offset);
+                }
+                std::collections::hash_map::Entry::Occupied(_) => {
+                    for claimed in &events[..offset] {
+                        self.ids.remove(&claimed.id);
+                    }
+                    return false;
+                }
+            }
+        }
+        true
     }
 
     /// When the batch's ids are already stored, the original result of an identical append;
