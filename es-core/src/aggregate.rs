@@ -1,6 +1,6 @@
 //! Aggregates: the consistency boundary that decides commands and folds events into state.
 
-use std::fmt::Display;
+use std::fmt::{Display, Write as _};
 use std::future::Future;
 
 use crate::codec::{BoxError, Codec};
@@ -64,6 +64,11 @@ pub trait Aggregate: Default + Send + Sync + 'static {
 
     /// The stream that holds the events of the instance with this id: `{NAME}-{id}`.
     fn stream_name(id: &(impl Display + ?Sized)) -> String {
-        format!("{}-{id}", Self::NAME)
+        // Sized up front (room for a UUID id): `format!` would grow it a few times per command.
+        let mut name = String::with_capacity(Self::NAME.len() + 1 + 36);
+        name.push_str(Self::NAME);
+        name.push('-');
+        write!(name, "{id}").expect("writing to a String cannot fail");
+        name
     }
 }

@@ -6,12 +6,11 @@ mod metadata;
 mod projections;
 
 use std::any::{Any, TypeId, type_name};
-// Keyed by `TypeId`s and stream names the app itself makes: no untrusted keys, so the faster
-// hasher (foldhash) instead of std's SipHash.
-use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 use std::time::Duration;
 
+// Keyed by `TypeId`s, looked up on every command: the faster hasher (foldhash), not SipHash.
+use foldhash::{HashMap, HashMapExt};
 use tracing::Instrument;
 
 use crate::aggregate::Aggregate;
@@ -20,7 +19,7 @@ use crate::command::AggregateCommand;
 use crate::error::Error;
 use crate::event::EventSet;
 use crate::projection::{Projection, Query};
-use crate::record::{NewEvent, RecordedEvent, Snapshot};
+use crate::record::{NewEvent, RecordedEvent, Snapshot, Timestamp};
 use crate::store::{AppendResult, EventStore, ExpectedVersion};
 
 use cache::{Cache, Hydrated, lock};
@@ -858,16 +857,18 @@ impl<S: EventStore, C: Codec> App<S, C> {
         events: &[E],
         metadata: &Resolved,
     ) -> Result<Vec<NewEvent>, Error> {
+        // One clock read for the command's events: their ids and timestamps.
+        let now = Timestamp::now();
         events
             .iter()
             .enumerate()
             .map(|(index, event)| {
                 Ok(NewEvent {
-                    id: metadata.event_id(stream, index),
+                    id: metadata.event_id(stream, index, now),
                     name: event.name().into(),
                     schema_version: event.version(),
                     payload: event.encode(&self.inner.codec)?.into(),
-                    metadata: metadata.event_metadata(),
+                    metadata: metadata.event_metadata(now),
                 })
             })
             .collect()

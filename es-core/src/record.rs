@@ -28,6 +28,15 @@ impl Timestamp {
         Self(micros)
     }
 
+    /// A new random UUID v7 of this time (the epoch for an earlier one). Without uuid's shared
+    /// counter: ids of one millisecond need not sort, the store's positions order events.
+    pub(crate) fn v7_id(self) -> Uuid {
+        let micros = u64::try_from(self.0).unwrap_or(0);
+        let (seconds, micros) = (micros / 1_000_000, micros % 1_000_000);
+        let nanos = u32::try_from(micros * 1_000).unwrap_or(0);
+        Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, seconds, nanos))
+    }
+
     /// Microseconds since the Unix epoch.
     pub fn as_micros(self) -> i64 {
         self.0

@@ -1,6 +1,6 @@
 //! The bounded cache of hydrated aggregates, one lock per stream.
 
-use foldhash::{HashMap, HashMapExt};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::aggregate::Aggregate;
@@ -57,6 +57,7 @@ pub(super) async fn lock<A: Aggregate>(
 
 pub(super) struct Cache<A> {
     capacity: usize,
+    /// std's SipHash on purpose: the names carry aggregate ids from outside, chosen keys.
     entries: Mutex<HashMap<String, Entry<A>>>,
 }
 

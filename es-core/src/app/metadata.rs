@@ -75,7 +75,9 @@ impl CommandMetadata {
 
     /// Fixes the command id, so that every try of the command records the same causation id.
     pub(super) fn resolve(self) -> Resolved {
-        let command_id = self.command_id.unwrap_or_else(Uuid::now_v7);
+        let command_id = self
+            .command_id
+            .unwrap_or_else(|| Uuid::new_v7(uuid::Timestamp::now(uuid::NoContext)));
         Resolved {
             command_id,
             correlation_id: self.correlation_id.unwrap_or(command_id),
@@ -94,10 +96,10 @@ pub(super) struct Resolved {
 }
 
 impl Resolved {
-    /// The metadata of each event the command records.
-    pub(super) fn event_metadata(&self) -> Metadata {
+    /// The metadata of each event the command records at `now`.
+    pub(super) fn event_metadata(&self, now: Timestamp) -> Metadata {
         Metadata {
-            timestamp: Timestamp::now(),
+            timestamp: now,
             correlation_id: Some(self.correlation_id),
             causation_id: Some(self.command_id),
             extra: self.extra.clone(),
@@ -105,11 +107,12 @@ impl Resolved {
     }
 
     /// The id of the command's `index`-th event: derived from the stream and the idempotency
-    /// key when there is one, so that a repeated command finds its original events by id.
-    pub(super) fn event_id(&self, stream: &str, index: usize) -> Uuid {
+    /// key when there is one, so that a repeated command finds its original events by id;
+    /// otherwise a UUID v7 of `now`.
+    pub(super) fn event_id(&self, stream: &str, index: usize, now: Timestamp) -> Uuid {
         match &self.idempotency_key {
             Some(key) => idempotent_id(stream, key, index),
-            None => Uuid::now_v7(),
+            None => now.v7_id(),
         }
     }
 }

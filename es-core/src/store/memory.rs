@@ -153,8 +153,12 @@ impl InMemoryEventStore {
             });
         }
         let position = all.len() as u64;
-        // Published under the lock, so racing appends cannot move the hint backwards.
-        self.inner.head.send_replace(position);
+        // Published under the lock, so racing appends cannot move the hint backwards; only to
+        // listeners (waking them is most of an append's cost otherwise): `head` brings the
+        // value up to date before it adds one.
+        if self.inner.head.receiver_count() > 0 {
+            self.inner.head.send_replace(position);
+        }
         drop(log);
         Ok(AppendResult {
             first_version: actual + 1,
@@ -300,6 +304,14 @@ impl EventStore for InMemoryEventStore {
     }
 
     fn head(&self) -> tokio::sync::watch::Receiver<u64> {
+        // Under the log's lock, so no append runs between the update and the subscription.
+        let log = self.read();
+        let position = log.events.len() as u64;
+        self.inner.head.send_if_modified(|head| {
+            let behind = *head != position;
+            *head = position;
+            behind
+        });
         self.inner.head.subscribe()
     }
 
@@ -336,5 +348,45 @@ impl EventStore for InMemoryEventStore {
     async fn load_checkpoint(&self, name: &str) -> Result<u64, Error> {
         validate_stream_name(name)?;
         Ok(self.derived().checkpoints.get(name).copied().unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(count: usize) -> Vec<NewEvent> {
+        (0..count)
+            .map(|_| NewEvent::new("Happened", 1, "{}"))
+            .collect()
+    }
+
+    /// Appends publish the head only to listeners: one subscribing later still starts at the
+    /// latest position, and a held receiver sees every later append.
+    #[tokio::test]
+    async fn head_is_current_for_late_and_held_listeners() {
+        let store = InMemoryEventStore::new();
+        store
+            .append("a-1", ExpectedVersion::Any, batch(3))
+            .await
+            .unwrap();
+        let mut head = store.head();
+        assert_eq!(
+            *head.borrow_and_update(),
+            3,
+            "a late listener starts at the head"
+        );
+        store
+            .append("a-1", ExpectedVersion::Any, batch(2))
+            .await
+            .unwrap();
+        assert!(head.has_changed().unwrap(), "a held listener is woken");
+        assert_eq!(*head.borrow_and_update(), 5);
+        drop(head);
+        store
+            .append("a-2", ExpectedVersion::Any, batch(1))
+            .await
+            .unwrap();
+        assert_eq!(*store.head().borrow(), 6);
     }
 }
