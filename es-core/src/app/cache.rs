@@ -57,7 +57,7 @@ pub(super) async fn lock<A: Aggregate>(
 
 pub(super) struct Cache<A> {
     capacity: usize,
-    /// std's SipHash on purpose: the names carry aggregate ids from outside, chosen keys.
+    /// std's `SipHash` on purpose: the names carry aggregate ids from outside, chosen keys.
     entries: Mutex<HashMap<String, Entry<A>>>,
 }
 

@@ -37,7 +37,7 @@ struct Log {
     /// The global log; an event's position is its index + 1.
     events: Vec<RecordedEvent>,
     /// Per stream, the indexes of its events in `events`, in version order. foldhash, not
-    /// SipHash: these maps are looked up on every append and read, and a test store needs no
+    /// `SipHash`: these maps are looked up on every append and read, and a test store needs no
     /// defence against chosen keys.
     streams: foldhash::HashMap<Arc<str>, Vec<usize>>,
     /// Every stored event id, with its index in `events`.
