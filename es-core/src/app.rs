@@ -540,16 +540,17 @@ impl<S: EventStore, C: Codec> App<S, C> {
         }
         loop {
             let from = hydrated.version + 1;
-            let records = self
+            let codec = &self.inner.codec;
+            let read = self
                 .inner
                 .store
-                .read_stream(stream, from, REPLAY_BATCH)
+                .fold_stream(stream, from, REPLAY_BATCH, &mut |record| {
+                    let event: A::Event = record.decode(codec)?;
+                    hydrated.apply(&event, record.version);
+                    Ok(())
+                })
                 .await?;
-            for record in &records {
-                let event: A::Event = record.decode(&self.inner.codec)?;
-                hydrated.apply(&event, record.version);
-            }
-            if records.len() < REPLAY_BATCH {
+            if read < REPLAY_BATCH {
                 hydrated.fresh = true;
                 self.snapshot_if_due(stream, hydrated);
                 return Ok(());

@@ -23,6 +23,15 @@ pub trait DynEventStore: Send + Sync + 'static {
         from: u64,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, Error>;
+    /// See [`EventStore::fold_stream`]. (`for<'r>` spelled out: `async_trait` would give the
+    /// record one fixed lifetime.)
+    async fn fold_stream(
+        &self,
+        stream: &str,
+        from: u64,
+        limit: usize,
+        each: &mut (dyn for<'r> FnMut(&'r RecordedEvent) -> Result<(), Error> + Send),
+    ) -> Result<usize, Error>;
     /// See [`EventStore::read_all`].
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, Error>;
     /// See [`EventStore::stream_version`].
@@ -62,6 +71,15 @@ impl<S: EventStore> DynEventStore for S {
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, Error> {
         EventStore::read_stream(self, stream, from, limit).await
+    }
+    async fn fold_stream(
+        &self,
+        stream: &str,
+        from: u64,
+        limit: usize,
+        each: &mut (dyn for<'r> FnMut(&'r RecordedEvent) -> Result<(), Error> + Send),
+    ) -> Result<usize, Error> {
+        EventStore::fold_stream(self, stream, from, limit, each).await
     }
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, Error> {
         EventStore::read_all(self, after, limit).await
@@ -109,6 +127,15 @@ impl EventStore for dyn DynEventStore {
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, Error> {
         DynEventStore::read_stream(self, stream, from, limit).await
+    }
+    async fn fold_stream(
+        &self,
+        stream: &str,
+        from: u64,
+        limit: usize,
+        each: &mut (dyn for<'r> FnMut(&'r RecordedEvent) -> Result<(), Error> + Send),
+    ) -> Result<usize, Error> {
+        DynEventStore::fold_stream(self, stream, from, limit, each).await
     }
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, Error> {
         DynEventStore::read_all(self, after, limit).await

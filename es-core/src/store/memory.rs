@@ -284,6 +284,28 @@ impl EventStore for InMemoryEventStore {
             .collect())
     }
 
+    /// Lends the records under the read lock: a replay copies nothing.
+    async fn fold_stream(
+        &self,
+        stream: &str,
+        from: u64,
+        limit: usize,
+        each: &mut (dyn FnMut(&RecordedEvent) -> Result<(), Error> + Send),
+    ) -> Result<usize, Error> {
+        validate_stream_name(stream)?;
+        let log = self.read();
+        let Some(indexes) = log.streams.get(stream) else {
+            return Ok(0);
+        };
+        let skip = usize::try_from(from.saturating_sub(1)).unwrap_or(usize::MAX);
+        let mut count = 0;
+        for &index in indexes.iter().skip(skip).take(limit) {
+            each(&log.events[index])?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, Error> {
         let log = self.read();
         let start = usize::try_from(after)

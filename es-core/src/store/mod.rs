@@ -149,6 +149,27 @@ pub trait EventStore: Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<RecordedEvent>, Error>> + Send;
 
+    /// Calls `each` with the events [`read_stream`](Self::read_stream) would return, in order,
+    /// and returns how many there were; stops at the first error `each` returns. The replay
+    /// path: a backend that holds its records lends them instead of copying each one (the
+    /// in-memory store); the others read them with `read_stream`.
+    ///
+    /// # Errors
+    /// Those of `read_stream`, or the first error of `each`.
+    fn fold_stream(
+        &self,
+        stream: &str,
+        from: u64,
+        limit: usize,
+        each: &mut (dyn FnMut(&RecordedEvent) -> Result<(), Error> + Send),
+    ) -> impl Future<Output = Result<usize, Error>> + Send {
+        async move {
+            let records = self.read_stream(stream, from, limit).await?;
+            records.iter().try_for_each(&mut *each)?;
+            Ok(records.len())
+        }
+    }
+
     /// Reads up to `limit` events of the global log with positions strictly after `after`, in
     /// increasing order of position. Never returns an event while an event below it may still
     /// commit.
@@ -237,6 +258,15 @@ impl<S: EventStore + ?Sized> EventStore for Arc<S> {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<RecordedEvent>, Error>> + Send {
         (**self).read_stream(stream, from, limit)
+    }
+    fn fold_stream(
+        &self,
+        stream: &str,
+        from: u64,
+        limit: usize,
+        each: &mut (dyn FnMut(&RecordedEvent) -> Result<(), Error> + Send),
+    ) -> impl Future<Output = Result<usize, Error>> + Send {
+        (**self).fold_stream(stream, from, limit, each)
     }
     fn read_all(
         &self,

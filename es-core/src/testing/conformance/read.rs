@@ -9,12 +9,14 @@ use uuid::Uuid;
 use super::support::{
     append, assert_contiguous, events, ok, read_global, read_whole, unique_stream,
 };
+use crate::error::Error;
 use crate::record::{Metadata, NewEvent, RecordedEvent, Timestamp};
 use crate::store::{EventStore, ExpectedVersion};
 
 /// Case 9: range reads of a 5-event stream from versions 0, 1, 3, 5, 6 and far above, with
-/// limits 0, 1, 2, 5, 6 and `usize::MAX`, return exactly the versions asked for; an unknown
-/// stream reads as empty at version 0.
+/// limits 0, 1, 2, 5, 6 and `usize::MAX`, return exactly the versions asked for, through
+/// `read_stream` and `fold_stream` alike; a fold stops at its callback's first error; an
+/// unknown stream reads as empty at version 0.
 ///
 /// # Panics
 /// On a violation of the contract.
@@ -41,8 +43,40 @@ pub async fn range_reads<S: EventStore + Clone>(store: &S) {
                 let index = usize::try_from(recorded.version - 1).expect("a small version");
                 assert_eq!(recorded.id, batch[index].id, "{CASE}: {step}: wrong event");
             }
+            let step = format!("fold_stream(from {from}, limit {limit})");
+            let mut folded = Vec::new();
+            let count = ok(
+                CASE,
+                &step,
+                store
+                    .fold_stream(&stream, from, limit, &mut |recorded| {
+                        folded.push((recorded.version, recorded.id));
+                        Ok(())
+                    })
+                    .await,
+            );
+            let read: Vec<(u64, Uuid)> = read.iter().map(|e| (e.version, e.id)).collect();
+            assert_eq!(
+                folded, read,
+                "{CASE}: {step} saw other events than read_stream"
+            );
+            assert_eq!(count, read.len(), "{CASE}: {step} miscounted");
         }
     }
+    let mut seen = 0;
+    let stopped = store
+        .fold_stream(&stream, 1, usize::MAX, &mut |_| {
+            seen += 1;
+            if seen == 2 {
+                return Err(Error::backend("stop here"));
+            }
+            Ok(())
+        })
+        .await;
+    assert!(
+        seen == 2 && matches!(stopped, Err(Error::Backend(_))),
+        "{CASE}: a fold went on past its callback's error: {seen} calls, {stopped:?}"
+    );
     let unknown = unique_stream(CASE);
     let read = ok(
         CASE,
