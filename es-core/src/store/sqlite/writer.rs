@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -73,14 +74,11 @@ pub(super) fn run(
     max_group: usize,
 ) {
     let mut group = Vec::with_capacity(max_group);
+    let mut last_group = 0;
     while let Some(first) = requests.blocking_recv() {
         group.push(first);
-        while group.len() < max_group {
-            match requests.try_recv() {
-                Ok(request) => group.push(request),
-                Err(_) => break,
-            }
-        }
+        gather(&mut requests, &mut group, max_group, last_group);
+        last_group = group.len();
         match write_group(&mut conn, &group) {
             Ok((results, position)) => {
                 // Wake readers before answering, so a caller that saw its append succeed and
@@ -103,6 +101,34 @@ pub(super) fn run(
                     request.answer(Err(Error::Backend(Arc::clone(&error))));
                 }
             }
+        }
+    }
+}
+
+/// How long the writer waits for the senders of its last group to send again: a fraction of a
+/// durable commit (an fsync, a few hundred microseconds), so that concurrent writers keep sharing
+/// one commit instead of alternating between a small group and a large one.
+const GATHER_WAIT: Duration = Duration::from_micros(200);
+
+/// Adds the requests already queued to `group`, up to `max_group`; while it is smaller than
+/// `last_group`, waits up to [`GATHER_WAIT`] for more. A lone sequential writer (last group of
+/// one) never waits.
+fn gather(
+    requests: &mut mpsc::Receiver<Request>,
+    group: &mut Vec<Request>,
+    max_group: usize,
+    last_group: usize,
+) {
+    let deadline = Instant::now() + GATHER_WAIT;
+    while group.len() < max_group {
+        match requests.try_recv() {
+            Ok(request) => group.push(request),
+            Err(mpsc::error::TryRecvError::Empty)
+                if group.len() < last_group && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_micros(20));
+            }
+            Err(_) => break,
         }
     }
 }
