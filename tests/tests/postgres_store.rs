@@ -577,3 +577,37 @@ mod typed {
         assert_eq!((state.total, version), (0, 0));
     }
 }
+
+/// A session whose first appends meet an empty table keeps using indexes: PL/pgSQL caches its
+/// plans (a generic plan from the sixth call), and one made on an empty `es_events` would scan
+/// the whole table on every later append. Counted within one transaction, where this session's
+/// statistics are exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appends_from_an_empty_table_use_indexes() {
+    let Some((_store, url, schema)) = store("plans_on_empty").await else {
+        return;
+    };
+    let client = raw(&url, &schema).await;
+    client.batch_execute("BEGIN").await.unwrap();
+    for n in 0..50 {
+        raw_append(&client, &format!("s-{n}"), Uuid::now_v7()).await;
+    }
+    let row = client
+        .query_one(
+            "SELECT seq_scan, coalesce(idx_scan, 0) FROM pg_stat_xact_user_tables \
+             WHERE relname = 'es_events' AND schemaname = current_schema()",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (seq_scans, index_scans): (i64, i64) = (row.get(0), row.get(1));
+    client.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(
+        seq_scans, 0,
+        "50 appends scanned es_events {seq_scans} times"
+    );
+    assert!(
+        index_scans >= 50,
+        "only {index_scans} index scans for 50 appends"
+    );
+}

@@ -72,6 +72,7 @@ use crate::store::{AppendResult, EventStore, ExpectedVersion, validate_stream_na
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("schema.sql")),
     (2, include_str!("schema_2.sql")),
+    (3, include_str!("schema_3.sql")),
 ];
 
 /// The most appends one group commit carries.
