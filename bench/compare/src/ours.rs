@@ -94,7 +94,13 @@ pub async fn w1() {
     let app = App::builder(InMemoryEventStore::new())
         .aggregate::<BankAccount>()
         .build();
-    for account in 0..ACCOUNTS {
+    send_commands(&app, 0..ACCOUNTS).await;
+}
+
+/// Each of `accounts`' commands, in order: one open, then `COMMANDS_PER_ACCOUNT - 1`
+/// alternating deposits and withdrawals (W1 on any store, and each task of W3c).
+pub async fn send_commands<S: EventStore>(app: &App<S>, accounts: std::ops::Range<u64>) {
+    for account in accounts {
         let account = account.to_string();
         app.send(OpenAccount {
             account: account.clone(),
@@ -203,4 +209,51 @@ pub async fn w2(store: &InMemoryEventStore) {
     let (state, version) = app.load::<BankAccount>("long").await.expect("load");
     assert_eq!(version, LONG);
     std::hint::black_box(state);
+}
+
+/// W5: `commands` deposits to `account` through `app`, opening the account first when `open`.
+pub async fn deposits<S: EventStore>(app: &App<S>, account: &str, open: bool, commands: u64) {
+    if open {
+        app.send(OpenAccount {
+            account: account.to_owned(),
+            owner: "owner".into(),
+        })
+        .await
+        .expect("open");
+    }
+    for _ in u64::from(open)..commands {
+        app.send(Deposit {
+            account: account.to_owned(),
+            amount: 10,
+        })
+        .await
+        .expect("deposit");
+    }
+}
+
+/// The in-memory store holding `events` bank events, 1,000 per account, appended in batches.
+pub async fn filled_store(events: u64) -> InMemoryEventStore {
+    let store = InMemoryEventStore::new();
+    let opened = serde_json::to_vec(&AccountOpened {
+        owner: "owner".into(),
+    })
+    .expect("JSON");
+    let deposited = serde_json::to_vec(&MoneyDeposited { amount: 10 }).expect("JSON");
+    for account in 0..events / 1_000 {
+        let batch = (0..1_000)
+            .map(|n| match n {
+                0 => NewEvent::new("AccountOpened", 1, opened.clone()),
+                _ => NewEvent::new("MoneyDeposited", 1, deposited.clone()),
+            })
+            .collect();
+        store
+            .append(
+                &BankAccount::stream_name(&account),
+                ExpectedVersion::NoStream,
+                batch,
+            )
+            .await
+            .expect("fill");
+    }
+    store
 }

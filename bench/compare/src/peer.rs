@@ -1,8 +1,9 @@
-//! The workload through cqrs-es 0.5 with its in-memory `MemStore`, as its documentation shows.
+//! The workload through cqrs-es 0.5 (in memory with its `MemStore`; the same commands serve its
+//! PostgreSQL store), as its documentation shows.
 
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::mem_store::MemStore;
-use cqrs_es::{Aggregate, CqrsFramework, DomainEvent};
+use cqrs_es::{Aggregate, CqrsFramework, DomainEvent, EventStore};
 use serde::{Deserialize, Serialize};
 
 use crate::{ACCOUNTS, COMMANDS_PER_ACCOUNT, LONG, is_deposit};
@@ -84,7 +85,16 @@ impl Aggregate for BankAccount {
 /// W1 through `CqrsFramework` over `MemStore`.
 pub async fn w1() {
     let cqrs = CqrsFramework::new(MemStore::<BankAccount>::default(), vec![], ());
-    for account in 0..ACCOUNTS {
+    execute_commands(&cqrs, 0..ACCOUNTS).await;
+}
+
+/// Each of `accounts`' commands, in order, as `ours::send_commands` sends them (W1 on any store,
+/// and each task of W3c).
+pub async fn execute_commands<ES: EventStore<BankAccount>>(
+    cqrs: &CqrsFramework<BankAccount, ES>,
+    accounts: std::ops::Range<u64>,
+) {
+    for account in accounts {
         let id = account.to_string();
         cqrs.execute(
             &id,
@@ -105,23 +115,24 @@ pub async fn w1() {
     }
 }
 
-/// W2's store: one account with 100,000 events, written through the framework.
+/// W2's store: one account with 100,000 events, committed in one batch (through commands it
+/// would take quadratic time: cqrs-es replays the stream for each).
 pub async fn w2_store() -> MemStore<BankAccount> {
     let store = MemStore::<BankAccount>::default();
-    let cqrs = CqrsFramework::new(store.clone(), vec![], ());
-    cqrs.execute(
-        "long",
-        BankCommand::OpenAccount {
-            owner: "owner".into(),
-        },
-    )
-    .await
-    .expect("open");
-    for _ in 1..LONG - 1 {
-        cqrs.execute("long", BankCommand::Deposit { amount: 10 })
-            .await
-            .expect("deposit");
-    }
+    // The 100,000th event is the one W2's command adds.
+    let events = (0..LONG - 1)
+        .map(|n| match n {
+            0 => BankEvent::AccountOpened {
+                owner: "owner".into(),
+            },
+            _ => BankEvent::MoneyDeposited { amount: 10 },
+        })
+        .collect();
+    let context = store.load_aggregate("long").await.expect("load");
+    store
+        .commit(events, context, std::collections::HashMap::new())
+        .await
+        .expect("seed");
     store
 }
 
@@ -132,4 +143,46 @@ pub async fn w2(store: &MemStore<BankAccount>) {
     cqrs.execute("long", BankCommand::Deposit { amount: 10 })
         .await
         .expect("deposit");
+}
+
+/// A `MemStore` holding `events` bank events, 1,000 per account, committed in batches.
+pub async fn filled_store(events: u64) -> MemStore<BankAccount> {
+    let store = MemStore::<BankAccount>::default();
+    for account in 0..events / 1_000 {
+        let id = account.to_string();
+        let batch = (0..1_000)
+            .map(|n| match n {
+                0 => BankEvent::AccountOpened {
+                    owner: "owner".into(),
+                },
+                _ => BankEvent::MoneyDeposited { amount: 10 },
+            })
+            .collect();
+        let context = store.load_aggregate(&id).await.expect("load");
+        store
+            .commit(batch, context, std::collections::HashMap::new())
+            .await
+            .expect("fill");
+    }
+    store
+}
+
+/// W5 for cqrs-es: `commands` deposits to `account`, opening it first when `open`.
+pub async fn deposits(
+    cqrs: &CqrsFramework<BankAccount, MemStore<BankAccount>>,
+    account: &str,
+    open: bool,
+    commands: u64,
+) {
+    if open {
+        let owner = "owner".into();
+        cqrs.execute(account, BankCommand::OpenAccount { owner })
+            .await
+            .expect("open");
+    }
+    for _ in u64::from(open)..commands {
+        cqrs.execute(account, BankCommand::Deposit { amount: 10 })
+            .await
+            .expect("deposit");
+    }
 }

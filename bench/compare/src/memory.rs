@@ -1,0 +1,78 @@
+//! Peak memory: each measured run in a child process of its own (this program, `peak <run>`),
+//! which reports its peak resident set (`VmHWM`); an idle child is the baseline.
+
+use std::process::{Command, Stdio};
+
+use crate::{ours, peer};
+
+/// The runs, in table order, with their rows' names.
+const RUNS: [(&str, &str); 5] = [
+    ("idle", "idle process (runtime only, baseline)"),
+    ("w1-es", "W1 (100k commands), es"),
+    ("w1-cqrs", "W1 (100k commands), cqrs-es 0.5 MemStore"),
+    ("1m-es", "1,000,000 events in the in-memory store, es"),
+    ("1m-cqrs", "1,000,000 events in MemStore, cqrs-es 0.5"),
+];
+
+const EVENTS: u64 = 1_000_000;
+const MARK: &str = "peak kB: ";
+
+/// Runs every child and prints their peaks.
+pub fn table() {
+    let peaks: Vec<u64> = RUNS.iter().map(|(run, _)| peak_of(run)).collect();
+    eprintln!();
+    eprintln!("| peak memory | peak resident set | above the idle process |");
+    eprintln!("|---|---:|---:|");
+    for ((_, name), peak) in RUNS.iter().zip(&peaks) {
+        eprintln!(
+            "| {name} | {:.1} MiB | {:.1} MiB |",
+            mib(*peak),
+            mib(peak - peaks[0])
+        );
+    }
+}
+
+fn mib(kb: u64) -> f64 {
+    kb as f64 / 1024.0
+}
+
+fn peak_of(run: &str) -> u64 {
+    let exe = std::env::current_exe().expect("this program's path");
+    let output = Command::new(exe)
+        .args(["peak", run])
+        .stdout(Stdio::null())
+        .output()
+        .expect("a child run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "peak {run} failed: {stderr}");
+    stderr
+        .lines()
+        .find_map(|line| line.strip_prefix(MARK))
+        .and_then(|kb| kb.trim().parse().ok())
+        .unwrap_or_else(|| panic!("peak {run} reported no peak: {stderr}"))
+}
+
+/// In the child: does `run`, keeping its results alive, then reports the peak.
+pub fn child(runtime: &tokio::runtime::Runtime, run: &str) {
+    match run {
+        "idle" => {}
+        "w1-es" => runtime.block_on(ours::w1()),
+        "w1-cqrs" => runtime.block_on(peer::w1()),
+        "1m-es" => {
+            let store = runtime.block_on(ours::filled_store(EVENTS));
+            assert_eq!(store.len() as u64, EVENTS);
+            std::hint::black_box(store);
+        }
+        "1m-cqrs" => {
+            let store = runtime.block_on(peer::filled_store(EVENTS));
+            std::hint::black_box(store);
+        }
+        _ => panic!("unknown peak run {run:?}"),
+    }
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let peak = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .expect("VmHWM in /proc/self/status");
+    eprintln!("{MARK}{}", peak.trim().trim_end_matches("kB").trim());
+}
