@@ -22,7 +22,7 @@ use crate::store::EventStore;
 use super::Inner;
 
 /// How many events an advance reads per round trip.
-const BATCH: usize = 1024;
+const BATCH: usize = 4096;
 
 /// How long a background projection waits for a hint of new events before reading anyway.
 const POLL: Duration = Duration::from_millis(500);
@@ -147,15 +147,33 @@ async fn apply_up_to<P: Projection, S: EventStore, C: Codec>(
     {
         apply_batch(tracked, known, codec)?;
     }
-    while tracked.position < target {
-        let batch = store.read_all(tracked.position, BATCH).await?;
-        apply_batch(tracked, &batch, codec)?;
+    if tracked.position >= target {
+        return Ok(());
+    }
+    let mut batch = store.read_all(tracked.position, BATCH).await?;
+    loop {
+        let after = batch.last().map_or(tracked.position, |last| last.position);
+        let more = batch.len() == BATCH && after < target;
+        // The next batch is asked for before this one is applied: the store (a database
+        // server) reads and sends it while the projection folds.
+        let (next, applied) = tokio::join!(
+            biased;
+            async {
+                if more {
+                    Some(store.read_all(after, BATCH).await)
+                } else {
+                    None
+                }
+            },
+            async { apply_batch(tracked, &batch, codec) },
+        );
+        applied?;
         progress(tracked.position);
-        if batch.len() < BATCH {
-            break;
+        match next {
+            Some(next) => batch = next?,
+            None => return Ok(()),
         }
     }
-    Ok(())
 }
 
 fn apply_batch<P: Projection, C: Codec>(

@@ -343,7 +343,8 @@ impl PostgresEventStore {
         let client = self.inner.pool.get().await.map_err(PgError::from)?;
         let statement = client.prepare_cached(sql).await.map_err(db)?;
         let rows = client.query(&statement, params).await.map_err(db)?;
-        rows.iter().map(recorded).collect()
+        let mut shared = SharedNames::default();
+        rows.iter().map(|row| recorded(row, &mut shared)).collect()
     }
 }
 
@@ -364,7 +365,36 @@ fn to_u64(value: i64, position: i64, what: &'static str) -> Result<u64, Error> {
     u64::try_from(value).map_err(|_| PgError::Corrupt { position, what }.into())
 }
 
-fn recorded(row: &Row) -> Result<RecordedEvent, Error> {
+/// The stream and event names of the rows of one read, allocated once each: a read holds runs
+/// of one stream and a handful of event names.
+#[derive(Default)]
+struct SharedNames {
+    stream: Option<Arc<str>>,
+    names: Vec<Arc<str>>,
+}
+
+impl SharedNames {
+    fn stream(&mut self, stream: &str) -> Arc<str> {
+        match &self.stream {
+            Some(last) if **last == *stream => Arc::clone(last),
+            _ => Arc::clone(self.stream.insert(Arc::from(stream))),
+        }
+    }
+
+    fn name(&mut self, name: &str) -> Arc<str> {
+        if let Some(known) = self.names.iter().find(|known| ***known == *name) {
+            return Arc::clone(known);
+        }
+        let name: Arc<str> = Arc::from(name);
+        // Bounded: a read of many distinct names searches a short list, then allocates.
+        if self.names.len() < 16 {
+            self.names.push(Arc::clone(&name));
+        }
+        name
+    }
+}
+
+fn recorded(row: &Row, shared: &mut SharedNames) -> Result<RecordedEvent, Error> {
     let position: i64 = row.try_get(0).map_err(db)?;
     let stream: &str = row.try_get(1).map_err(db)?;
     let version: i64 = row.try_get(2).map_err(db)?;
@@ -380,10 +410,10 @@ fn recorded(row: &Row) -> Result<RecordedEvent, Error> {
     };
     Ok(RecordedEvent {
         id: row.try_get(3).map_err(db)?,
-        stream: Arc::from(stream),
+        stream: shared.stream(stream),
         version: to_u64(version, position, "negative version")?,
         position: to_u64(position, position, "negative position")?,
-        name: Arc::from(row.try_get::<_, &str>(4).map_err(db)?),
+        name: shared.name(row.try_get(4).map_err(db)?),
         schema_version: u16::try_from(schema_version).map_err(|_| PgError::Corrupt {
             position,
             what: "schema version out of range",
