@@ -43,6 +43,8 @@ fn main() {
     });
     let raw_path = dir.path().join("raw.db");
     create_raw(&raw_path);
+    eprintln!("ratio: the row's rate over the raw baseline's (rounds use new accounts each time)");
+    eprintln!();
     eprintln!("| workload | run | median | per second | ratio |");
     eprintln!("|---|---|---:|---:|---:|");
     let chosen: Vec<String> = std::env::args().skip(1).collect();
@@ -53,8 +55,6 @@ fn main() {
     if runs("w3sc") {
         w3sc(&runtime, &app, &raw_path);
     }
-    eprintln!();
-    eprintln!("ratio: the row's rate over the raw baseline's (rounds use new accounts each time)");
 }
 
 /// The accounts of the next round, so that every round writes new streams.

@@ -45,23 +45,17 @@ pub fn medians(runtime: &tokio::runtime::Runtime, mut runs: Vec<Run<'_>>) -> Vec
         .collect()
 }
 
-/// The median of `ROUNDS` runs of `run`.
-pub fn median<F: Future<Output = ()>>(
-    runtime: &tokio::runtime::Runtime,
-    run_once: impl FnMut() -> F,
-) -> Duration {
-    medians(runtime, vec![run(run_once)])[0]
-}
-
-/// Prints one table row, to stderr: stdout carries the two lines per command that cqrs-es's
-/// `MemStore` prints (it is measured as shipped; run with `>/dev/null`): `items` done in `time`, and the rate's ratio to `baseline`'s.
+/// Prints one table row: `items` done in `time`, and the rate's ratio to `baseline`'s (the time
+/// the baseline took for as many items). To stderr: stdout carries the two lines per command
+/// that cqrs-es's `MemStore` prints (it is measured as shipped; run with `>/dev/null`).
 pub fn row(workload: &str, run: &str, items: u64, time: Duration, baseline: Duration) {
     let ratio = baseline.as_secs_f64() / time.as_secs_f64();
     // Three significant digits for the small ratios of a replay against a cached command.
     let digits = if ratio < 0.1 { 4 } else { 2 };
+    let millis = time.as_secs_f64() * 1e3;
+    let places = if millis < 1.0 { 3 } else { 1 };
     eprintln!(
-        "| {workload} | {run} | {:.1} ms | {:.0} | {ratio:.digits$}x |",
-        time.as_secs_f64() * 1e3,
+        "| {workload} | {run} | {millis:.places$} ms | {:.0} | {ratio:.digits$}x |",
         items as f64 / time.as_secs_f64(),
     );
 }

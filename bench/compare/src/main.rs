@@ -47,6 +47,10 @@ fn main() {
         );
         std::process::exit(2);
     }
+    eprintln!(
+        "ratio: the row's rate over its baseline's (the first row of each workload, unless named)"
+    );
+    eprintln!();
     eprintln!("| workload | run | median | per second | ratio |");
     eprintln!("|---|---|---:|---:|---:|");
     for workload in &chosen {
@@ -61,10 +65,6 @@ fn main() {
             _ => unreachable!("checked above"),
         }
     }
-    eprintln!();
-    eprintln!(
-        "ratio: the row's rate over its baseline's (the first row of each workload, unless named)"
-    );
 }
 
 fn w1(runtime: &tokio::runtime::Runtime) {
