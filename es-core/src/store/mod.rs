@@ -313,6 +313,16 @@ impl<S: EventStore + ?Sized> EventStore for Arc<S> {
     }
 }
 
+/// Whether `text` holds a control character (C0, DEL or C1). Checked on every append: ASCII
+/// names, the usual ones, are checked byte by byte without decoding.
+fn has_control(text: &str) -> bool {
+    if text.is_ascii() {
+        text.bytes().any(|byte| byte.is_ascii_control())
+    } else {
+        text.chars().any(char::is_control)
+    }
+}
+
 /// Checks a stream name against the contract's rules.
 ///
 /// # Errors
@@ -322,7 +332,7 @@ pub fn validate_stream_name(stream: &str) -> Result<(), Error> {
         "it is empty"
     } else if stream.len() > MAX_STREAM_NAME_LEN {
         "it is longer than 255 bytes"
-    } else if stream.chars().any(char::is_control) {
+    } else if has_control(stream) {
         "it contains a control character"
     } else {
         return Ok(());
