@@ -75,7 +75,8 @@ impl InMemoryEventStore {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Log> {
-        // A panic cannot leave the log half-written: appends mutate only after every check.
+        // A panic cannot leave the log half-written: an append records its ids once every check
+        // has passed, and what follows (pushes) cannot fail short of aborting.
         self.inner
             .log
             .read()
@@ -284,7 +285,8 @@ impl EventStore for InMemoryEventStore {
             .collect())
     }
 
-    /// Lends the records under the read lock: a replay copies nothing.
+    /// Lends the records under the read lock: a replay copies nothing, and appends wait while
+    /// one batch (the caller's `limit`) is decoded and applied.
     async fn fold_stream(
         &self,
         stream: &str,
@@ -326,14 +328,14 @@ impl EventStore for InMemoryEventStore {
     }
 
     fn head(&self) -> tokio::sync::watch::Receiver<u64> {
-        // Under the log's lock, so no append runs between the update and the subscription.
+        // Under the log's lock, so no append runs between the update and the subscription. The
+        // value is behind only while nobody listened; written only then, so a caller holding a
+        // borrow of another receiver (which keeps it current) never waits on the watch's lock.
         let log = self.read();
         let position = log.events.len() as u64;
-        self.inner.head.send_if_modified(|head| {
-            let behind = *head != position;
-            *head = position;
-            behind
-        });
+        if *self.inner.head.borrow() != position {
+            self.inner.head.send_replace(position);
+        }
         self.inner.head.subscribe()
     }
 
