@@ -21,18 +21,8 @@ use es_core::App;
 use es_core::store::{SqliteEventStore, SqliteOptions};
 pub use harness::*;
 
-/// W3s: accounts, all sent sequentially.
-const ACCOUNTS_SEQUENTIAL: u64 = 100;
-/// W3sc: tasks, each with its own accounts.
-const TASKS: u64 = 8;
-const ACCOUNTS_PER_TASK: u64 = 25;
-
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let runtime = runtime();
     let dir = tempfile::tempdir().expect("a temporary directory");
     let app = runtime.block_on(async {
         let store = SqliteOptions::new(dir.path().join("es.db"))
@@ -72,7 +62,7 @@ impl Rounds {
 
 fn w3s(runtime: &tokio::runtime::Runtime, app: &App<SqliteEventStore>, raw_path: &Path) {
     const W: &str = "W3s commands, SQLite durable, sequential";
-    let commands = ACCOUNTS_SEQUENTIAL * COMMANDS_PER_ACCOUNT;
+    let commands = W3_ACCOUNTS * COMMANDS_PER_ACCOUNT;
     let raw_rounds = Rounds { next: Cell::new(0) };
     let es_rounds = Rounds { next: Cell::new(0) };
     let raw_conn = raw_connection(raw_path);
@@ -80,10 +70,10 @@ fn w3s(runtime: &tokio::runtime::Runtime, app: &App<SqliteEventStore>, raw_path:
         runtime,
         vec![
             run(|| {
-                raw_commands(&raw_conn, raw_rounds.take(ACCOUNTS_SEQUENTIAL));
+                raw_commands(&raw_conn, raw_rounds.take(W3_ACCOUNTS));
                 async {}
             }),
-            run(|| ours::send_commands(app, es_rounds.take(ACCOUNTS_SEQUENTIAL))),
+            run(|| ours::send_commands(app, es_rounds.take(W3_ACCOUNTS))),
         ],
     )[..] else {
         unreachable!("two runs")
@@ -100,7 +90,7 @@ fn w3s(runtime: &tokio::runtime::Runtime, app: &App<SqliteEventStore>, raw_path:
 
 fn w3sc(runtime: &tokio::runtime::Runtime, app: &App<SqliteEventStore>, raw_path: &Path) {
     const W: &str = "W3sc commands, SQLite durable, 8 tasks";
-    let commands = TASKS * ACCOUNTS_PER_TASK * COMMANDS_PER_ACCOUNT;
+    let commands = TASKS * TASK_ACCOUNTS * COMMANDS_PER_ACCOUNT;
     // Far from W3s's accounts.
     let raw_rounds = Rounds {
         next: Cell::new(1_000_000),
@@ -114,25 +104,25 @@ fn w3sc(runtime: &tokio::runtime::Runtime, app: &App<SqliteEventStore>, raw_path
         runtime,
         vec![
             run(|| {
-                let accounts = raw_rounds.take(TASKS * ACCOUNTS_PER_TASK);
+                let accounts = raw_rounds.take(TASKS * TASK_ACCOUNTS);
                 // One thread and connection per task: SQLite's driver blocks.
                 std::thread::scope(|scope| {
                     for (task, conn) in (0..).zip(raw_conns.iter_mut()) {
-                        let first = accounts.start + task * ACCOUNTS_PER_TASK;
-                        scope.spawn(move || raw_commands(conn, first..first + ACCOUNTS_PER_TASK));
+                        let first = accounts.start + task * TASK_ACCOUNTS;
+                        scope.spawn(move || raw_commands(conn, first..first + TASK_ACCOUNTS));
                     }
                 });
                 async {}
             }),
             run(|| {
-                let accounts = es_rounds.take(TASKS * ACCOUNTS_PER_TASK);
+                let accounts = es_rounds.take(TASKS * TASK_ACCOUNTS);
                 async move {
                     let tasks: Vec<_> = (0..TASKS)
                         .map(|task| {
                             let app = app.clone();
-                            let first = accounts.start + task * ACCOUNTS_PER_TASK;
+                            let first = accounts.start + task * TASK_ACCOUNTS;
                             tokio::spawn(async move {
-                                ours::send_commands(&app, first..first + ACCOUNTS_PER_TASK).await;
+                                ours::send_commands(&app, first..first + TASK_ACCOUNTS).await;
                             })
                         })
                         .collect();

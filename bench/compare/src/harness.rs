@@ -10,7 +10,21 @@ pub const ACCOUNTS: u64 = 1_000;
 pub const COMMANDS_PER_ACCOUNT: u64 = 100;
 /// W2's stream length.
 pub const LONG: u64 = 100_000;
+/// W3 and W3s: accounts, sent one after another.
+pub const W3_ACCOUNTS: u64 = 100;
+/// W3c and W3sc: tasks, each with its own accounts.
+pub const TASKS: u64 = 8;
+pub const TASK_ACCOUNTS: u64 = 25;
 pub const ROUNDS: usize = 5;
+
+/// The runtime every workload runs on: two workers, as the machine has two cores.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
 
 /// Whether the `n`-th command after the open deposits (odd: deposit 10; even: withdraw 5).
 pub fn is_deposit(n: u64) -> bool {

@@ -20,11 +20,7 @@ use es_core::App;
 const WORKLOADS: [&str; 7] = ["w1", "w2", "w5", "w3", "w3c", "w4pg", "memory"];
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let runtime = runtime();
     let mut chosen: Vec<String> = std::env::args().skip(1).collect();
     // For a profiler: this framework's W1, once, with nothing else in the run.
     if chosen == ["profile-w1"] {

@@ -25,13 +25,11 @@ use uuid::Uuid;
 
 use crate::ours::{self, AccountOpened, BankAccountEvent, MoneyDeposited, MoneyWithdrawn};
 use crate::peer::{self, BankEvent};
-use crate::{ACCOUNTS, COMMANDS_PER_ACCOUNT, ROUNDS, Run, is_deposit, medians, row, run};
+use crate::{
+    ACCOUNTS, COMMANDS_PER_ACCOUNT, ROUNDS, Run, TASK_ACCOUNTS, TASKS, W3_ACCOUNTS, is_deposit,
+    medians, row, run,
+};
 
-/// W3's accounts, each sent its `COMMANDS_PER_ACCOUNT` commands in turn.
-const W3_ACCOUNTS: u64 = 100;
-/// W3c's tasks, and the accounts each task owns.
-const TASKS: u64 = 8;
-const TASK_ACCOUNTS: u64 = 25;
 /// W4's log: `ACCOUNTS` accounts of `COMMANDS_PER_ACCOUNT` events.
 const W4_EVENTS: u64 = ACCOUNTS * COMMANDS_PER_ACCOUNT;
 
