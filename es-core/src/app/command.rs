@@ -1,0 +1,228 @@
+//! The command path: take the stream's entry, decide on its latest state, append with the exact
+//! expected version, apply to the cached state, feed the inline projections; on a conflict,
+//! catch up and decide again.
+
+use crate::aggregate::Aggregate;
+use crate::codec::Codec;
+use crate::command::AggregateCommand;
+use crate::error::Error;
+use crate::event::EventSet;
+use crate::record::{NewEvent, Timestamp};
+use crate::store::{AppendResult, EventStore, ExpectedVersion};
+
+use super::cache::lock;
+use super::idempotency::stored_as_sent;
+use super::metadata::Resolved;
+use super::{App, CommandError, Committed};
+
+/// What one append of a decision came to.
+enum Appended {
+    /// The events are stored at `result`; `sent` are their records when an inline projection
+    /// takes them.
+    Stored {
+        result: AppendResult,
+        sent: Option<Vec<NewEvent>>,
+    },
+    /// The store answered a keyed append with a first append's result, but holds other events
+    /// there: another sender of the same key won. Decide again on the stream as it is.
+    Overtaken,
+}
+
+impl<S: EventStore, C: Codec> App<S, C> {
+    /// Runs the command path for `command` on `stream`, holding the stream's entry throughout.
+    pub(super) async fn send_to<Cmd>(
+        &self,
+        stream: String,
+        command: Cmd,
+        metadata: Resolved,
+    ) -> Result<Committed<Cmd::Aggregate>, CommandError<<Cmd::Aggregate as Aggregate>::Error>>
+    where
+        Cmd: AggregateCommand + Clone,
+    {
+        let slot = self.slot::<Cmd::Aggregate>()?;
+        let entry = slot.cache.entry(&stream);
+        let mut hydrated = lock(&entry).await;
+        let mut retries = 0;
+        loop {
+            if let Some(key) = &metadata.idempotency_key {
+                if let Some(original) = self.original_outcome(&stream, key, retries).await? {
+                    return Ok(original);
+                }
+            }
+            let just_read = !hydrated.fresh;
+            if just_read {
+                self.catch_up(&stream, &mut hydrated).await?;
+            }
+            let decided = Cmd::Aggregate::handle(
+                &hydrated.state,
+                command.clone().into_command(),
+                &slot.services,
+            )
+            .await;
+            let writes_nothing = decided.as_ref().map_or(true, Vec::is_empty);
+            if !self
+                .decision_stands(&stream, writes_nothing, just_read, hydrated.version)
+                .await?
+            {
+                hydrated.fresh = false;
+                continue;
+            }
+            let events = decided.map_err(CommandError::Rejected)?;
+            if events.is_empty() {
+                return Ok(Committed {
+                    stream,
+                    events,
+                    version: hydrated.version,
+                    position: None,
+                    retries,
+                    duplicate: false,
+                });
+            }
+            let keyed = metadata.idempotency_key.is_some();
+            match self
+                .append_decision(&stream, hydrated.version, &events, &metadata)
+                .await
+            {
+                Ok(Appended::Stored { result, sent }) => {
+                    for (event, version) in events.iter().zip(result.first_version..) {
+                        hydrated.apply(event, version);
+                    }
+                    self.snapshot_if_due(&stream, &mut hydrated);
+                    drop(hydrated);
+                    self.project_inline(&stream, sent, &result).await;
+                    return Ok(Committed {
+                        stream,
+                        events,
+                        version: result.version,
+                        position: Some(result.position),
+                        retries,
+                        duplicate: false,
+                    });
+                }
+                Ok(Appended::Overtaken) => hydrated.fresh = false,
+                Err(error) if is_retryable(&error, keyed) => {
+                    hydrated.fresh = false;
+                    if retries == self.inner.max_retries {
+                        return Err(CommandError::TooManyConflicts { stream, retries });
+                    }
+                    retries += 1;
+                    tracing::debug!(retries, "conflict; catching up and retrying");
+                }
+                Err(error) => {
+                    // The append may or may not have happened: read the tail next time.
+                    hydrated.fresh = false;
+                    return Err(error.into());
+                }
+            }
+        }
+    }
+
+    /// Whether a decision may be returned as it is. One that writes events always may: its
+    /// append checks the version. One that writes nothing (a refusal, or no events) meets no
+    /// version check, so it stands only if taken on the stream's latest state: the cache may be
+    /// behind another node's appends, and a stale cache must never refuse what the current
+    /// state would accept.
+    async fn decision_stands(
+        &self,
+        stream: &str,
+        writes_nothing: bool,
+        just_read: bool,
+        version: u64,
+    ) -> Result<bool, Error> {
+        if !writes_nothing || just_read {
+            return Ok(true);
+        }
+        Ok(self.inner.store.stream_version(stream).await? == version)
+    }
+
+    /// Encodes the decided events and appends them after `version`.
+    async fn append_decision<E: EventSet>(
+        &self,
+        stream: &str,
+        version: u64,
+        events: &[E],
+        metadata: &Resolved,
+    ) -> Result<Appended, Error> {
+        let batch = self.encode(stream, events, metadata)?;
+        let keyed = metadata.idempotency_key.is_some();
+        // Inline projections take the command's records without reading them back, and a keyed
+        // batch is compared with what the store holds: only then is the batch kept.
+        let sent =
+            (keyed || self.inner.projections.iter().any(|p| p.is_inline())).then(|| batch.clone());
+        let result = self
+            .inner
+            .store
+            .append(stream, ExpectedVersion::Exact(version), batch)
+            .await?;
+        // A keyed batch has ids derived from the key, and the store answers a second append of
+        // those ids at the same place with the first one's result: what it then holds may be
+        // another sender's events, so compare.
+        if keyed && !stored_as_sent(&self.inner.store, stream, version, sent.as_deref()).await? {
+            return Ok(Appended::Overtaken);
+        }
+        Ok(Appended::Stored { result, sent })
+    }
+
+    /// The events as records to append: ids and metadata from the command's, one clock read.
+    fn encode<E: EventSet>(
+        &self,
+        stream: &str,
+        events: &[E],
+        metadata: &Resolved,
+    ) -> Result<Vec<NewEvent>, Error> {
+        // One clock read for the command's events: their ids and timestamps.
+        let now = Timestamp::now();
+        events
+            .iter()
+            .enumerate()
+            .map(|(index, event)| {
+                Ok(NewEvent {
+                    id: metadata.event_id(stream, index, now),
+                    name: event.name().into(),
+                    schema_version: event.version(),
+                    payload: event.encode(&self.inner.codec)?.into(),
+                    metadata: metadata.event_metadata(now),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Whether a failed append is decided again after catching up: a conflict, or, for a keyed
+/// command, a duplicate id (another sender of the same key won the race; the next turn finds
+/// its outcome). Anything else may or may not have been written and goes back to the caller.
+fn is_retryable(error: &Error, keyed: bool) -> bool {
+    error.is_conflict() || (keyed && matches!(error, Error::DuplicateEvent { .. }))
+}
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::*;
+
+    #[test]
+    fn conflicts_are_retried_and_so_are_duplicates_of_a_keyed_command() {
+        let conflict = Error::Conflict {
+            stream: "s".into(),
+            expected: ExpectedVersion::Exact(1),
+            actual: 2,
+        };
+        let duplicate = Error::DuplicateEvent {
+            stream: "s".into(),
+            version: 1,
+            event_id: Uuid::nil(),
+        };
+        assert!(is_retryable(&conflict, false));
+        assert!(is_retryable(&conflict, true));
+        assert!(is_retryable(&duplicate, true));
+        assert!(
+            !is_retryable(&duplicate, false),
+            "an unkeyed duplicate id is the caller's bug, not a race"
+        );
+        assert!(
+            !is_retryable(&Error::backend("connection reset"), true),
+            "a backend error may have written: never retried blindly"
+        );
+    }
+}

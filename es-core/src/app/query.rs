@@ -1,0 +1,110 @@
+//! The query front end: a typed query goes to the hosted projection that answers it, which
+//! first catches up as far as the query asks.
+
+use std::any::{TypeId, type_name};
+use std::time::Duration;
+
+use crate::codec::Codec;
+use crate::projection::{Projection, Query};
+use crate::store::EventStore;
+
+use super::projections::Host;
+use super::{App, QueryError};
+
+impl<S: EventStore, C: Codec> App<S, C> {
+    /// Answers `query` from the projection that handles it. An inline projection first applies
+    /// what the store has told this process of (every append of this process); a background
+    /// one answers from where it is.
+    ///
+    /// # Errors
+    /// [`QueryError::NotRegistered`] when the app does not host the projection;
+    /// [`QueryError::Store`] when catching up fails (a projection stuck on an event names it).
+    pub async fn query<Q: Query>(&self, query: Q) -> Result<Q::Response, QueryError> {
+        let host = self.host::<Q>()?;
+        if !host.background {
+            let head = *self.inner.store.head().borrow();
+            if host.position() < head {
+                host.advance(&self.inner.store, &self.inner.codec, head, &[])
+                    .await?;
+            }
+        }
+        let tracked = host.state.read().await;
+        Ok(query.ask(&tracked.projection))
+    }
+
+    /// Answers `query` once the projection has applied the global log up to `position` (the
+    /// [`Committed::position`] of a command, for reading your own writes), waiting up to
+    /// `timeout` for a background projection.
+    ///
+    /// # Errors
+    /// As [`query`](Self::query), and [`QueryError::Timeout`] (with the error a background
+    /// projection is stopped at, if any) when it does not get there in time.
+    pub async fn query_at<Q: Query>(
+        &self,
+        query: Q,
+        position: u64,
+        timeout: Duration,
+    ) -> Result<Q::Response, QueryError> {
+        let host = self.host::<Q>()?;
+        if host.background {
+            let mut applied = host.applied();
+            let reached =
+                tokio::time::timeout(timeout, applied.wait_for(|&at| at >= position)).await;
+            if !matches!(reached, Ok(Ok(_))) {
+                return Err(QueryError::Timeout {
+                    projection: <Q::Projection as Projection>::NAME,
+                    position,
+                    reached: host.position(),
+                    timeout,
+                    failure: host.failure(),
+                });
+            }
+        } else if host.position() < position {
+            host.advance(&self.inner.store, &self.inner.codec, position, &[])
+                .await?;
+        }
+        let tracked = host.state.read().await;
+        Ok(query.ask(&tracked.projection))
+    }
+
+    /// The position of the last event projection `P` has applied.
+    ///
+    /// # Errors
+    /// [`QueryError::NotRegistered`] when the app does not host `P`.
+    pub fn projection_position<P: Projection>(&self) -> Result<u64, QueryError> {
+        Ok(self.host_of::<P>(type_name::<P>())?.position())
+    }
+
+    /// Rebuilds projection `P` from the start of the log into `fresh` (an empty read model),
+    /// resetting its checkpoint; `progress` is called with the position reached after each
+    /// batch (for a progress bar: the total is the store's head). Queries wait meanwhile.
+    ///
+    /// # Errors
+    /// [`QueryError::NotRegistered`], or [`QueryError::Store`] when the replay fails (the
+    /// projection then stays before the failing event).
+    pub async fn rebuild<P: Projection>(
+        &self,
+        fresh: P,
+        progress: impl FnMut(u64),
+    ) -> Result<u64, QueryError> {
+        let host = self.host_of::<P>(type_name::<P>())?;
+        Ok(host
+            .rebuild(&self.inner.store, &self.inner.codec, fresh, progress)
+            .await?)
+    }
+
+    fn host<Q: Query>(&self) -> Result<&Host<Q::Projection>, QueryError> {
+        self.host_of::<Q::Projection>(type_name::<Q>())
+    }
+
+    fn host_of<P: Projection>(&self, asked: &'static str) -> Result<&Host<P>, QueryError> {
+        self.inner
+            .hosts
+            .get(&TypeId::of::<P>())
+            .and_then(|host| host.downcast_ref::<Host<P>>())
+            .ok_or(QueryError::NotRegistered {
+                query: asked,
+                projection: P::NAME,
+            })
+    }
+}
