@@ -16,6 +16,7 @@ use tokio::sync::{RwLock, RwLockWriteGuard, watch};
 use crate::codec::Codec;
 use crate::error::Error;
 use crate::projection::Projection;
+use crate::projection::runner;
 use crate::record::RecordedEvent;
 use crate::store::EventStore;
 
@@ -90,13 +91,38 @@ impl<P: Projection> Host<P> {
         known: &[RecordedEvent],
     ) -> Result<u64, Error> {
         let mut tracked = self.state.write().await;
-        let result = apply_up_to(&mut tracked, store, codec, target, known, |_| {}).await;
+        let mut locked = Locked {
+            tracked: &mut tracked,
+            store,
+            codec,
+            save_checkpoints: false,
+        };
+        let result = locked.take_known(known).await;
+        let result = match result {
+            Ok(()) => runner::run(store, &mut locked, BATCH, target, |_| {}).await,
+            Err(error) => Err(error),
+        };
         self.publish(&tracked);
-        result.map(|()| tracked.position)
+        result
+    }
+
+    /// Applies the log to the end for a background run, storing the checkpoint after each
+    /// batch when the projection is durable.
+    async fn follow<S: EventStore, C: Codec>(&self, store: &S, codec: &C) -> Result<u64, Error> {
+        let mut tracked = self.state.write().await;
+        let mut locked = Locked {
+            tracked: &mut tracked,
+            store,
+            codec,
+            save_checkpoints: P::DURABLE,
+        };
+        let result = runner::run(store, &mut locked, BATCH, u64::MAX, |_| {}).await;
+        self.publish(&tracked);
+        result
     }
 
     /// Replaces the state with `fresh` and replays the whole log into it, reporting the
-    /// position reached after each batch.
+    /// position reached after each batch. Queries wait meanwhile: the lock is held throughout.
     pub(super) async fn rebuild<S: EventStore, C: Codec>(
         &self,
         store: &S,
@@ -112,13 +138,15 @@ impl<P: Projection> Host<P> {
         if P::DURABLE {
             store.save_checkpoint(P::NAME, 0).await?;
         }
-        let result = apply_up_to(&mut tracked, store, codec, u64::MAX, &[], progress).await;
+        let mut locked = Locked {
+            tracked: &mut tracked,
+            store,
+            codec,
+            save_checkpoints: P::DURABLE,
+        };
+        let result = runner::run(store, &mut locked, BATCH, u64::MAX, progress).await;
         self.publish(&tracked);
-        result?;
-        if P::DURABLE {
-            store.save_checkpoint(P::NAME, tracked.position).await?;
-        }
-        Ok(tracked.position)
+        result
     }
 
     fn publish(&self, tracked: &RwLockWriteGuard<'_, Tracked<P>>) {
@@ -130,62 +158,53 @@ impl<P: Projection> Host<P> {
     }
 }
 
-async fn apply_up_to<P: Projection, S: EventStore, C: Codec>(
-    tracked: &mut Tracked<P>,
-    store: &S,
-    codec: &C,
-    target: u64,
-    known: &[RecordedEvent],
-    mut progress: impl FnMut(u64),
-) -> Result<(), Error> {
-    if tracked.position >= target {
-        return Ok(());
-    }
-    if known
-        .first()
-        .is_some_and(|first| first.position == tracked.position + 1)
-    {
-        apply_batch(tracked, known, codec)?;
-    }
-    if tracked.position >= target {
-        return Ok(());
-    }
-    let mut batch = store.read_all(tracked.position, BATCH).await?;
-    loop {
-        let after = batch.last().map_or(tracked.position, |last| last.position);
-        let more = batch.len() == BATCH && after < target;
-        // The next batch is asked for before this one is applied: the store (a database
-        // server) reads and sends it while the projection folds.
-        let (next, applied) = tokio::join!(
-            biased;
-            async {
-                if more {
-                    Some(store.read_all(after, BATCH).await)
-                } else {
-                    None
-                }
-            },
-            async { apply_batch(tracked, &batch, codec) },
-        );
-        applied?;
-        progress(tracked.position);
-        match next {
-            Some(next) => batch = next?,
-            None => return Ok(()),
+/// A hosted projection under its write lock: the checkpointed runner's unit of work applies a
+/// batch in memory and, for a durable projection run in the background or rebuilt, stores the
+/// checkpoint after it.
+struct Locked<'t, 's, P, S, C> {
+    tracked: &'t mut Tracked<P>,
+    store: &'s S,
+    codec: &'s C,
+    save_checkpoints: bool,
+}
+
+impl<P: Projection, S: EventStore, C: Codec> Locked<'_, '_, P, S, C> {
+    /// Applies a command's own records when they are the next events.
+    async fn take_known(&mut self, known: &[RecordedEvent]) -> Result<(), Error> {
+        if known
+            .first()
+            .is_some_and(|first| first.position == self.tracked.position + 1)
+        {
+            runner::Checkpointed::commit(self, (), known).await?;
         }
+        Ok(())
     }
 }
 
-fn apply_batch<P: Projection, C: Codec>(
-    tracked: &mut Tracked<P>,
-    batch: &[RecordedEvent],
-    codec: &C,
-) -> Result<(), Error> {
-    for record in batch {
-        tracked.projection.apply(record, codec)?;
-        tracked.position = record.position;
+impl<P: Projection, S: EventStore, C: Codec> runner::Checkpointed for Locked<'_, '_, P, S, C> {
+    /// The lock is held for the whole run: a unit of work needs nothing more.
+    type Unit = ();
+
+    async fn begin(&mut self) -> Result<((), u64), Error> {
+        Ok(((), self.tracked.position))
     }
-    Ok(())
+
+    async fn commit(&mut self, (): (), batch: &[RecordedEvent]) -> Result<(), Error> {
+        for record in batch {
+            self.tracked.projection.apply(record, self.codec)?;
+            self.tracked.position = record.position;
+        }
+        if self.save_checkpoints {
+            self.store
+                .save_checkpoint(P::NAME, self.tracked.position)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn finish(&mut self, (): ()) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// A hosted projection of any type, as the app's list holds it.
@@ -261,7 +280,6 @@ where
 {
     let mut backoff = Duration::from_millis(100);
     let mut resumed = !P::DURABLE;
-    let mut saved = 0;
     let Some(mut head) = app.upgrade().map(|app| app.store.head()) else {
         return;
     };
@@ -277,15 +295,9 @@ where
                 let mut tracked = host.state.write().await;
                 tracked.position = tracked.position.max(checkpoint);
                 host.publish(&tracked);
-                saved = checkpoint;
                 resumed = true;
             }
-            let position = host.advance(store, codec, u64::MAX, &[]).await?;
-            if P::DURABLE && position > saved {
-                store.save_checkpoint(P::NAME, position).await?;
-                saved = position;
-            }
-            Ok::<_, Error>(position)
+            host.follow(store, codec).await
         }
         .await;
         drop(app);

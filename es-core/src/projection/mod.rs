@@ -1,5 +1,7 @@
 //! Projections: read models folded from the global log, and the queries they answer.
 
+pub(crate) mod runner;
+
 use uuid::Uuid;
 
 use crate::codec::Codec;
