@@ -42,9 +42,35 @@ use projections::Hosted;
 /// process, so optimistic conflicts come only from other processes or nodes.
 ///
 /// # Examples
-/// ```ignore
+/// ```
+/// use es_core::prelude::*;
+///
+/// #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+/// struct MoneyDeposited { amount: u64 }
+///
+/// #[derive(Command, Debug, Clone)]
+/// struct Deposit { #[id] account: String, amount: u64 }
+///
+/// #[derive(Default, Debug, Clone)]
+/// struct BankAccount { balance: u64 }
+///
+/// #[aggregate(name = "bank-account")]
+/// impl BankAccount {
+///     #[handle]
+///     fn deposit(&self, cmd: Deposit) -> MoneyDeposited { MoneyDeposited { amount: cmd.amount } }
+///     #[apply]
+///     fn deposited(&mut self, e: &MoneyDeposited) { self.balance += e.amount; }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let app = App::builder(InMemoryEventStore::new()).aggregate::<BankAccount>().build();
 /// let committed = app.send(Deposit { account: "alice".into(), amount: 50 }).await?;
+/// assert_eq!((committed.stream.as_str(), committed.version), ("bank-account-alice", 1));
+/// let (account, version) = app.load::<BankAccount>("alice").await?;
+/// assert_eq!((account.balance, version), (50, 1));
+/// # Ok(())
+/// # }
 /// ```
 pub struct App<S, C = Json> {
     inner: Arc<Inner<S, C>>,

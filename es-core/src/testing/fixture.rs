@@ -16,12 +16,57 @@ use crate::event::{EventSet, IntoEvents};
 /// depends on anything but the events fails the test.
 ///
 /// # Examples
-/// ```ignore
+/// ```
+/// use es_core::prelude::*;
+/// use es_core::testing::TestFixture;
+///
+/// #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+/// struct MoneyDeposited { amount: u64 }
+///
+/// #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+/// struct MoneyWithdrawn { amount: u64 }
+///
+/// #[derive(Command, Debug, Clone)]
+/// struct Withdraw { #[id] account: String, amount: u64 }
+///
+/// #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+/// enum BankError {
+///     #[error("insufficient funds: balance {balance}, requested {requested}")]
+///     InsufficientFunds { balance: u64, requested: u64 },
+/// }
+///
+/// #[derive(Default, Debug, Clone, PartialEq)]
+/// struct BankAccount { balance: u64 }
+///
+/// #[aggregate(name = "bank-account", error = BankError)]
+/// impl BankAccount {
+///     #[handle]
+///     fn withdraw(&self, cmd: Withdraw) -> Result<MoneyWithdrawn, BankError> {
+///         if cmd.amount > self.balance {
+///             return Err(BankError::InsufficientFunds { balance: self.balance, requested: cmd.amount });
+///         }
+///         Ok(MoneyWithdrawn { amount: cmd.amount })
+///     }
+///     #[apply]
+///     fn deposited(&mut self, e: &MoneyDeposited) { self.balance += e.amount; }
+///     #[apply]
+///     fn withdrawn(&mut self, e: &MoneyWithdrawn) { self.balance -= e.amount; }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
 /// TestFixture::<BankAccount>::new()
-///     .given((AccountOpened { owner: "Ada".into() }, MoneyDeposited { amount: 10 }))
+///     .given(MoneyDeposited { amount: 10 })
 ///     .when(Withdraw { account: "a".into(), amount: 30 })
 ///     .await
 ///     .then_expect_error(BankError::InsufficientFunds { balance: 10, requested: 30 });
+///
+/// TestFixture::<BankAccount>::new()
+///     .given(MoneyDeposited { amount: 50 })
+///     .when(Withdraw { account: "a".into(), amount: 30 })
+///     .await
+///     .then_expect_events(MoneyWithdrawn { amount: 30 });
+/// # }
 /// ```
 pub struct TestFixture<A: Aggregate, C = Json> {
     services: A::Services,

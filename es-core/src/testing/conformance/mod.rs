@@ -13,11 +13,12 @@
 //! store behind `Arc<dyn DynEventStore>`. The second argument is a future that makes a store; it
 //! is awaited once per test (a fresh temporary file, a pool on a shared database):
 //!
-//! ```ignore
+//! ```
 //! use es_core::InMemoryEventStore;
 //!
 //! es_core::conformance_tests!(memory, async { InMemoryEventStore::new() });
 //! // tests: memory::expected_version_matrix, .., memory::dyn_store::expected_version_matrix, ..
+//! # fn main() {}
 //! ```
 //!
 //! The generated tests run on es-core's own tokio (the `testing` feature enables its
@@ -27,12 +28,25 @@
 //! [`two_instances_see_each_other`] needs a second instance on the same database: give the
 //! macro a third argument that makes one from the first, and it generates that test too:
 //!
-//! ```ignore
+//! ```
+//! # #[cfg(feature = "sqlite")]
+//! # mod cases {
+//! use es_core::SqliteEventStore;
+//!
+//! fn temp_path() -> std::path::PathBuf {
+//!     std::env::temp_dir().join(format!("es-conformance-{}.db", uuid::Uuid::now_v7()))
+//! }
+//!
 //! es_core::conformance_tests!(
 //!     sqlite,
 //!     async { SqliteEventStore::open(temp_path()).await.unwrap() },
-//!     |first: &SqliteEventStore| SqliteEventStore::open(first.path().to_owned()),
+//!     |first: &SqliteEventStore| {
+//!         let path = first.path().to_owned();
+//!         async move { SqliteEventStore::open(path).await.unwrap() }
+//!     },
 //! );
+//! # }
+//! # fn main() {}
 //! ```
 //!
 //! The cases that need a backend hook are called by hand: [`versions_past_2_31`] (put a stream
@@ -148,14 +162,29 @@ pub async fn run_all<S: EventStore + Clone>(store: &S) {
 /// `Arc<dyn DynEventStore>`).
 ///
 /// # Examples
-/// ```ignore
+/// ```
 /// es_core::conformance_tests!(memory, async { es_core::InMemoryEventStore::new() });
+///
+/// # #[cfg(feature = "postgres")]
+/// # mod cases {
+/// use es_core::PostgresEventStore;
+///
+/// /// A store on the database `ES_POSTGRES_URL` names; none (the tests pass, saying so) when
+/// /// it is not set.
+/// async fn connect_if_configured() -> Option<PostgresEventStore> {
+///     let url = std::env::var("ES_POSTGRES_URL").ok()?;
+///     Some(PostgresEventStore::connect(&url).await.expect("connect"))
+/// }
 ///
 /// es_core::conformance_tests!(
 ///     postgres,
-///     optional async { connect_if_configured().await },
-///     |first: &PostgresEventStore| PostgresEventStore::connect(first.url()),
+///     optional connect_if_configured(),
+///     |_first: &PostgresEventStore| async {
+///         connect_if_configured().await.expect("configured for the first")
+///     },
 /// );
+/// # }
+/// # fn main() {}
 /// ```
 #[macro_export]
 macro_rules! conformance_tests {
