@@ -121,6 +121,25 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// An aggregate's `apply` panicked on an event: on a command's own event nothing of the
+    /// command was stored; on a stored event the stream cannot be loaded until the code is
+    /// fixed. The cached state is discarded either way, and other streams keep working.
+    #[error(
+        "`apply` of aggregate stream `{stream}` panicked on event `{event}` at version {version}"
+    )]
+    Apply {
+        /// The event's stream.
+        stream: String,
+        /// The event's version in the stream (for a command's own event, the version it would
+        /// have had).
+        version: u64,
+        /// The event's name.
+        event: String,
+        /// The panic.
+        #[source]
+        source: Panicked,
+    },
+
     /// The backend failed (I/O, connection, database error). The append may or may not have
     /// happened; a retry with the same event ids is safe.
     #[error("store backend failed")]
@@ -157,4 +176,33 @@ impl Error {
         }
         self
     }
+}
+
+/// A panic caught in user code (an `apply` that overflows, an `#[on]` method that indexes out of
+/// bounds), as an error carrying its message: the event it happened on is named by the error
+/// that holds it ([`Error::Apply`], [`Error::Projection`]).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("panicked: {message}")]
+pub struct Panicked {
+    message: String,
+}
+
+impl Panicked {
+    /// The panic's message (`"<not a string>"` when its payload is not one).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+/// Runs `f`, turning a panic into [`Panicked`]. Callers discard whatever `f` was changing when
+/// it panicked, which is why asserting unwind safety is sound here.
+pub(crate) fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, Panicked> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|text| (*text).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "<not a string>".to_owned());
+        Panicked { message }
+    })
 }

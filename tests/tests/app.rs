@@ -1,5 +1,5 @@
-//! The command path's recovery: giving up after conflicts, a panicking `apply`; the in-memory
-//! store's head hint.
+//! The command path's recovery: giving up after conflicts, a panicking `apply` (on a command's
+//! own event and on a stored one); the in-memory store's head hint.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -35,7 +35,10 @@ impl Counter {
 
     #[apply]
     fn added(&mut self, event: &Added) {
-        self.total += event.n;
+        self.total = self
+            .total
+            .checked_add(event.n)
+            .expect("the total overflows");
         let panic_now = event.n == 10 && PANIC_IN_APPLY.swap(false, Ordering::SeqCst);
         assert!(!panic_now, "apply panics on purpose");
     }
@@ -65,18 +68,76 @@ async fn giving_up_after_conflicts_leaves_the_cache_to_be_reread() {
 }
 
 #[tokio::test]
-async fn a_panicking_apply_does_not_corrupt_the_cached_state() {
-    let app = App::builder(InMemoryEventStore::new())
-        .aggregate::<Counter>()
-        .build();
+async fn a_command_whose_apply_panics_stores_nothing_and_names_the_event() {
+    let store = InMemoryEventStore::new();
+    let app = App::builder(store.clone()).aggregate::<Counter>().build();
     app.send(add(1)).await.unwrap();
     PANIC_IN_APPLY.store(true, Ordering::SeqCst);
-    let panicking = app.clone();
-    let joined = tokio::spawn(async move { panicking.send(add(10)).await }).await;
-    assert!(joined.is_err(), "the send must have panicked");
-    // The append committed before `apply` panicked: the state is rebuilt, not re-applied.
+    let error = app.send(add(10)).await.unwrap_err();
+    let CommandError::Store(es_core::Error::Apply {
+        stream,
+        version,
+        event,
+        source,
+    }) = &error
+    else {
+        panic!("expected an apply error, got {error:?}");
+    };
+    assert_eq!(
+        (stream.as_str(), *version, event.as_str()),
+        (Counter::stream_name("c").as_str(), 2, "Added")
+    );
+    assert_eq!(source.message(), "apply panics on purpose");
+    assert_eq!(
+        store.len(),
+        1,
+        "events are applied before they are appended"
+    );
+    // The half-applied state was discarded: the stream is as the store holds it.
     let (state, version) = app.load::<Counter>("c").await.unwrap();
-    assert_eq!((state.total, version), (11, 2));
+    assert_eq!((state.total, version), (1, 1));
+    let committed = app.send(add(10)).await.unwrap();
+    assert_eq!(committed.version, 2);
+}
+
+#[tokio::test]
+async fn a_stored_event_whose_apply_panics_is_an_error_and_other_streams_keep_working() {
+    let store = InMemoryEventStore::new();
+    let poisoned = Counter::stream_name("p");
+    // Written by a version of the code that allowed it: the total overflows on replay.
+    for n in [u64::MAX, 1] {
+        let payload = serde_json::to_vec(&Added { n }).unwrap();
+        store
+            .append(
+                &poisoned,
+                es_core::ExpectedVersion::Any,
+                vec![NewEvent::new("Added", 1, payload)],
+            )
+            .await
+            .unwrap();
+    }
+    let app = App::builder(store.clone()).aggregate::<Counter>().build();
+    for _ in 0..2 {
+        let error = app
+            .send(Add {
+                id: "p".into(),
+                n: 1,
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                CommandError::Store(es_core::Error::Apply { stream, version: 2, .. })
+                    if *stream == poisoned
+            ),
+            "expected the replay's apply error at version 2, got {error:?}"
+        );
+        assert!(error.to_string().contains(&poisoned), "{error}");
+    }
+    assert!(app.load::<Counter>("p").await.is_err());
+    let committed = app.send(add(5)).await.unwrap();
+    assert_eq!((committed.version, store.len()), (1, 3));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -122,6 +122,28 @@ impl Picky {
     }
 }
 
+/// Keeps the first byte of every note, and so panics (index out of bounds) on an empty one.
+#[derive(Debug, Default)]
+struct Initials {
+    initials: Vec<u8>,
+}
+
+#[derive(Debug)]
+struct GetInitials;
+
+#[projection]
+impl Initials {
+    #[on]
+    fn noted(&mut self, event: &Noted) {
+        self.initials.push(event.text.as_bytes()[0]);
+    }
+
+    #[query]
+    fn initials(&self, _: GetInitials) -> Vec<u8> {
+        self.initials.clone()
+    }
+}
+
 /// Counts `Added` events, skipping those of a newer schema version.
 #[derive(Debug, Default)]
 struct Lenient {
@@ -152,6 +174,13 @@ fn fresh_id(prefix: &str) -> String {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::SeqCst)
     )
+}
+
+fn note(counter: &str, text: &str) -> Note {
+    Note {
+        counter: counter.to_owned(),
+        text: text.to_owned(),
+    }
 }
 
 fn add(counter: &str, amount: u64) -> Add {
@@ -385,6 +414,66 @@ async fn failing_handler_stops_and_resumes<S: EventStore + Clone>(store: S) {
     );
 }
 
+/// A panic in an `#[on]` method is an error naming the event, for inline and background
+/// projections alike; the command stands, the projection stays before the event, and the other
+/// projections keep working.
+async fn panicking_handler_is_an_error_naming_the_event<S: EventStore + Clone>(store: S) {
+    let id = fresh_id("initials");
+    let stream = Counter::stream_name(&id);
+    let app = App::builder(store.clone())
+        .aggregate::<Counter>()
+        .projection(Totals::default())
+        .projection(Initials::default())
+        .build();
+    app.send(note(&id, "first")).await.expect("send");
+    let committed = app.send(note(&id, "")).await.expect("the command stands");
+    let position = committed.position.expect("appended");
+    let error = app
+        .query(GetInitials)
+        .await
+        .expect_err("the handler panicked");
+    let QueryError::Store(Error::Projection {
+        projection,
+        stream: named,
+        version,
+        source,
+        ..
+    }) = &error
+    else {
+        panic!("expected a projection error, got {error:?}");
+    };
+    assert_eq!(
+        (*projection, named.as_str(), *version),
+        ("initials", stream.as_str(), 2)
+    );
+    assert!(
+        source.to_string().contains("index out of bounds"),
+        "{source}"
+    );
+    assert_eq!(
+        app.projection_position::<Initials>().expect("hosted"),
+        position - 1,
+        "the projection stays before the event"
+    );
+    app.query(GetTotal)
+        .await
+        .expect("other projections keep working");
+
+    let background = App::builder(store.clone())
+        .aggregate::<Counter>()
+        .background_projection(Initials::default())
+        .build();
+    let error = background
+        .query_at(GetInitials, position, Duration::from_millis(300))
+        .await
+        .expect_err("stopped at the event");
+    assert!(
+        matches!(&error, QueryError::Timeout { failure: Some(failure), .. }
+            if failure.contains(&stream) && failure.contains("index out of bounds")),
+        "{error:?}"
+    );
+}
+
 async fn background_projection_follows_and_resumes<S: EventStore + Clone>(store: S) {
     let picky = Picky::default();
     let seen = Arc::clone(&picky.seen);
@@ -526,6 +615,7 @@ on_every_store!(
     unhandled_events_are_not_decoded,
     newer_schema_versions_stop_or_skip,
     failing_handler_stops_and_resumes,
+    panicking_handler_is_an_error_naming_the_event,
     background_projection_follows_and_resumes
 );
 

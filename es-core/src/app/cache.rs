@@ -4,6 +4,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::aggregate::Aggregate;
+use crate::error::{Error, catch_panic};
+use crate::event::EventSet;
 
 /// An aggregate's state as of a stream version.
 pub(super) struct Hydrated<A> {
@@ -32,12 +34,31 @@ impl<A: Aggregate> Hydrated<A> {
         }
     }
 
-    /// Applies `event`, recorded at `version`, to the state.
-    pub(super) fn apply(&mut self, event: &A::Event, version: u64) {
+    /// Applies `event`, recorded at `version`, to the state. A panic in the aggregate's
+    /// `apply` comes back as an error naming the event, and leaves the entry torn: it is
+    /// emptied (to be restored from the store) when next locked.
+    pub(super) fn apply(
+        &mut self,
+        stream: &str,
+        event: &A::Event,
+        version: u64,
+    ) -> Result<(), Error> {
         self.torn = true;
-        self.state.apply(event);
+        catch_panic(|| self.state.apply(event)).map_err(|source| Error::Apply {
+            stream: stream.to_owned(),
+            version,
+            event: event.name().to_owned(),
+            source,
+        })?;
         self.torn = false;
         self.version = version;
+        Ok(())
+    }
+
+    /// Drops the state, so the next command restores it from the store: for a state that holds
+    /// events the store may not have.
+    pub(super) fn discard(&mut self) {
+        *self = Self::empty();
     }
 }
 

@@ -78,15 +78,21 @@ impl<S: EventStore, C: Codec> App<S, C> {
                     duplicate: false,
                 });
             }
+            // Applied before they are appended: an `apply` that panics leaves nothing stored
+            // (and the cached state discarded); a failed append discards the state too.
+            let before = hydrated.version;
+            for (event, version) in events.iter().zip(before + 1..) {
+                if let Err(error) = hydrated.apply(&stream, event, version) {
+                    hydrated.discard();
+                    return Err(error.into());
+                }
+            }
             let keyed = metadata.idempotency_key.is_some();
             match self
-                .append_decision(&stream, hydrated.version, &events, &metadata)
+                .append_decision(&stream, before, &events, &metadata)
                 .await
             {
                 Ok(Appended::Stored { result, sent }) => {
-                    for (event, version) in events.iter().zip(result.first_version..) {
-                        hydrated.apply(event, version);
-                    }
                     self.snapshot_if_due(&stream, &mut hydrated);
                     drop(hydrated);
                     self.project_inline(&stream, sent, &result).await;
@@ -99,9 +105,9 @@ impl<S: EventStore, C: Codec> App<S, C> {
                         duplicate: false,
                     });
                 }
-                Ok(Appended::Overtaken) => hydrated.fresh = false,
+                Ok(Appended::Overtaken) => hydrated.discard(),
                 Err(error) if is_retryable(&error, keyed) => {
-                    hydrated.fresh = false;
+                    hydrated.discard();
                     if retries == self.inner.max_retries {
                         return Err(CommandError::TooManyConflicts { stream, retries });
                     }
@@ -109,8 +115,8 @@ impl<S: EventStore, C: Codec> App<S, C> {
                     tracing::debug!(retries, "conflict; catching up and retrying");
                 }
                 Err(error) => {
-                    // The append may or may not have happened: read the tail next time.
-                    hydrated.fresh = false;
+                    // The append may or may not have happened: restore from the store next time.
+                    hydrated.discard();
                     return Err(error.into());
                 }
             }

@@ -32,8 +32,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
                 .store
                 .fold_stream(stream, from, REPLAY_BATCH, &mut |record| {
                     let event: A::Event = record.decode(codec)?;
-                    hydrated.apply(&event, record.version);
-                    Ok(())
+                    hydrated.apply(stream, &event, record.version)
                 })
                 .await?;
             if read < REPLAY_BATCH {

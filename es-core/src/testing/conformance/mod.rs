@@ -63,7 +63,7 @@
 //! | 2 | [`concurrent_exact_appends_one_winner`] | |
 //! | 3 | [`concurrent_any_appends_all_succeed`] | |
 //! | 4 | [`failed_batch_leaves_no_trace`] | injected failures (a dropped connection) |
-//! | 5 | [`unencodable_event_rejected`] (through [`App`](crate::App)) | |
+//! | 5 | [`unencodable_event_rejected`], [`panicking_apply_stores_nothing`] (through [`App`](crate::App)) | |
 //! | 6 | [`large_versions_in_conflicts`], [`large_payloads_round_trip`] | |
 //! | 6 | [`versions_past_2_31`] | a hook that seeds a high version |
 //! | 7 | [`idempotent_retry`] | |
@@ -109,7 +109,10 @@ pub use live::{
 pub use race::{StalledAppend, gap_race, rolled_back_append};
 pub use read::{global_log_from_position, long_stream_read_whole, range_reads, round_trip};
 pub use restore::{snapshot_plus_tail_equals_replay, snapshot_restores_state};
-pub use typed::{command_metadata_recorded, idempotent_commands, unencodable_event_rejected};
+pub use typed::{
+    command_metadata_recorded, idempotent_commands, panicking_apply_stores_nothing,
+    unencodable_event_rejected,
+};
 
 use crate::store::EventStore;
 
@@ -124,6 +127,7 @@ pub async fn run_all<S: EventStore + Clone>(store: &S) {
     concurrent_any_appends_all_succeed(store).await;
     failed_batch_leaves_no_trace(store).await;
     unencodable_event_rejected(store).await;
+    panicking_apply_stores_nothing(store).await;
     large_versions_in_conflicts(store).await;
     large_payloads_round_trip(store).await;
     idempotent_retry(store).await;
@@ -285,6 +289,7 @@ macro_rules! __conformance_cases {
             concurrent_any_appends_all_succeed
             failed_batch_leaves_no_trace
             unencodable_event_rejected
+            panicking_apply_stores_nothing
             large_versions_in_conflicts
             large_payloads_round_trip
             idempotent_retry

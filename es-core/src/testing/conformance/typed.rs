@@ -1,5 +1,6 @@
-//! Case 5: an event that cannot be serialized is refused above the store; and what the command
-//! path records through the store: command metadata and idempotency keys.
+//! Case 5: an event that cannot be serialized, or whose `apply` panics, is refused above the
+//! store; and what the command path records through the store: command metadata and
+//! idempotency keys.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -14,7 +15,8 @@ use crate::codec::{Codec, Json};
 use crate::command::{AggregateCommand, Command};
 use crate::error::Error;
 use crate::event::EventSet;
-use crate::store::EventStore;
+use crate::record::NewEvent;
+use crate::store::{EventStore, ExpectedVersion};
 
 /// Case 5: a command whose events include one the codec cannot serialize fails with
 /// [`Error::Encode`] naming that event (with the codec's error as its source), never
@@ -87,6 +89,93 @@ pub async fn unencodable_event_rejected<S: EventStore + Clone>(store: &S) {
         (state.total, version),
         (5, 2),
         "{CASE}: the aggregate replays wrong"
+    );
+}
+
+/// Case 5: an `apply` that panics (here: an overflow) on a command's own event stores nothing
+/// of the command and comes back as [`Error::Apply`] naming the stream, version and event; a
+/// stored event whose `apply` panics makes loading its stream that error, never a panic, and
+/// other streams keep working.
+///
+/// # Panics
+/// On a violation of the contract.
+pub async fn panicking_apply_stores_nothing<S: EventStore + Clone>(store: &S) {
+    const CASE: &str = "panicking_apply_stores_nothing";
+    let app = App::builder(store.clone()).aggregate::<Probe>().build();
+    let id = unique_stream(CASE);
+    let stream = Probe::stream_name(&id);
+    let first = app.send(Record::new(&id, vec![ProbeEvent::Fine(1)])).await;
+    ok(CASE, "a first command", first.map_err(store_error));
+    let overflowing = vec![ProbeEvent::Fine(2), ProbeEvent::Fine(u32::MAX)];
+    match app.send(Record::new(&id, overflowing)).await {
+        Err(CommandError::Store(Error::Apply {
+            stream: named,
+            version,
+            event,
+            source,
+        })) => {
+            assert_eq!(
+                (named.as_str(), version, event.as_str()),
+                (stream.as_str(), 3, "ProbeFine"),
+                "{CASE}: the apply error names the wrong event"
+            );
+            assert!(
+                source.message().contains("overflow"),
+                "{CASE}: the apply error lost the panic's message: {source}"
+            );
+        }
+        other => panic!("{CASE}: expected CommandError::Store(Error::Apply), got {other:?}"),
+    }
+    let stored = read_whole(CASE, store, &stream, 100).await;
+    assert_eq!(
+        stored.len(),
+        1,
+        "{CASE}: a command whose apply panicked stored events: {stored:?}"
+    );
+    let after = app.send(Record::new(&id, vec![ProbeEvent::Fine(4)])).await;
+    let after = ok(
+        CASE,
+        "a command after the panic",
+        after.map_err(store_error),
+    );
+    assert_eq!(after.version, 2, "{CASE}: the state after the panic");
+
+    let poisoned_id = unique_stream(CASE);
+    let poisoned = Probe::stream_name(&poisoned_id);
+    let overflowing = [u32::MAX, 1].map(|amount| {
+        let payload = Json.encode(&amount).expect("a number encodes");
+        NewEvent::new("ProbeFine", 1, payload)
+    });
+    let appended = store
+        .append(&poisoned, ExpectedVersion::NoStream, overflowing.to_vec())
+        .await;
+    ok(CASE, "appending the poisoned stream", appended);
+    for attempt in ["first", "second"] {
+        match app
+            .send(Record::new(&poisoned_id, vec![ProbeEvent::Fine(1)]))
+            .await
+        {
+            Err(CommandError::Store(Error::Apply {
+                stream, version, ..
+            })) => assert_eq!(
+                (stream.as_str(), version),
+                (poisoned.as_str(), 2),
+                "{CASE}: the replay's apply error names the wrong event ({attempt} attempt)"
+            ),
+            other => {
+                panic!("{CASE}: a stream whose replay panics gave {other:?} ({attempt} attempt)")
+            }
+        }
+    }
+    let still = app.send(Record::new(&id, vec![ProbeEvent::Fine(5)])).await;
+    let still = ok(
+        CASE,
+        "the first stream, after a poisoned one",
+        still.map_err(store_error),
+    );
+    assert_eq!(
+        still.version, 3,
+        "{CASE}: the first stream after a poisoned one"
     );
 }
 
@@ -340,7 +429,10 @@ impl Aggregate for Probe {
 
     fn apply(&mut self, event: &ProbeEvent) {
         if let ProbeEvent::Fine(amount) = event {
-            self.total += amount;
+            self.total = self
+                .total
+                .checked_add(*amount)
+                .expect("probe total overflows");
         }
     }
 
