@@ -44,7 +44,7 @@ impl<S: EventStore> App<S> {
         AppBuilder {
             store,
             codec: Json,
-            max_retries: 5,
+            max_retries: 30,
             cache_capacity: 10_000,
             slots: HashMap::new(),
             projections: Vec::new(),
@@ -73,7 +73,8 @@ impl<S: EventStore, C: Codec> AppBuilder<S, C> {
         self
     }
 
-    /// How many times a command is retried after an optimistic-concurrency conflict (default 5).
+    /// How many times a command is retried after an optimistic-concurrency conflict (default 30),
+    /// each after a random pause that doubles up to 32 ms.
     #[must_use]
     pub fn max_retries(mut self, retries: u32) -> Self {
         self.max_retries = retries;

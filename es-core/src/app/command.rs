@@ -2,6 +2,8 @@
 //! expected version, apply to the cached state, feed the inline projections; on a conflict,
 //! catch up and decide again.
 
+use std::time::Duration;
+
 use crate::aggregate::Aggregate;
 use crate::codec::Codec;
 use crate::command::AggregateCommand;
@@ -112,7 +114,9 @@ impl<S: EventStore, C: Codec> App<S, C> {
                         return Err(CommandError::TooManyConflicts { stream, retries });
                     }
                     retries += 1;
-                    tracing::debug!(retries, "conflict; catching up and retrying");
+                    let pause = retry_pause(retries);
+                    tracing::debug!(retries, ?pause, "conflict; catching up and retrying");
+                    tokio::time::sleep(pause).await;
                 }
                 Err(error) => {
                     // The append may or may not have happened: restore from the store next time.
@@ -194,6 +198,19 @@ impl<S: EventStore, C: Codec> App<S, C> {
     }
 }
 
+/// The longest pause before a retry.
+const MAX_RETRY_PAUSE: Duration = Duration::from_millis(32);
+
+/// How long to wait before the `retry`-th try after a conflict: a random time up to 1 ms,
+/// doubled per retry up to [`MAX_RETRY_PAUSE`] ("full jitter"). Writers from other processes
+/// that collided then spread out instead of colliding again in step.
+fn retry_pause(retry: u32) -> Duration {
+    let ceiling = Duration::from_millis(1)
+        .saturating_mul(1 << retry.min(16))
+        .min(MAX_RETRY_PAUSE);
+    ceiling.mul_f64(fastrand::f64())
+}
+
 /// Whether a failed append is decided again after catching up: a conflict, or, for a keyed
 /// command, a duplicate id (another sender of the same key won the race; the next turn finds
 /// its outcome). Anything else may or may not have been written and goes back to the caller.
@@ -206,6 +223,22 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
+
+    #[test]
+    fn retry_pauses_are_random_below_a_doubling_ceiling() {
+        for retry in 1..40 {
+            let ceiling = Duration::from_millis(1 << retry.min(16)).min(MAX_RETRY_PAUSE);
+            let pauses: Vec<_> = (0..50).map(|_| retry_pause(retry)).collect();
+            assert!(
+                pauses.iter().all(|pause| *pause <= ceiling),
+                "retry {retry}"
+            );
+            assert!(
+                pauses.windows(2).any(|pair| pair[0] != pair[1]),
+                "retry {retry}: the pauses are jittered"
+            );
+        }
+    }
 
     #[test]
     fn conflicts_are_retried_and_so_are_duplicates_of_a_keyed_command() {

@@ -71,7 +71,10 @@ pub enum CommandError<E> {
     #[error(transparent)]
     Store(#[from] Error),
     /// Other writers kept appending to the stream; the command was retried and gave up.
-    #[error("gave up on stream `{stream}` after {retries} conflicting retries")]
+    /// Nothing of it was written.
+    #[error(
+        "gave up on stream `{stream}` after {retries} conflicting retries; nothing was applied"
+    )]
     TooManyConflicts {
         /// The contended stream.
         stream: String,

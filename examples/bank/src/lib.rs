@@ -84,6 +84,20 @@ pub enum BankError {
     /// An amount of zero.
     #[error("the amount must be positive")]
     ZeroAmount,
+    /// An empty account id.
+    #[error("the account id must not be empty")]
+    EmptyAccountId,
+    /// An owner's name that is empty or holds control characters (terminal escapes).
+    #[error("the owner's name must not be empty or contain control characters")]
+    InvalidOwner,
+    /// A deposit that would take the balance past `u64::MAX`.
+    #[error("a deposit of {amount} would overflow the balance of {balance}")]
+    BalanceOverflow {
+        /// The balance before the deposit.
+        balance: u64,
+        /// The deposit.
+        amount: u64,
+    },
     /// A withdrawal larger than the balance.
     #[error("insufficient funds: balance {balance}, requested {requested}")]
     InsufficientFunds {
@@ -128,9 +142,17 @@ impl BankAccount {
     #[handle]
     fn open(&self, cmd: OpenAccount) -> Result<AccountOpened, BankError> {
         match self.status {
-            Status::New => Ok(AccountOpened { owner: cmd.owner }),
-            Status::Open | Status::Closed => Err(BankError::AlreadyOpen),
+            Status::New => {}
+            Status::Open => return Err(BankError::AlreadyOpen),
+            Status::Closed => return Err(BankError::Closed),
         }
+        if cmd.account.is_empty() {
+            return Err(BankError::EmptyAccountId);
+        }
+        if cmd.owner.trim().is_empty() || cmd.owner.chars().any(char::is_control) {
+            return Err(BankError::InvalidOwner);
+        }
+        Ok(AccountOpened { owner: cmd.owner })
     }
 
     #[handle]
@@ -138,6 +160,12 @@ impl BankAccount {
         self.ensure_open()?;
         if cmd.amount == 0 {
             return Err(BankError::ZeroAmount);
+        }
+        if self.balance.checked_add(cmd.amount).is_none() {
+            return Err(BankError::BalanceOverflow {
+                balance: self.balance,
+                amount: cmd.amount,
+            });
         }
         Ok(MoneyDeposited { amount: cmd.amount })
     }
@@ -176,12 +204,20 @@ impl BankAccount {
 
     #[apply]
     fn deposited(&mut self, event: &MoneyDeposited) {
-        self.balance += event.amount;
+        // The handler refuses a deposit that would overflow; `expect` rather than a silent wrap
+        // in release builds, should a log ever hold one (the framework reports the event).
+        self.balance = self
+            .balance
+            .checked_add(event.amount)
+            .expect("a deposit never overflows the balance");
     }
 
     #[apply]
     fn withdrawn(&mut self, event: &MoneyWithdrawn) {
-        self.balance -= event.amount;
+        self.balance = self
+            .balance
+            .checked_sub(event.amount)
+            .expect("a withdrawal never exceeds the balance");
     }
 
     #[apply]
@@ -219,7 +255,19 @@ pub struct AccountSummary {
     pub closed: bool,
 }
 
+/// Why [`Balances`] cannot apply an event: a log the aggregate would never have written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Unbalanced {
+    /// A deposit past `u64::MAX`.
+    #[error("the deposit overflows the balance")]
+    Overflow,
+    /// A withdrawal of more than the balance.
+    #[error("the withdrawal exceeds the balance")]
+    Negative,
+}
+
 /// The balance of every account: the read model behind `balance`.
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Balances {
     accounts: std::collections::BTreeMap<String, AccountSummary>,
@@ -245,13 +293,23 @@ impl Balances {
     }
 
     #[on]
-    fn deposited(&mut self, event: &MoneyDeposited, meta: &EventMeta) {
-        self.accounts.entry(account_of(*meta)).or_default().balance += event.amount;
+    fn deposited(&mut self, event: &MoneyDeposited, meta: &EventMeta) -> Result<(), Unbalanced> {
+        let summary = self.accounts.entry(account_of(*meta)).or_default();
+        summary.balance = summary
+            .balance
+            .checked_add(event.amount)
+            .ok_or(Unbalanced::Overflow)?;
+        Ok(())
     }
 
     #[on]
-    fn withdrawn(&mut self, event: &MoneyWithdrawn, meta: &EventMeta) {
-        self.accounts.entry(account_of(*meta)).or_default().balance -= event.amount;
+    fn withdrawn(&mut self, event: &MoneyWithdrawn, meta: &EventMeta) -> Result<(), Unbalanced> {
+        let summary = self.accounts.entry(account_of(*meta)).or_default();
+        summary.balance = summary
+            .balance
+            .checked_sub(event.amount)
+            .ok_or(Unbalanced::Negative)?;
+        Ok(())
     }
 
     #[on]

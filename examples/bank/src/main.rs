@@ -13,7 +13,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 /// An event-sourced bank: every change to an account is an event.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(
+    version,
+    about,
+    after_help = "Exit status: 0 done; 1 refused by the bank (insufficient funds, no such \
+                  account, closed, invalid input); 2 bad usage (an unknown option or \
+                  --database scheme); 3 the store failed."
+)]
 struct Cli {
     /// Where the events live: a SQLite file, `postgres://..`, or `memory`.
     #[arg(long, global = true, default_value = "bank.db")]
@@ -68,24 +74,45 @@ enum Action {
 
 type Bank = App<Arc<dyn es_core::DynEventStore>>;
 
+/// How a run ends, as its exit status (documented in `--help`).
+enum Failure {
+    /// The bank refused the command: 1.
+    Refused,
+    /// Bad usage: 2, as clap's own usage errors.
+    Usage(String),
+    /// The store failed: 3.
+    Store(Box<dyn std::error::Error>),
+}
+
+impl<E: Into<Box<dyn std::error::Error>>> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Self::Store(error.into())
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
+        Err(Failure::Refused) => ExitCode::from(1),
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Store(error)) => {
             eprintln!("error: {error}");
             let mut source = error.source();
             while let Some(cause) = source {
                 eprintln!("  caused by: {cause}");
                 source = cause.source();
             }
-            ExitCode::FAILURE
+            ExitCode::from(3)
         }
     }
 }
 
-async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+async fn run(cli: Cli) -> Result<(), Failure> {
     let store = open_store(&cli.database).await?;
     let app: Bank = App::builder(store)
         .aggregate::<BankAccount>()
@@ -93,7 +120,11 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         .projection(History::default())
         .build();
     match cli.command.unwrap_or(Action::Demo) {
-        Action::Demo => demo(&app).await,
+        // The demo's refusals are part of its script.
+        Action::Demo => demo(&app).await.or_else(|failure| match failure {
+            Failure::Refused => Ok(()),
+            other => Err(other),
+        }),
         Action::Open { account, owner } => send(&app, OpenAccount { account, owner }).await,
         Action::Deposit { account, amount } => send(&app, Deposit { account, amount }).await,
         Action::Withdraw { account, amount } => send(&app, Withdraw { account, amount }).await,
@@ -104,10 +135,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     }
 }
 
-async fn open_store(
-    database: &str,
-) -> Result<Arc<dyn es_core::DynEventStore>, Box<dyn std::error::Error>> {
-    if database == "memory" {
+async fn open_store(database: &str) -> Result<Arc<dyn es_core::DynEventStore>, Failure> {
+    if database.eq_ignore_ascii_case("memory") {
         println!("store: in memory (nothing is kept after this run)");
         return Ok(Arc::new(InMemoryEventStore::new()));
     }
@@ -121,9 +150,22 @@ async fn open_store(
         return Ok(Arc::new(store));
     }
     if database.is_empty() {
-        return Err("--database is empty; give a SQLite file, `postgres://..` or `memory`".into());
+        return Err(Failure::Usage(
+            "--database is empty; give a SQLite file, `postgres://..` or `memory`".into(),
+        ));
     }
-    let store = SqliteEventStore::open(database).await?;
+    if let Some((scheme, _)) = database.split_once("://") {
+        return Err(Failure::Usage(format!(
+            "--database `{scheme}://..` is not a store this bank knows; give a SQLite file, \
+             `postgres://..` or `memory`"
+        )));
+    }
+    let store = SqliteEventStore::open(database)
+        .await
+        .map_err(|source| OpenFailed {
+            path: database.to_owned(),
+            source,
+        })?;
     println!(
         "store: SQLite file {database}, global log at position {}",
         *store.head().borrow()
@@ -131,8 +173,16 @@ async fn open_store(
     Ok(Arc::new(store))
 }
 
+/// A SQLite file that cannot be opened, named.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot open the SQLite file `{path}`")]
+struct OpenFailed {
+    path: String,
+    source: es_core::Error,
+}
+
 /// The demo: two accounts, a refused overdraft, a closed account that refuses a deposit.
-async fn demo(app: &Bank) -> Result<(), Box<dyn std::error::Error>> {
+async fn demo(app: &Bank) -> Result<(), Failure> {
     let (alice, bob) = ("alice".to_owned(), "bob".to_owned());
     send(
         app,
@@ -141,7 +191,8 @@ async fn demo(app: &Bank) -> Result<(), Box<dyn std::error::Error>> {
             owner: "Alice".into(),
         },
     )
-    .await?;
+    .await
+    .or_else(scripted)?;
     send(
         app,
         OpenAccount {
@@ -149,7 +200,8 @@ async fn demo(app: &Bank) -> Result<(), Box<dyn std::error::Error>> {
             owner: "Bob".into(),
         },
     )
-    .await?;
+    .await
+    .or_else(scripted)?;
     send(
         app,
         Deposit {
@@ -157,7 +209,8 @@ async fn demo(app: &Bank) -> Result<(), Box<dyn std::error::Error>> {
             amount: 100,
         },
     )
-    .await?;
+    .await
+    .or_else(scripted)?;
     send(
         app,
         Deposit {
@@ -165,7 +218,8 @@ async fn demo(app: &Bank) -> Result<(), Box<dyn std::error::Error>> {
             amount: 50,
         },
     )
-    .await?;
+    .await
+    .or_else(scripted)?;
     send(
         app,
         Withdraw {
@@ -173,7 +227,8 @@ async fn demo(app: &Bank) -> Result<(), Box<dyn std::error::Error>> {
             amount: 30,
         },
     )
-    .await?;
+    .await
+    .or_else(scripted)?;
     send(
         app,
         Withdraw {
@@ -181,7 +236,8 @@ async fn demo(app: &Bank) -> Result<(), Box<dyn std::error::Error>> {
             amount: 80,
         },
     )
-    .await?;
+    .await
+    .or_else(scripted)?;
     send(
         app,
         Withdraw {
@@ -189,14 +245,16 @@ async fn demo(app: &Bank) -> Result<(), Box<dyn std::error::Error>> {
             amount: 50,
         },
     )
-    .await?;
+    .await
+    .or_else(scripted)?;
     send(
         app,
         CloseAccount {
             account: bob.clone(),
         },
     )
-    .await?;
+    .await
+    .or_else(scripted)?;
     send(
         app,
         Deposit {
@@ -204,59 +262,82 @@ async fn demo(app: &Bank) -> Result<(), Box<dyn std::error::Error>> {
             amount: 10,
         },
     )
-    .await?;
+    .await
+    .or_else(scripted)?;
     println!();
     println!("final balances:");
     balance(app, &alice).await?;
     balance(app, &bob).await
 }
 
+/// A refusal in the demo is part of its script.
+fn scripted(failure: Failure) -> Result<(), Failure> {
+    match failure {
+        Failure::Refused => Ok(()),
+        other => Err(other),
+    }
+}
+
 /// Sends one command and prints it with its events, or with the bank's refusal.
-async fn send<C>(app: &Bank, command: C) -> Result<(), Box<dyn std::error::Error>>
+async fn send<C>(app: &Bank, command: C) -> Result<(), Failure>
 where
     C: AggregateCommand<Aggregate = BankAccount> + Clone + std::fmt::Debug,
 {
     println!("> {command:?}");
     match app.send(command).await {
         Ok(committed) => {
+            if committed.retries > 0 {
+                println!("  (retried after {} conflicts)", committed.retries);
+            }
             for (offset, event) in committed.events.iter().enumerate() {
                 let version = committed.version - (committed.events.len() - 1 - offset) as u64;
-                println!("  = {event:?}  ({} v{version})", committed.stream);
+                println!(
+                    "  = {event:?}  ({} v{version})",
+                    committed.stream.escape_debug()
+                );
             }
             Ok(())
         }
         Err(CommandError::Rejected(refusal)) => {
             println!("  ! refused: {refusal}");
-            Ok(())
+            Err(Failure::Refused)
         }
         Err(error) => Err(error.into()),
     }
 }
 
-async fn balance(app: &Bank, account: &str) -> Result<(), Box<dyn std::error::Error>> {
+async fn balance(app: &Bank, account: &str) -> Result<(), Failure> {
     let query = GetBalance {
         account: account.to_owned(),
     };
+    let shown = account.escape_debug();
     match app.query(query).await? {
-        None => println!("  {account}: no such account"),
-        Some(summary) => println!(
-            "  {account} ({}{}): {} cents",
-            summary.owner,
-            if summary.closed { ", closed" } else { "" },
-            summary.balance
-        ),
+        None => {
+            println!("  {shown}: no such account");
+            Err(Failure::Refused)
+        }
+        Some(summary) => {
+            println!(
+                "  {shown} ({}{}): {} cents",
+                summary.owner.escape_debug(),
+                if summary.closed { ", closed" } else { "" },
+                summary.balance
+            );
+            Ok(())
+        }
     }
-    Ok(())
 }
 
-async fn history(app: &Bank, account: &str) -> Result<(), Box<dyn std::error::Error>> {
+async fn history(app: &Bank, account: &str) -> Result<(), Failure> {
     let query = GetHistory {
         account: account.to_owned(),
     };
     let entries = app.query(query).await?;
     let stream = BankAccount::stream_name(account);
+    let stream = stream.escape_debug();
     if entries.is_empty() {
         println!("{stream}: no events");
+        return Err(Failure::Refused);
     }
     for entry in entries {
         println!(
@@ -264,7 +345,7 @@ async fn history(app: &Bank, account: &str) -> Result<(), Box<dyn std::error::Er
             entry.version,
             entry.position,
             entry.timestamp,
-            entry.what,
+            entry.what.escape_debug(),
             or_dash(entry.correlation_id),
             or_dash(entry.causation_id),
         );
@@ -272,10 +353,12 @@ async fn history(app: &Bank, account: &str) -> Result<(), Box<dyn std::error::Er
     Ok(())
 }
 
-/// Replays the whole log into fresh read models, with a progress bar on a terminal, and checks
-/// that the rebuilt balances are those the app had.
-async fn rebuild(app: &Bank) -> Result<(), Box<dyn std::error::Error>> {
+/// Replays the whole log into fresh read models, with a progress bar on a terminal, after
+/// checking that the balances the app had match a replay of the log up to the same position
+/// (other processes may append meanwhile: the comparison never looks past that position).
+async fn rebuild(app: &Bank) -> Result<(), Failure> {
     let before = app.query(AllBalances).await?;
+    let at = app.projection_position::<Balances>()?;
     let head = *app.store().head().borrow();
     let bar = ProgressBar::new(head).with_style(ProgressStyle::with_template(
         "{msg:>16} [{bar:40}] {pos}/{len} events",
@@ -293,14 +376,40 @@ async fn rebuild(app: &Bank) -> Result<(), Box<dyn std::error::Error>> {
     println!("rebuilt balances up to position {balances}, account-history up to {history}");
     let after = app.query(AllBalances).await?;
     for (account, summary) in &after {
-        println!("  {account} ({}): {} cents", summary.owner, summary.balance);
+        println!(
+            "  {} ({}): {} cents",
+            account.escape_debug(),
+            summary.owner.escape_debug(),
+            summary.balance
+        );
     }
-    if before == after {
-        println!("the rebuilt balances match the ones before the rebuild");
+    if AllBalances.ask(&replayed_up_to(app, at).await?) == before {
+        println!("the balances before the rebuild match a replay up to position {at}");
         Ok(())
     } else {
-        Err("the rebuilt balances differ from the ones before the rebuild".into())
+        Err(
+            format!("the balances before the rebuild differ from a replay up to position {at}")
+                .into(),
+        )
     }
+}
+
+/// The balances after exactly the events up to `position`.
+async fn replayed_up_to(app: &Bank, position: u64) -> Result<Balances, es_core::Error> {
+    let mut balances = Balances::default();
+    let mut after = 0;
+    while after < position {
+        let batch = app.store().read_all(after, 1024).await?;
+        let Some(last) = batch.last() else { break };
+        after = last.position;
+        for record in batch
+            .iter()
+            .take_while(|record| record.position <= position)
+        {
+            balances.apply(record, &es_core::Json)?;
+        }
+    }
+    Ok(balances)
 }
 
 fn or_dash(id: Option<uuid::Uuid>) -> String {
