@@ -45,6 +45,42 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// A value of an append that no store can keep alike (a NUL character in an event's name
+    /// or metadata); nothing was written.
+    #[error("cannot store {field} in stream `{stream}`: {reason}")]
+    Unstorable {
+        /// The stream appended to.
+        stream: String,
+        /// Which value: "the name of event 2", "the value of metadata key `k` of event 1".
+        field: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// An append larger than [`MAX_APPEND_BYTES`](crate::store::MAX_APPEND_BYTES); nothing was
+    /// sent.
+    #[error("the append to stream `{stream}` is {size} bytes, over the limit of {limit} bytes")]
+    TooLarge {
+        /// The stream appended to.
+        stream: String,
+        /// The append's payloads, names and metadata, in bytes.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+
+    /// A version, position or checkpoint past [`MAX_POSITION`](crate::store::MAX_POSITION),
+    /// 2^63 - 1, the most any store keeps; nothing was written.
+    #[error("{what} {value} is out of range: every store keeps 0 to {max}")]
+    OutOfRange {
+        /// What the number is ("checkpoint", "snapshot version").
+        what: &'static str,
+        /// The number.
+        value: u64,
+        /// The largest allowed.
+        max: u64,
+    },
+
     /// An event could not be serialized; the batch was rejected before storage.
     #[error("cannot serialize event `{event}`")]
     Encode {

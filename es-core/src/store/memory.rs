@@ -7,7 +7,10 @@ use uuid::Uuid;
 
 use crate::error::Error;
 use crate::record::{NewEvent, RecordedEvent, Snapshot};
-use crate::store::{AppendResult, EventStore, ExpectedVersion, validate_stream_name};
+use crate::store::{
+    AppendResult, EventStore, ExpectedVersion, validate_append, validate_position,
+    validate_stream_name,
+};
 
 /// An event store in process memory. Appends take one write lock, so batches are atomic and the
 /// global log is gapless and visible in order by construction; reads share a read lock.
@@ -261,7 +264,7 @@ impl EventStore for InMemoryEventStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<AppendResult, Error> {
-        validate_stream_name(stream)?;
+        validate_append(stream, &events)?;
         self.append_locked(stream, expected, events)
     }
 
@@ -341,6 +344,7 @@ impl EventStore for InMemoryEventStore {
 
     async fn save_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), Error> {
         validate_stream_name(stream)?;
+        validate_position("snapshot version", snapshot.version)?;
         self.derived()
             .snapshots
             .entry(stream.to_owned())
@@ -365,6 +369,7 @@ impl EventStore for InMemoryEventStore {
 
     async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), Error> {
         validate_stream_name(name)?;
+        validate_position("checkpoint", position)?;
         self.derived().checkpoints.insert(name.to_owned(), position);
         Ok(())
     }

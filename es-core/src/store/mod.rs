@@ -7,6 +7,7 @@ mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod subscription;
+mod validate;
 
 use std::fmt;
 use std::future::Future;
@@ -25,6 +26,8 @@ pub use subscription::Subscription;
 /// The PostgreSQL driver, for read models kept by [`PostgresProjection`]s.
 #[cfg(feature = "postgres")]
 pub use tokio_postgres;
+pub use validate::{MAX_APPEND_BYTES, MAX_POSITION};
+pub(crate) use validate::{repeated_id, validate_append, validate_position};
 
 use crate::error::Error;
 use crate::record::{NewEvent, RecordedEvent, Snapshot};

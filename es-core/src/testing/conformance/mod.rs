@@ -81,6 +81,7 @@
 //! | 20 | [`snapshots`], [`snapshot_restores_state`] (through `App`) | |
 //! | 21 | [`snapshot_plus_tail_equals_replay`] (seeded random sequences, through `App`) | |
 //! | 22 | [`checkpoints`] (store side) | a read model committed with its checkpoint |
+//! | 23 | [`nul_characters_refused`], [`oversized_append_refused`], [`positions_past_i64_refused`] | |
 //!
 //! Case 6 and versions past 2^31: no test can append 2^31 events, so the generic case checks
 //! that expectations and read positions past 2^31, 2^32, `i64::MAX` and up to `u64::MAX` are
@@ -90,6 +91,7 @@
 
 mod append;
 mod derived;
+mod limits;
 mod live;
 mod race;
 mod read;
@@ -103,6 +105,7 @@ pub use append::{
     large_payloads_round_trip, large_versions_in_conflicts, stream_names, versions_past_2_31,
 };
 pub use derived::{checkpoints, snapshots};
+pub use limits::{nul_characters_refused, oversized_append_refused, positions_past_i64_refused};
 pub use live::{
     catch_up_subscription, concurrent_appends_lose_nothing, two_instances_see_each_other,
 };
@@ -128,6 +131,9 @@ pub async fn run_all<S: EventStore + Clone>(store: &S) {
     failed_batch_leaves_no_trace(store).await;
     unencodable_event_rejected(store).await;
     panicking_apply_stores_nothing(store).await;
+    nul_characters_refused(store).await;
+    oversized_append_refused(store).await;
+    positions_past_i64_refused(store).await;
     large_versions_in_conflicts(store).await;
     large_payloads_round_trip(store).await;
     idempotent_retry(store).await;
@@ -290,6 +296,9 @@ macro_rules! __conformance_cases {
             failed_batch_leaves_no_trace
             unencodable_event_rejected
             panicking_apply_stores_nothing
+            nul_characters_refused
+            oversized_append_refused
+            positions_past_i64_refused
             large_versions_in_conflicts
             large_payloads_round_trip
             idempotent_retry

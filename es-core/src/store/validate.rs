@@ -1,0 +1,104 @@
+//! What every store refuses before anything is sent: values no backend can keep the same way
+//! (a NUL character in a name or in metadata, which PostgreSQL's text cannot hold), appends
+//! larger than a backend's message or row limits, and numbers past the SQL stores' signed
+//! 64-bit integers. Checked at the API, so each store answers alike and none half-sends.
+
+use std::collections::HashSet;
+
+use uuid::Uuid;
+
+use crate::error::Error;
+use crate::record::NewEvent;
+
+use super::validate_stream_name;
+
+/// The most bytes one append may carry: its events' payloads, names and metadata together.
+/// Below PostgreSQL's 1 GiB message and SQLite's 1 GB row limits with room for the envelope.
+pub const MAX_APPEND_BYTES: usize = 256 * 1024 * 1024;
+
+/// The largest version, position or checkpoint any store keeps: 2^63 - 1, the SQL stores'
+/// signed 64-bit integers.
+pub const MAX_POSITION: u64 = i64::MAX as u64;
+
+/// Checks an append's stream name, its events' names and metadata, and its size.
+pub(crate) fn validate_append(stream: &str, events: &[NewEvent]) -> Result<(), Error> {
+    validate_stream_name(stream)?;
+    let mut size = 0usize;
+    for (index, event) in events.iter().enumerate() {
+        let invalid = |field: String| Error::Unstorable {
+            stream: stream.to_owned(),
+            field,
+            reason: "it contains a NUL character",
+        };
+        if event.name.contains('\0') {
+            return Err(invalid(format!("the name of event {}", index + 1)));
+        }
+        for (key, value) in &event.metadata.extra {
+            if key.contains('\0') {
+                return Err(invalid(format!("a metadata key of event {}", index + 1)));
+            }
+            if value.contains('\0') {
+                return Err(invalid(format!(
+                    "the value of metadata key `{}` of event {}",
+                    key.escape_debug(),
+                    index + 1
+                )));
+            }
+            size = size.saturating_add(key.len() + value.len());
+        }
+        size = size.saturating_add(event.payload.len() + event.name.len());
+    }
+    if size > MAX_APPEND_BYTES {
+        return Err(Error::TooLarge {
+            stream: stream.to_owned(),
+            size,
+            limit: MAX_APPEND_BYTES,
+        });
+    }
+    Ok(())
+}
+
+/// Checks that `value` (a version, position or checkpoint) is one every store keeps.
+pub(crate) fn validate_position(what: &'static str, value: u64) -> Result<(), Error> {
+    if value > MAX_POSITION {
+        return Err(Error::OutOfRange {
+            what,
+            value,
+            max: MAX_POSITION,
+        });
+    }
+    Ok(())
+}
+
+/// The first event id that occurs twice in `events`, in time linear in their number.
+pub(crate) fn repeated_id(events: &[NewEvent]) -> Option<Uuid> {
+    let mut seen = HashSet::with_capacity(events.len());
+    events
+        .iter()
+        .map(|event| event.id)
+        .find(|id| !seen.insert(*id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_repeated_id_is_found_in_a_large_batch() {
+        let mut events: Vec<_> = (0..100_000).map(|_| NewEvent::new("E", 1, "")).collect();
+        assert_eq!(repeated_id(&events), None);
+        events[99_999].id = events[50_000].id;
+        assert_eq!(repeated_id(&events), Some(events[50_000].id));
+    }
+
+    #[test]
+    fn positions_past_i64_are_refused() {
+        assert!(validate_position("checkpoint", MAX_POSITION).is_ok());
+        let error = validate_position("checkpoint", MAX_POSITION + 1).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "checkpoint 9223372036854775808 is out of range: every store keeps 0 to \
+             9223372036854775807"
+        );
+    }
+}
