@@ -16,6 +16,7 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use es_core::NewEvent;
 use es_core::prelude::*;
+use es_core::store::postgres::driver;
 use es_core::store::{SqliteOptions, Synchronous};
 
 const EVENTS: u64 = 100_000;
@@ -159,8 +160,7 @@ fn postgres(c: &mut Criterion) {
     bench_store(c, "postgres", || async move {
         // A schema of its own, fresh each run, so the log holds exactly the seeded events.
         let admin = PostgresEventStore::connect(&url).await.expect("connect");
-        admin
-            .pool()
+        driver::pool(&admin)
             .get()
             .await
             .expect("a connection")
@@ -169,9 +169,11 @@ fn postgres(c: &mut Criterion) {
             )
             .await
             .expect("bench schema");
-        let separator = if url.contains('?') { '&' } else { '?' };
-        let url = format!("{url}{separator}options=-csearch_path%3Dbench_projections");
-        let store = PostgresEventStore::connect(&url).await.expect("connect");
+        let store = PostgresEventStore::builder(url)
+            .schema("bench_projections")
+            .connect()
+            .await
+            .expect("connect");
         store.migrate().await.expect("migrate");
         store
     });

@@ -230,6 +230,20 @@ impl Panicked {
     }
 }
 
+/// Polls `future`, turning a panic in any poll into [`Panicked`]; as [`catch_panic`], the
+/// caller discards what the future was changing.
+pub(crate) async fn catch_panic_async<F: std::future::Future>(
+    future: F,
+) -> Result<F::Output, Panicked> {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(|cx| match catch_panic(|| future.as_mut().poll(cx)) {
+        Ok(std::task::Poll::Ready(output)) => std::task::Poll::Ready(Ok(output)),
+        Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+        Err(panicked) => std::task::Poll::Ready(Err(panicked)),
+    })
+    .await
+}
+
 /// Runs `f`, turning a panic into [`Panicked`]. Callers discard whatever `f` was changing when
 /// it panicked, which is why asserting unwind safety is sound here.
 pub(crate) fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, Panicked> {

@@ -1,87 +1,26 @@
 //! Case 22 on PostgreSQL: a read model in the store's database commits its rows with its
-//! checkpoint. A child process (this test binary, run again with only `child_projector`)
-//! appends events and runs the projection until it is killed with SIGKILL, many times; after
-//! each kill the read model's rows are exactly the events up to the checkpoint. Also: a failing
-//! `apply` rolls back its batch and names the event.
+//! checkpoint. A child process (`postgres_projector`) appends events and runs the projection
+//! until it is killed with SIGKILL, many times; after each kill the read model's rows are
+//! exactly the events up to the checkpoint. Also: a failing or panicking `apply` rolls back its
+//! batch and names the event.
 
 mod postgres_support;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use es_core::store::tokio_postgres::Transaction;
-use es_core::store::{EventStore, ExpectedVersion, PostgresEventStore, PostgresProjection};
-use es_core::{BoxError, Error, NewEvent, RecordedEvent};
-use postgres_support::{raw, store, url_in};
+use std::sync::Arc;
 
-const CHILD_SCHEMA: &str = "ES_READ_MODEL_CHILD_SCHEMA";
+use es_core::store::postgres::driver::PostgresProjection;
+use es_core::store::postgres::driver::tokio_postgres::{Client, Transaction};
+use es_core::store::{EventStore, ExpectedVersion, PostgresEventStore};
+use es_core::{BoxError, Error, NewEvent, RecordedEvent};
+use postgres_support::{raw, store};
+use tokio::sync::Mutex;
+
 const KILLS: usize = 20;
 
-/// One row per applied event.
-struct Totals;
-
-impl PostgresProjection for Totals {
-    const NAME: &'static str = "totals";
-
-    async fn setup(&mut self, tx: &Transaction<'_>) -> Result<(), BoxError> {
-        tx.batch_execute(
-            "CREATE TABLE IF NOT EXISTS applied (position bigint PRIMARY KEY, amount bigint NOT NULL)",
-        )
-        .await?;
-        Ok(())
-    }
-
-    async fn apply(
-        &mut self,
-        tx: &Transaction<'_>,
-        record: &RecordedEvent,
-    ) -> Result<(), BoxError> {
-        let payload: serde_json::Value = serde_json::from_slice(&record.payload)?;
-        let amount = payload["amount"].as_i64().ok_or("no amount")?;
-        tx.execute(
-            "INSERT INTO applied (position, amount) VALUES ($1, $2)",
-            &[&i64::try_from(record.position)?, &amount],
-        )
-        .await?;
-        Ok(())
-    }
-}
-
-/// The child: appends a batch, runs the projection, forever.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn child_projector() {
-    let Ok(schema) = std::env::var(CHILD_SCHEMA) else {
-        return; // Only runs as the child of `rows_and_checkpoint_commit_together_under_sigkill`.
-    };
-    let url = std::env::var("ES_POSTGRES_URL").expect("the parent passes the URL");
-    let store = PostgresEventStore::connect(&url_in(&url, &schema))
-        .await
-        .unwrap();
-    let mut projection = Totals;
-    for round in 0_u64.. {
-        let size = 1 + round * 7 % 50;
-        let events = (0..size)
-            .map(|n| {
-                NewEvent::new(
-                    "Added",
-                    1,
-                    format!(r#"{{"amount":{}}}"#, 1 + (round + n) % 9),
-                )
-            })
-            .collect();
-        store
-            .append("ledger", ExpectedVersion::Any, events)
-            .await
-            .unwrap();
-        store.run_projection(&mut projection).await.unwrap();
-    }
-}
-
-async fn check(
-    store: &PostgresEventStore,
-    client: &es_core::store::tokio_postgres::Client,
-    kill: usize,
-) -> u64 {
+async fn check(store: &PostgresEventStore, client: &Client, kill: usize) -> u64 {
     let checkpoint = store.load_checkpoint("totals").await.expect("checkpoint");
     let exists: bool = client
         .query_one("SELECT to_regclass('applied') IS NOT NULL", &[])
@@ -138,10 +77,8 @@ async fn rows_and_checkpoint_commit_together_under_sigkill() {
         | 1;
     let (mut previous, mut progressed) = (0, 0);
     for kill in 1..=KILLS {
-        let mut child = Command::new(std::env::current_exe().expect("the test binary"))
-            .args(["child_projector", "--exact", "--nocapture"])
-            .env(CHILD_SCHEMA, &schema)
-            .env("ES_POSTGRES_URL", &url)
+        let mut child = Command::new(env!("CARGO_BIN_EXE_postgres_projector"))
+            .args([&url, &schema])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -173,9 +110,10 @@ async fn rows_and_checkpoint_commit_together_under_sigkill() {
     );
 }
 
-/// Fails on the event at `fail_at`.
+/// Fails on the event at `fail_at`, with an error or (with `panics`) a panic.
 struct Failing {
     fail_at: u64,
+    panics: bool,
 }
 
 impl PostgresProjection for Failing {
@@ -193,6 +131,7 @@ impl PostgresProjection for Failing {
         record: &RecordedEvent,
     ) -> Result<(), BoxError> {
         if record.position == self.fail_at {
+            assert!(!self.panics, "the read model panics on this one");
             return Err("the read model refuses this one".into());
         }
         tx.execute(
@@ -206,7 +145,16 @@ impl PostgresProjection for Failing {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_apply_rolls_back_its_batch_and_names_the_event() {
-    let Some((store, url, schema)) = store("read_model_failing").await else {
+    failing_apply_rolls_back("read_model_failing", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_apply_rolls_back_its_batch_and_names_the_event() {
+    failing_apply_rolls_back("read_model_panicking", true).await;
+}
+
+async fn failing_apply_rolls_back(test: &str, panics: bool) {
+    let Some((store, url, schema)) = store(test).await else {
         return;
     };
     let events = (0..5)
@@ -216,9 +164,9 @@ async fn a_failing_apply_rolls_back_its_batch_and_names_the_event() {
         .append("ledger", ExpectedVersion::NoStream, events)
         .await
         .expect("append");
-    let mut projection = Failing { fail_at: 3 };
+    let projection = Arc::new(Mutex::new(Failing { fail_at: 3, panics }));
     let error = store
-        .run_projection(&mut projection)
+        .run_projection(&projection)
         .await
         .expect_err("fails at 3");
     assert!(
@@ -245,14 +193,8 @@ async fn a_failing_apply_rolls_back_its_batch_and_names_the_event() {
         .expect("query")
         .get(0);
     assert!(!exists, "the batch, setup included, rolled back");
-    projection.fail_at = 0;
-    assert_eq!(
-        store
-            .run_projection(&mut projection)
-            .await
-            .expect("resumes"),
-        5
-    );
+    projection.lock().await.fail_at = 0;
+    assert_eq!(store.run_projection(&projection).await.expect("resumes"), 5);
     let rows: i64 = client
         .query_one("SELECT count(*) FROM seen", &[])
         .await

@@ -611,3 +611,41 @@ async fn appends_from_an_empty_table_use_indexes() {
         "only {index_scans} index scans for 50 appends"
     );
 }
+
+#[tokio::test]
+async fn a_missing_or_malformed_schema_is_a_clear_error() {
+    let Some(url) = postgres_support::url("missing_schema") else {
+        return;
+    };
+    let missing = PostgresEventStore::connect(&postgres_support::url_in(&url, "es_no_such_schema"))
+        .await
+        .expect_err("no schema of the search_path exists");
+    let chain = error_chain(&missing);
+    assert!(
+        chain.contains("no schema of the connection's search_path exists"),
+        "{chain}"
+    );
+    let missing = PostgresEventStore::builder(url.clone())
+        .schema("es_no_such_schema")
+        .connect()
+        .await
+        .expect_err("the schema does not exist");
+    assert!(error_chain(&missing).contains("search_path"), "{missing:?}");
+    let malformed = PostgresEventStore::builder(url)
+        .schema("x; DROP TABLE es_events")
+        .connect()
+        .await
+        .expect_err("not a plain schema name");
+    let chain = error_chain(&malformed);
+    assert!(chain.contains("is not a plain schema name"), "{chain}");
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
+}

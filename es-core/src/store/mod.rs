@@ -3,7 +3,7 @@
 mod dyn_store;
 mod memory;
 #[cfg(feature = "postgres")]
-mod postgres;
+pub mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod subscription;
@@ -16,16 +16,13 @@ use std::sync::Arc;
 pub use dyn_store::DynEventStore;
 pub use memory::InMemoryEventStore;
 #[cfg(feature = "postgres")]
-pub use postgres::{PostgresEventStore, PostgresProjection};
+pub use postgres::{PostgresEventStore, PostgresOptions};
 /// The SQLite driver, for read models kept by [`SqliteProjection`]s.
 #[cfg(feature = "sqlite")]
 pub use rusqlite;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteEventStore, SqliteOptions, SqliteProjection, Synchronous};
 pub use subscription::Subscription;
-/// The PostgreSQL driver, for read models kept by [`PostgresProjection`]s.
-#[cfg(feature = "postgres")]
-pub use tokio_postgres;
 pub use validate::{MAX_APPEND_BYTES, MAX_POSITION};
 pub(crate) use validate::{repeated_id, validate_append, validate_position};
 

@@ -22,6 +22,7 @@ use criterion::{
 };
 use es_core::NewEvent;
 use es_core::prelude::*;
+use es_core::store::postgres::driver;
 use es_core::store::{PostgresEventStore, SqliteOptions};
 
 const COMMANDS_PER_ACCOUNT: u64 = 100;
@@ -282,8 +283,7 @@ fn postgres(c: &mut Criterion) {
         async move {
             // A schema of its own, fresh each run, so the log holds exactly the seeded events.
             let admin = PostgresEventStore::connect(&url).await.expect("connect");
-            admin
-                .pool()
+            driver::pool(&admin)
                 .get()
                 .await
                 .expect("a connection")
@@ -292,9 +292,11 @@ fn postgres(c: &mut Criterion) {
                 ))
                 .await
                 .expect("bench schema");
-            let separator = if url.contains('?') { '&' } else { '?' };
-            let url = format!("{url}{separator}options=-csearch_path%3D{schema}");
-            let store = PostgresEventStore::connect(&url).await.expect("connect");
+            let store = PostgresEventStore::builder(url)
+                .schema(schema)
+                .connect()
+                .await
+                .expect("connect");
             store.migrate().await.expect("migrate");
             store
         }

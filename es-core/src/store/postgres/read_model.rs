@@ -2,12 +2,16 @@
 //! commit in one transaction, so after a crash they are never apart (effectively exactly-once).
 
 use std::future::Future;
+use std::sync::Arc;
 
-use tokio_postgres::Transaction;
+use tokio::sync::Mutex;
+use tokio_postgres::{IsolationLevel, Transaction};
 
-use super::{PgError, PostgresEventStore, db};
+use super::PostgresEventStore;
+use super::error::{PgError, db, to_bigint};
 use crate::codec::BoxError;
-use crate::error::Error;
+use crate::error::{Error, catch_panic_async};
+use crate::projection::runner;
 use crate::record::RecordedEvent;
 use crate::store::{EventStore, validate_stream_name};
 
@@ -50,77 +54,116 @@ impl PostgresEventStore {
     /// Applies every event after the projection's checkpoint to its read model, a batch per
     /// transaction that also moves the checkpoint, until it reaches the end of the log; returns
     /// the position reached. Run it again (after a command, on a timer, or in a loop waiting on
-    /// [`head`](EventStore::head)) to follow the log.
+    /// [`head`](EventStore::head)) to follow the log. Runs of one projection, from this node or
+    /// others, take turns on the checkpoint's row lock, and a batch another run has applied
+    /// meanwhile is not applied again.
     ///
     /// # Errors
     /// [`Error::Projection`] naming the event `apply` failed on (nothing of its batch is
     /// committed; the checkpoint stays before it), or [`Error::Backend`].
     pub async fn run_projection<P: PostgresProjection>(
         &self,
-        projection: &mut P,
+        projection: &Arc<Mutex<P>>,
     ) -> Result<u64, Error> {
         validate_stream_name(P::NAME)?;
-        let mut set_up = false;
-        loop {
-            let mut client = self.inner.pool.get().await.map_err(PgError::from)?;
-            let tx = client.transaction().await.map_err(db)?;
-            // The checkpoint's row lock makes runs of this projection take turns.
-            tx.execute(
-                "INSERT INTO es_checkpoints (name, position) VALUES ($1, 0) ON CONFLICT DO NOTHING",
+        let mut run = InTransaction {
+            store: self,
+            projection,
+            set_up: false,
+        };
+        runner::run(self, &mut run, BATCH, u64::MAX, |_| {}).await
+    }
+}
+
+/// The checkpointed runner's unit of work on PostgreSQL: one transaction that takes the
+/// checkpoint's row lock, applies the batch to the read model's tables and moves the
+/// checkpoint.
+struct InTransaction<'a, P> {
+    store: &'a PostgresEventStore,
+    projection: &'a Arc<Mutex<P>>,
+    /// Whether `setup` ran in a committed transaction of this run.
+    set_up: bool,
+}
+
+impl<P: PostgresProjection> runner::Checkpointed for InTransaction<'_, P> {
+    /// The checkpoint the batch was read after.
+    type Unit = u64;
+
+    async fn begin(&mut self) -> Result<(u64, u64), Error> {
+        let checkpoint = self.store.load_checkpoint(P::NAME).await?;
+        Ok((checkpoint, checkpoint))
+    }
+
+    async fn commit(&mut self, after: u64, batch: &[RecordedEvent]) -> Result<(), Error> {
+        let Some(last) = batch.last() else {
+            return Ok(());
+        };
+        let last = to_bigint("checkpoint", last.position)?;
+        let mut client = self.store.inner.pool.get().await.map_err(PgError::from)?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::ReadCommitted)
+            .start()
+            .await
+            .map_err(db)?;
+        // The checkpoint's row lock makes runs of this projection take turns.
+        tx.execute(
+            "INSERT INTO es_checkpoints (name, position) VALUES ($1, 0) ON CONFLICT DO NOTHING",
+            &[&P::NAME],
+        )
+        .await
+        .map_err(db)?;
+        let locked: i64 = tx
+            .query_one(
+                "SELECT position FROM es_checkpoints WHERE name = $1 FOR UPDATE",
                 &[&P::NAME],
             )
             .await
+            .map_err(db)?
+            .try_get(0)
             .map_err(db)?;
-            let checkpoint: i64 = tx
-                .query_one(
-                    "SELECT position FROM es_checkpoints WHERE name = $1 FOR UPDATE",
-                    &[&P::NAME],
-                )
-                .await
-                .map_err(db)?
-                .get(0);
-            let checkpoint = u64::try_from(checkpoint).unwrap_or(0);
-            let batch = self.read_all(checkpoint, BATCH).await?;
-            let Some(last) = batch.last().map(|record| record.position) else {
-                tx.commit().await.map_err(db)?;
-                return Ok(checkpoint);
-            };
-            if !set_up {
-                projection.setup(&tx).await.map_err(|source| {
+        if u64::try_from(locked).ok() != Some(after) {
+            // Another run applied this batch meanwhile: the runner reads on from its checkpoint.
+            return Ok(());
+        }
+        let mut projection = self.projection.lock().await;
+        if !self.set_up {
+            let setup = catch_panic_async(projection.setup(&tx)).await;
+            setup
+                .unwrap_or_else(|panicked| Err(Box::new(panicked)))
+                .map_err(|source| {
                     Error::backend(PgError::ReadModelSetup {
                         projection: P::NAME,
                         source,
                     })
                 })?;
-                set_up = true;
-            }
-            for record in &batch {
-                projection
-                    .apply(&tx, record)
-                    .await
-                    .map_err(|source| Error::Projection {
-                        projection: P::NAME,
-                        stream: record.stream.to_string(),
-                        version: record.version,
-                        position: record.position,
-                        event: record.name.to_string(),
-                        source,
-                    })?;
-            }
-            let position = i64::try_from(last).map_err(|_| PgError::OutOfRange {
-                what: "checkpoint position",
-                value: last,
-            })?;
-            tx.execute(
-                "UPDATE es_checkpoints SET position = $2 WHERE name = $1",
-                &[&P::NAME, &position],
-            )
-            .await
-            .map_err(db)?;
-            tx.commit().await.map_err(db)?;
-            if batch.len() < BATCH {
-                return Ok(last);
-            }
         }
+        for record in batch {
+            // A panic in the handler is its error: the transaction rolls back with it.
+            catch_panic_async(projection.apply(&tx, record))
+                .await
+                .unwrap_or_else(|panicked| Err(Box::new(panicked)))
+                .map_err(|source| Error::Projection {
+                    projection: P::NAME,
+                    stream: record.stream.to_string(),
+                    version: record.version,
+                    position: record.position,
+                    event: record.name.to_string(),
+                    source,
+                })?;
+        }
+        tx.execute(
+            "UPDATE es_checkpoints SET position = $2 WHERE name = $1",
+            &[&P::NAME, &last],
+        )
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        self.set_up = true;
+        Ok(())
+    }
+
+    async fn finish(&mut self, _after: u64) -> Result<(), Error> {
+        Ok(())
     }
 }
