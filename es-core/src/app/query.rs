@@ -33,7 +33,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
     }
 
     /// Answers `query` once the projection has applied the global log up to `position` (the
-    /// [`Committed::position`] of a command, for reading your own writes), waiting up to
+    /// [`Committed::position`](super::Committed::position) of a command, for reading your own writes), waiting up to
     /// `timeout` for a background projection.
     ///
     /// # Errors
