@@ -214,6 +214,22 @@ impl Error {
     }
 }
 
+/// [`Error::Projection`]: projection `projection` failed on `record` with `source`.
+pub(crate) fn projection_failed(
+    projection: &'static str,
+    record: &crate::record::RecordedEvent,
+    source: BoxError,
+) -> Error {
+    Error::Projection {
+        projection,
+        stream: record.stream.to_string(),
+        version: record.version,
+        position: record.position,
+        event: record.name.to_string(),
+        source,
+    }
+}
+
 /// A panic caught in user code (an `apply` that overflows, an `#[on]` method that indexes out of
 /// bounds), as an error carrying its message: the event it happened on is named by the error
 /// that holds it ([`Error::Apply`], [`Error::Projection`]).

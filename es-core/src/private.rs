@@ -8,6 +8,7 @@ pub use crate::aggregate::{Aggregate, SnapshotPolicy};
 pub use crate::codec::{BoxError, Codec};
 pub use crate::command::{AggregateCommand, Command};
 pub use crate::error::Error;
+use crate::error::projection_failed;
 pub use crate::event::{Event, EventOf, EventSet, IntoEvents, Upcaster};
 pub use crate::projection::{EventMeta, Projection, Query};
 pub use crate::record::RecordedEvent;
@@ -76,14 +77,7 @@ pub fn on_event<T: Event, C: Codec, O: ProjectionOutcome>(
     Some(
         handler(&event)
             .into_result()
-            .map_err(|source| Error::Projection {
-                projection,
-                stream: record.stream.to_string(),
-                version: record.version,
-                position: record.position,
-                event: record.name.to_string(),
-                source,
-            }),
+            .map_err(|source| projection_failed(projection, record, source)),
     )
 }
 

@@ -1,1 +1,37 @@
-//! Test-only crate: see `tests/`.
+//! Test-only crate: see `tests/`. The library holds what the child processes of the
+//! reliability tests (`src/bin`) share.
+
+use std::future::Future;
+use std::process::ExitCode;
+
+use es_core::BoxError;
+
+/// The `main` of a child process: takes exactly `count` arguments (else prints `usage`), runs
+/// `run` with them on a Tokio runtime, and prints a failure before exiting with it.
+pub fn child_main<F>(usage: &str, count: usize, run: impl FnOnce(Vec<String>) -> F) -> ExitCode
+where
+    F: Future<Output = Result<(), BoxError>>,
+{
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() != count {
+        eprintln!("usage: {usage}");
+        return ExitCode::FAILURE;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cannot start a runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

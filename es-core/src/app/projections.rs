@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::sync::{RwLock, RwLockWriteGuard, watch};
 
 use crate::codec::Codec;
-use crate::error::{Error, catch_panic};
+use crate::error::{Error, catch_panic, projection_failed};
 use crate::projection::Projection;
 use crate::projection::runner;
 use crate::record::RecordedEvent;
@@ -192,16 +192,8 @@ impl<P: Projection, S: EventStore, C: Codec> runner::Checkpointed for Locked<'_,
     async fn commit(&mut self, (): (), batch: &[RecordedEvent]) -> Result<(), Error> {
         for record in batch {
             let projection = &mut self.tracked.projection;
-            catch_panic(|| projection.apply(record, self.codec)).map_err(|panicked| {
-                Error::Projection {
-                    projection: P::NAME,
-                    stream: record.stream.to_string(),
-                    version: record.version,
-                    position: record.position,
-                    event: record.name.to_string(),
-                    source: Box::new(panicked),
-                }
-            })??;
+            catch_panic(|| projection.apply(record, self.codec))
+                .map_err(|panicked| projection_failed(P::NAME, record, Box::new(panicked)))??;
             self.tracked.position = record.position;
         }
         if self.save_checkpoints {

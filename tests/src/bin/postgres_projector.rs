@@ -45,20 +45,12 @@ impl PostgresProjection for Totals {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let (Some(url), Some(schema)) = (args.next(), args.next()) else {
-        eprintln!("usage: postgres_projector <database URL> <schema>");
-        return ExitCode::FAILURE;
-    };
-    match run(&url, &schema).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("postgres_projector failed: {error}");
-            ExitCode::FAILURE
-        }
-    }
+fn main() -> ExitCode {
+    es_tests::child_main(
+        "postgres_projector <database URL> <schema>",
+        2,
+        |args| async move { run(&args[0], &args[1]).await },
+    )
 }
 
 async fn run(url: &str, schema: &str) -> Result<(), BoxError> {

@@ -10,7 +10,7 @@ use tokio_postgres::{IsolationLevel, Transaction};
 use super::PostgresEventStore;
 use super::error::{PgError, db, to_bigint};
 use crate::codec::BoxError;
-use crate::error::{Error, catch_panic_async};
+use crate::error::{Error, catch_panic_async, projection_failed};
 use crate::projection::runner;
 use crate::record::RecordedEvent;
 use crate::store::{EventStore, validate_stream_name};
@@ -143,14 +143,7 @@ impl<P: PostgresProjection> runner::Checkpointed for InTransaction<'_, P> {
             catch_panic_async(projection.apply(&tx, record))
                 .await
                 .unwrap_or_else(|panicked| Err(Box::new(panicked)))
-                .map_err(|source| Error::Projection {
-                    projection: P::NAME,
-                    stream: record.stream.to_string(),
-                    version: record.version,
-                    position: record.position,
-                    event: record.name.to_string(),
-                    source,
-                })?;
+                .map_err(|source| projection_failed(P::NAME, record, source))?;
         }
         tx.execute(
             "UPDATE es_checkpoints SET position = $2 WHERE name = $1",
