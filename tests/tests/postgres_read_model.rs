@@ -21,28 +21,35 @@ use tokio::sync::Mutex;
 const KILLS: usize = 20;
 
 async fn check(store: &PostgresEventStore, client: &Client, kill: usize) -> u64 {
-    let checkpoint = store.load_checkpoint("totals").await.expect("checkpoint");
+    // The checkpoint and the rows in one statement, so one snapshot: a killed child's COMMIT
+    // that the server takes after the kill lands before or after both, never between.
     let exists: bool = client
         .query_one("SELECT to_regclass('applied') IS NOT NULL", &[])
         .await
         .expect("query")
         .get(0);
-    let (rows, last, sum) = if exists {
-        let row = client
-            .query_one(
-                "SELECT count(*), coalesce(max(position), 0), coalesce(sum(amount), 0)::bigint FROM applied",
-                &[],
-            )
-            .await
-            .expect("query");
-        (
-            row.get::<_, i64>(0),
-            row.get::<_, i64>(1),
-            row.get::<_, i64>(2),
-        )
+    let rows = if exists {
+        "(SELECT count(*) FROM applied), (SELECT coalesce(max(position), 0) FROM applied), \
+         (SELECT coalesce(sum(amount), 0)::bigint FROM applied)"
     } else {
-        (0, 0, 0)
+        "0::bigint, 0::bigint, 0::bigint"
     };
+    let row = client
+        .query_one(
+            &format!(
+                "SELECT coalesce((SELECT position FROM es_checkpoints WHERE name = 'totals'), 0), \
+                 {rows}"
+            ),
+            &[],
+        )
+        .await
+        .expect("query");
+    let checkpoint = u64::try_from(row.get::<_, i64>(0)).expect("a position");
+    let (rows, last, sum) = (
+        row.get::<_, i64>(1),
+        row.get::<_, i64>(2),
+        row.get::<_, i64>(3),
+    );
     let checkpoint_i = i64::try_from(checkpoint).expect("small");
     assert_eq!(last, checkpoint_i, "kill {kill}: rows and checkpoint apart");
     assert_eq!(
