@@ -38,7 +38,7 @@ pub struct Total;
 #[projection(name = "bench-balances")]
 impl Balances {
     #[on]
-    fn deposited(&mut self, event: &MoneyDeposited, meta: &EventMeta) {
+    fn deposited(&mut self, event: &MoneyDeposited, meta: &EventMeta<'_>) {
         if let Some(balance) = self.by_stream.get_mut(meta.stream()) {
             *balance += event.amount;
         } else {

@@ -59,6 +59,8 @@
 //! # }
 //! ```
 
+// The macros name `::es_core`; this lets es-core's own tests and doctests use them.
+#[allow(unused_extern_crates)]
 extern crate self as es_core;
 
 pub mod aggregate;

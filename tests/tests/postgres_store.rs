@@ -649,3 +649,57 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     }
     text
 }
+
+#[tokio::test]
+async fn a_schema_keeps_its_case() {
+    let Some(url) = postgres_support::url("schema_case") else {
+        return;
+    };
+    let admin = postgres_support::raw(&url, "public").await;
+    admin
+        .batch_execute(
+            r#"DROP SCHEMA IF EXISTS "EsMixedCase" CASCADE; CREATE SCHEMA "EsMixedCase""#,
+        )
+        .await
+        .expect("create the schema");
+    let store = PostgresEventStore::builder(url)
+        .schema("EsMixedCase")
+        .connect()
+        .await
+        .expect("connect");
+    store.migrate().await.expect("migrate");
+    let tables: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'EsMixedCase' AND tablename = 'es_events'",
+            &[],
+        )
+        .await
+        .expect("query")
+        .get(0);
+    assert_eq!(tables, 1, "the tables are in the schema as written");
+}
+
+#[tokio::test]
+async fn the_connect_timeout_covers_a_server_that_never_answers() {
+    // Accepts connections and never says a word.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let connecting =
+        PostgresEventStore::builder(format!("postgres://nobody@127.0.0.1:{port}/none"))
+            .connect_timeout(Duration::from_millis(300))
+            .connect();
+    // The bound only keeps a broken timeout from hanging the suite.
+    let outcome = tokio::time::timeout(Duration::from_secs(30), connecting)
+        .await
+        .expect("the connect timeout ended the attempt");
+    assert!(outcome.is_err(), "a silent server cannot be connected to");
+    silent.abort();
+}

@@ -74,7 +74,7 @@ struct GetPositions;
 #[projection(name = "totals")]
 impl Totals {
     #[on]
-    fn added(&mut self, event: &Added, meta: &EventMeta) {
+    fn added(&mut self, event: &Added, meta: &EventMeta<'_>) {
         self.total += event.amount;
         self.events += 1;
         self.positions.push(meta.position());

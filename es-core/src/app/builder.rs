@@ -38,6 +38,18 @@ pub struct AppBuilder<S, C = Json> {
     projections: Vec<(TypeId, Registration<S, C>)>,
 }
 
+impl<S, C> std::fmt::Debug for AppBuilder<S, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppBuilder")
+            .field("store", &std::any::type_name::<S>())
+            .field("aggregates", &self.slots.len())
+            .field("projections", &self.projections.len())
+            .field("max_retries", &self.max_retries)
+            .field("cache_capacity", &self.cache_capacity)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<S: EventStore> App<S> {
     /// Starts building an app over `store`, with the JSON codec.
     pub fn builder(store: S) -> AppBuilder<S> {

@@ -76,6 +76,25 @@ pub struct App<S, C = Json> {
     inner: Arc<Inner<S, C>>,
 }
 
+impl<S, C> std::fmt::Debug for App<S, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("store", &type_name::<S>())
+            .field("aggregates", &self.inner.slots.len())
+            .field(
+                "projections",
+                &self
+                    .inner
+                    .projections
+                    .iter()
+                    .map(|projection| projection.name())
+                    .collect::<Vec<_>>(),
+            )
+            .field("max_retries", &self.inner.max_retries)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<S, C> Clone for App<S, C> {
     fn clone(&self) -> Self {
         Self {

@@ -181,12 +181,35 @@ impl<A: Aggregate, C: Codec> TestFixture<A, C> {
     }
 }
 
+impl<A: Aggregate, C> Debug for TestFixture<A, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestFixture")
+            .field("aggregate", &std::any::type_name::<A>())
+            .field("given", &self.given)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What a command did in a [`TestFixture`]; the `then_*` methods assert on it.
 pub struct Outcome<A: Aggregate, C = Json> {
     given: Vec<A::Event>,
     state: A,
     result: Result<Vec<A::Event>, A::Error>,
     codec: C,
+}
+
+impl<A: Aggregate, C> Debug for Outcome<A, C>
+where
+    A: Debug,
+    A::Error: Debug,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outcome")
+            .field("given", &self.given)
+            .field("state", &self.state)
+            .field("result", &self.result)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<A: Aggregate, C: Codec> Outcome<A, C> {

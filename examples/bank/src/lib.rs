@@ -287,13 +287,17 @@ pub struct AllBalances;
 #[projection(name = "balances")]
 impl Balances {
     #[on]
-    fn opened(&mut self, event: &AccountOpened, meta: &EventMeta) {
+    fn opened(&mut self, event: &AccountOpened, meta: &EventMeta<'_>) {
         let summary = self.accounts.entry(account_of(*meta)).or_default();
         summary.owner.clone_from(&event.owner);
     }
 
     #[on]
-    fn deposited(&mut self, event: &MoneyDeposited, meta: &EventMeta) -> Result<(), Unbalanced> {
+    fn deposited(
+        &mut self,
+        event: &MoneyDeposited,
+        meta: &EventMeta<'_>,
+    ) -> Result<(), Unbalanced> {
         let summary = self.accounts.entry(account_of(*meta)).or_default();
         summary.balance = summary
             .balance
@@ -303,7 +307,11 @@ impl Balances {
     }
 
     #[on]
-    fn withdrawn(&mut self, event: &MoneyWithdrawn, meta: &EventMeta) -> Result<(), Unbalanced> {
+    fn withdrawn(
+        &mut self,
+        event: &MoneyWithdrawn,
+        meta: &EventMeta<'_>,
+    ) -> Result<(), Unbalanced> {
         let summary = self.accounts.entry(account_of(*meta)).or_default();
         summary.balance = summary
             .balance
@@ -313,7 +321,7 @@ impl Balances {
     }
 
     #[on]
-    fn closed(&mut self, _event: &AccountClosed, meta: &EventMeta) {
+    fn closed(&mut self, _event: &AccountClosed, meta: &EventMeta<'_>) {
         self.accounts.entry(account_of(*meta)).or_default().closed = true;
     }
 
@@ -380,22 +388,22 @@ impl History {
 #[projection(name = "account-history")]
 impl History {
     #[on]
-    fn opened(&mut self, event: &AccountOpened, meta: &EventMeta) {
+    fn opened(&mut self, event: &AccountOpened, meta: &EventMeta<'_>) {
         self.record(*meta, format!("opened for {}", event.owner));
     }
 
     #[on]
-    fn deposited(&mut self, event: &MoneyDeposited, meta: &EventMeta) {
+    fn deposited(&mut self, event: &MoneyDeposited, meta: &EventMeta<'_>) {
         self.record(*meta, format!("deposited {}", event.amount));
     }
 
     #[on]
-    fn withdrawn(&mut self, event: &MoneyWithdrawn, meta: &EventMeta) {
+    fn withdrawn(&mut self, event: &MoneyWithdrawn, meta: &EventMeta<'_>) {
         self.record(*meta, format!("withdrew {}", event.amount));
     }
 
     #[on]
-    fn closed(&mut self, _event: &AccountClosed, meta: &EventMeta) {
+    fn closed(&mut self, _event: &AccountClosed, meta: &EventMeta<'_>) {
         self.record(*meta, "closed".to_owned());
     }
 

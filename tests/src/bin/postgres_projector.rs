@@ -16,6 +16,7 @@ use es_core::{BoxError, NewEvent, RecordedEvent};
 use tokio::sync::Mutex;
 
 /// The read model: one row per applied event.
+#[derive(Debug)]
 pub struct Totals;
 
 impl PostgresProjection for Totals {

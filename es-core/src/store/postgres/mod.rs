@@ -69,7 +69,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_postgres::NoTls;
 use uuid::Uuid;
@@ -169,7 +169,8 @@ impl PostgresOptions {
         self
     }
 
-    /// How long opening one connection may take before it fails.
+    /// How long opening one connection (the socket, startup and login) may take before it
+    /// fails (default: no limit).
     #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = Some(timeout);
@@ -177,7 +178,8 @@ impl PostgresOptions {
     }
 
     /// The schema that holds the store's tables (instead of the URL's `search_path`): a plain
-    /// identifier of letters, digits and `_`, which must exist.
+    /// identifier of letters, digits and `_`, kept as written (`Billing` is not `billing`),
+    /// which must exist.
     #[must_use]
     pub fn schema(mut self, schema: impl Into<String>) -> Self {
         self.schema = Some(schema.into());
@@ -206,8 +208,10 @@ impl PostgresOptions {
             if !is_identifier(schema) {
                 return Err(PgError::BadSchemaName(schema.clone()).into());
             }
-            options.push_str(" -c search_path=");
+            // Quoted: unquoted, PostgreSQL would fold `Billing` to `billing`.
+            options.push_str(" -c search_path=\"");
             options.push_str(schema);
+            options.push('"');
         }
         config.options(options.trim_start());
         let manager = Manager::from_config(
@@ -217,8 +221,12 @@ impl PostgresOptions {
                 recycling_method: RecyclingMethod::Fast,
             },
         );
+        // The driver's timeout covers the socket only; the pool's covers the whole connection,
+        // startup and login included (a server that accepts and never answers).
         let pool = Pool::builder(manager)
             .max_size(self.pool_size)
+            .runtime(Runtime::Tokio1)
+            .create_timeout(self.connect_timeout)
             .build()
             .map_err(PgError::from)?;
         PostgresEventStore::start(pool, Some(config)).await
