@@ -14,6 +14,7 @@ use es_core::store::{EventStore, ExpectedVersion, SqliteEventStore, SqliteProjec
 use es_core::{BoxError, NewEvent, RecordedEvent};
 
 /// The read model: one row per applied event.
+#[derive(Debug)]
 pub struct Totals;
 
 impl SqliteProjection for Totals {
