@@ -248,6 +248,7 @@ impl Panicked {
 
 /// Polls `future`, turning a panic in any poll into [`Panicked`]; as [`catch_panic`], the
 /// caller discards what the future was changing.
+#[cfg(feature = "postgres")]
 pub(crate) async fn catch_panic_async<F: std::future::Future>(
     future: F,
 ) -> Result<F::Output, Panicked> {

@@ -24,7 +24,9 @@ pub use rusqlite;
 pub use sqlite::{SqliteEventStore, SqliteOptions, SqliteProjection, Synchronous};
 pub use subscription::Subscription;
 pub use validate::{MAX_APPEND_BYTES, MAX_POSITION};
-pub(crate) use validate::{repeated_id, validate_append, validate_position};
+#[cfg(feature = "postgres")]
+pub(crate) use validate::repeated_id;
+pub(crate) use validate::{validate_append, validate_position};
 
 use crate::error::Error;
 use crate::record::{NewEvent, RecordedEvent, Snapshot};

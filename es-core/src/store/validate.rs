@@ -3,10 +3,6 @@
 //! larger than a backend's message or row limits, and numbers past the SQL stores' signed
 //! 64-bit integers. Checked at the API, so each store answers alike and none half-sends.
 
-use std::collections::HashSet;
-
-use uuid::Uuid;
-
 use crate::error::Error;
 use crate::record::NewEvent;
 
@@ -71,8 +67,9 @@ pub(crate) fn validate_position(what: &'static str, value: u64) -> Result<(), Er
 }
 
 /// The first event id that occurs twice in `events`, in time linear in their number.
-pub(crate) fn repeated_id(events: &[NewEvent]) -> Option<Uuid> {
-    let mut seen = HashSet::with_capacity(events.len());
+#[cfg(feature = "postgres")]
+pub(crate) fn repeated_id(events: &[NewEvent]) -> Option<uuid::Uuid> {
+    let mut seen = std::collections::HashSet::with_capacity(events.len());
     events
         .iter()
         .map(|event| event.id)
@@ -83,6 +80,7 @@ pub(crate) fn repeated_id(events: &[NewEvent]) -> Option<Uuid> {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "postgres")]
     #[test]
     fn a_repeated_id_is_found_in_a_large_batch() {
         let mut events: Vec<_> = (0..100_000).map(|_| NewEvent::new("E", 1, "")).collect();
