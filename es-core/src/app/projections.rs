@@ -97,8 +97,7 @@ impl<P: Projection> Host<P> {
             codec,
             save_checkpoints: false,
         };
-        let result = locked.take_known(known).await;
-        let result = match result {
+        let result = match locked.take_known(known) {
             Ok(()) => runner::run(store, &mut locked, BATCH, target, |_| {}).await,
             Err(error) => Err(error),
         };
@@ -169,13 +168,26 @@ struct Locked<'t, 's, P, S, C> {
 }
 
 impl<P: Projection, S: EventStore, C: Codec> Locked<'_, '_, P, S, C> {
-    /// Applies a command's own records when they are the next events.
-    async fn take_known(&mut self, known: &[RecordedEvent]) -> Result<(), Error> {
+    /// Applies a command's own records when they are the next events (an inline projection:
+    /// no checkpoint to store).
+    fn take_known(&mut self, known: &[RecordedEvent]) -> Result<(), Error> {
         if known
             .first()
             .is_some_and(|first| first.position == self.tracked.position + 1)
         {
-            runner::Checkpointed::commit(self, (), known).await?;
+            self.apply_all(known)?;
+        }
+        Ok(())
+    }
+
+    /// Applies `batch` in order; a panic in an `#[on]` method is the projection's error on
+    /// that event, which the projection stays before.
+    fn apply_all(&mut self, batch: &[RecordedEvent]) -> Result<(), Error> {
+        for record in batch {
+            let projection = &mut self.tracked.projection;
+            catch_panic(|| projection.apply(record, self.codec))
+                .map_err(|panicked| projection_failed(P::NAME, record, Box::new(panicked)))??;
+            self.tracked.position = record.position;
         }
         Ok(())
     }
@@ -189,13 +201,8 @@ impl<P: Projection, S: EventStore, C: Codec> runner::Checkpointed for Locked<'_,
         Ok(((), self.tracked.position))
     }
 
-    async fn commit(&mut self, (): (), batch: &[RecordedEvent]) -> Result<(), Error> {
-        for record in batch {
-            let projection = &mut self.tracked.projection;
-            catch_panic(|| projection.apply(record, self.codec))
-                .map_err(|panicked| projection_failed(P::NAME, record, Box::new(panicked)))??;
-            self.tracked.position = record.position;
-        }
+    async fn commit(&mut self, (): (), batch: Vec<RecordedEvent>) -> Result<(), Error> {
+        self.apply_all(&batch)?;
         if self.save_checkpoints {
             self.store
                 .save_checkpoint(P::NAME, self.tracked.position)

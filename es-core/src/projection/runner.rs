@@ -25,7 +25,7 @@ pub(crate) trait Checkpointed: Send {
     fn commit(
         &mut self,
         unit: Self::Unit,
-        batch: &[RecordedEvent],
+        batch: Vec<RecordedEvent>,
     ) -> impl Future<Output = Result<(), Error>> + Send;
 
     /// Ends a unit of work that applied nothing.
@@ -76,7 +76,7 @@ where
                     None
                 }
             },
-            projection.commit(unit, &events),
+            projection.commit(unit, events),
         );
         committed?;
         progress(last);
@@ -115,7 +115,7 @@ mod tests {
             Ok(((), self.checkpoint))
         }
 
-        async fn commit(&mut self, (): (), batch: &[RecordedEvent]) -> Result<(), Error> {
+        async fn commit(&mut self, (): (), batch: Vec<RecordedEvent>) -> Result<(), Error> {
             self.applied
                 .extend(batch.iter().map(|record| record.position));
             self.checkpoint = batch.last().map_or(self.checkpoint, |last| last.position);

@@ -23,9 +23,9 @@ pub use rusqlite;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteEventStore, SqliteOptions, SqliteProjection, Synchronous};
 pub use subscription::Subscription;
-pub use validate::{MAX_APPEND_BYTES, MAX_POSITION};
 #[cfg(feature = "postgres")]
 pub(crate) use validate::repeated_id;
+pub use validate::{MAX_APPEND_BYTES, MAX_POSITION};
 pub(crate) use validate::{validate_append, validate_position};
 
 use crate::error::Error;

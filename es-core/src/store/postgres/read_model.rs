@@ -94,7 +94,7 @@ impl<P: PostgresProjection> runner::Checkpointed for InTransaction<'_, P> {
         Ok((checkpoint, checkpoint))
     }
 
-    async fn commit(&mut self, after: u64, batch: &[RecordedEvent]) -> Result<(), Error> {
+    async fn commit(&mut self, after: u64, batch: Vec<RecordedEvent>) -> Result<(), Error> {
         let Some(last) = batch.last() else {
             return Ok(());
         };
@@ -138,7 +138,7 @@ impl<P: PostgresProjection> runner::Checkpointed for InTransaction<'_, P> {
                     })
                 })?;
         }
-        for record in batch {
+        for record in &batch {
             // A panic in the handler is its error: the transaction rolls back with it.
             catch_panic_async(projection.apply(&tx, record))
                 .await
