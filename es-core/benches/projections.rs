@@ -16,7 +16,7 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use es_core::NewEvent;
 use es_core::prelude::*;
-use es_core::store::{SqliteOptions, Synchronous};
+use es_core::store::Synchronous;
 
 const EVENTS: u64 = 100_000;
 const ACCOUNTS: u64 = 1_000;
@@ -142,7 +142,7 @@ fn sqlite(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("projections.db");
     bench_store(c, "sqlite", || async move {
-        SqliteOptions::new(path)
+        SqliteEventStore::builder(path)
             .synchronous(Synchronous::Normal)
             .open()
             .await

@@ -22,7 +22,7 @@ use criterion::{
 };
 use es_core::NewEvent;
 use es_core::prelude::*;
-use es_core::store::{PostgresEventStore, SqliteOptions};
+use es_core::store::PostgresEventStore;
 
 const COMMANDS_PER_ACCOUNT: u64 = 100;
 const LONG: u64 = 100_000;
@@ -263,7 +263,7 @@ fn sqlite(c: &mut Criterion) {
     // The default, durable mode (`synchronous = FULL`).
     bench_store(c, "sqlite", &sizes, |name| {
         let path = dir.path().join(format!("{name}.db"));
-        async move { SqliteOptions::new(path).open().await.expect("open") }
+        async move { SqliteEventStore::open(path).await.expect("open") }
     });
 }
 
