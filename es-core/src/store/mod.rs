@@ -5,7 +5,7 @@ mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "sqlite")]
-mod sqlite;
+pub mod sqlite;
 mod subscription;
 
 use std::future::Future;
@@ -16,11 +16,8 @@ pub use dyn_store::DynEventStore;
 pub use memory::InMemoryEventStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresEventStore, PostgresProjection};
-/// The SQLite driver, for read models kept by [`SqliteProjection`]s.
 #[cfg(feature = "sqlite")]
-pub use rusqlite;
-#[cfg(feature = "sqlite")]
-pub use sqlite::{SqliteEventStore, SqliteOptions, SqliteProjection, Synchronous};
+pub use sqlite::{SqliteEventStore, SqliteOptions, Synchronous};
 pub use subscription::Subscription;
 /// The PostgreSQL driver, for read models kept by [`PostgresProjection`]s.
 #[cfg(feature = "postgres")]

@@ -4,12 +4,15 @@
 //! transaction (group commit), so global positions are gapless by construction and concurrent
 //! appenders share each fsync. Reads use their own connections on blocking tasks; in WAL mode
 //! they never wait for the writer, nor the writer for them.
+//!
+//! Open a store with [`SqliteEventStore::open`], or tune it first with
+//! [`SqliteEventStore::builder`]. This API names none of the driver's types; read models in SQL
+//! and ad-hoc queries of the file go through [`driver`], the one module that does.
 
+pub mod driver;
 mod error;
 mod read_model;
 mod writer;
-
-pub use read_model::SqliteProjection;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -187,6 +190,8 @@ impl SqliteOptions {
 ///   (SQLite's locks serialize the writers, positions and versions are read inside the write
 ///   transaction), but it waits up to the busy timeout for the lock, and [`head`](EventStore::head)
 ///   does not see the other process's appends (subscriptions find them by polling).
+/// - **Read models in SQL** can live in the same file, their rows committed with their
+///   checkpoint: see [`run_projection`](Self::run_projection) and the [`driver`] module.
 ///
 /// Cheap to clone (one `Arc`); the writer thread stops and the file is closed when the last
 /// clone is dropped.
