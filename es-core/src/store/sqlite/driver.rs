@@ -19,13 +19,13 @@
 //! own on it: the versions then always match.
 //!
 //! # Examples
-//! ```no_run
+//! ```
 //! use std::sync::{Arc, Mutex};
 //!
-//! use es_core::store::SqliteEventStore;
 //! use es_core::store::sqlite::driver::rusqlite::Connection;
 //! use es_core::store::sqlite::driver::{self, SqliteProjection};
-//! use es_core::{BoxError, RecordedEvent};
+//! use es_core::store::{EventStore, ExpectedVersion, SqliteEventStore};
+//! use es_core::{BoxError, NewEvent, RecordedEvent};
 //!
 //! struct Deposits;
 //!
@@ -45,13 +45,19 @@
 //!     }
 //! }
 //!
-//! # async fn demo() -> Result<(), es_core::Error> {
-//! let store = SqliteEventStore::open("bank.db").await?;
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! let store = SqliteEventStore::open(dir.path().join("bank.db")).await?;
+//! let deposit = NewEvent::new("MoneyDeposited", 1, r#"{"amount":50}"#);
+//! store.append("bank-account-alice", ExpectedVersion::Any, vec![deposit]).await?;
+//!
 //! store.run_projection(&Arc::new(Mutex::new(Deposits))).await?;
 //! let deposits: i64 = driver::read_with(&store, |conn| {
 //!     conn.query_row("SELECT COUNT(*) FROM deposits", [], |row| row.get(0))
 //! })
 //! .await?;
+//! assert_eq!(deposits, 1);
 //! # Ok(())
 //! # }
 //! ```
