@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use es_core::prelude::*;
-use es_core::store::{SqliteOptions, Synchronous};
+use es_core::store::Synchronous;
 use es_core::{Json, NewEvent};
 
 const LONG: u64 = 100_000;
@@ -226,7 +226,7 @@ fn sqlite(c: &mut Criterion) {
     let path = dir.path().join("long.db");
     // `Normal` keeps the disk's fsync out of figures about loading.
     bench_store(c, "sqlite", || async move {
-        SqliteOptions::new(path)
+        SqliteEventStore::builder(path)
             .synchronous(Synchronous::Normal)
             .open()
             .await

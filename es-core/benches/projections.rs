@@ -16,8 +16,8 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use es_core::NewEvent;
 use es_core::prelude::*;
+use es_core::store::Synchronous;
 use es_core::store::postgres::driver;
-use es_core::store::{SqliteOptions, Synchronous};
 
 const EVENTS: u64 = 100_000;
 const ACCOUNTS: u64 = 1_000;
@@ -143,7 +143,7 @@ fn sqlite(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("projections.db");
     bench_store(c, "sqlite", || async move {
-        SqliteOptions::new(path)
+        SqliteEventStore::builder(path)
             .synchronous(Synchronous::Normal)
             .open()
             .await

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::codec::BoxError;
-use crate::store::ExpectedVersion;
+use crate::version::ExpectedVersion;
 
 /// A store, serialization or decoding failure. Every variant that concerns a stored event names
 /// its stream and version.

@@ -74,6 +74,7 @@ pub mod record;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod version;
 
 #[doc(hidden)]
 #[path = "private.rs"]

@@ -11,8 +11,9 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use es_core::store::rusqlite::Connection;
-use es_core::store::{EventStore, ExpectedVersion, SqliteEventStore, SqliteProjection};
+use es_core::store::sqlite::driver::rusqlite::Connection;
+use es_core::store::sqlite::driver::{self, SqliteProjection};
+use es_core::store::{EventStore, ExpectedVersion, SqliteEventStore};
 use es_core::{BoxError, Error, NewEvent, RecordedEvent};
 
 const KILLS: usize = 30;
@@ -20,30 +21,29 @@ const KILLS: usize = 30;
 /// What the read model and the log say after a kill.
 async fn check(store: &SqliteEventStore, kill: usize) -> u64 {
     let checkpoint = store.load_checkpoint("totals").await.expect("checkpoint");
-    let (rows, last, sum): (u64, u64, i64) = store
-        .read_with(|conn| {
-            let exists: bool = conn.query_row(
-                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'applied')",
-                [],
-                |row| row.get(0),
-            )?;
-            if !exists {
-                return Ok((0, 0, 0));
-            }
-            conn.query_row(
-                "SELECT COUNT(*), COALESCE(MAX(position), 0), COALESCE(SUM(amount), 0) FROM applied",
-                [],
-                |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?.unsigned_abs(),
-                        row.get::<_, i64>(1)?.unsigned_abs(),
-                        row.get(2)?,
-                    ))
-                },
-            )
-        })
-        .await
-        .expect("read the read model");
+    let (rows, last, sum): (u64, u64, i64) = driver::read_with(store, |conn| {
+        let exists: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'applied')",
+            [],
+            |row| row.get(0),
+        )?;
+        if !exists {
+            return Ok((0, 0, 0));
+        }
+        conn.query_row(
+            "SELECT COUNT(*), COALESCE(MAX(position), 0), COALESCE(SUM(amount), 0) FROM applied",
+            [],
+            |row| {
+                Ok((
+                    row.get::<_, i64>(0)?.unsigned_abs(),
+                    row.get::<_, i64>(1)?.unsigned_abs(),
+                    row.get(2)?,
+                ))
+            },
+        )
+    })
+    .await
+    .expect("read the read model");
     assert_eq!(last, checkpoint, "kill {kill}: rows and checkpoint apart");
     assert_eq!(
         rows, checkpoint,
@@ -175,23 +175,23 @@ async fn a_failing_apply_rolls_back_its_batch_and_names_the_event() {
         store.load_checkpoint("failing").await.expect("checkpoint"),
         0
     );
-    let seen: i64 = store
-        .read_with(|conn| {
-            conn.query_row(
-                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'seen'",
-                [],
-                |row| row.get(0),
-            )
-        })
-        .await
-        .expect("read");
+    let seen: i64 = driver::read_with(&store, |conn| {
+        conn.query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE name = 'seen'",
+            [],
+            |row| row.get(0),
+        )
+    })
+    .await
+    .expect("read");
     assert_eq!(seen, 0, "the batch, setup included, rolled back");
 
     projection.lock().expect("lock").fail_at = 0;
     assert_eq!(store.run_projection(&projection).await.expect("resumes"), 5);
-    let rows: i64 = store
-        .read_with(|conn| conn.query_row("SELECT COUNT(*) FROM seen", [], |row| row.get(0)))
-        .await
-        .expect("read");
+    let rows: i64 = driver::read_with(&store, |conn| {
+        conn.query_row("SELECT COUNT(*) FROM seen", [], |row| row.get(0))
+    })
+    .await
+    .expect("read");
     assert_eq!(rows, 5);
 }

@@ -4,9 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
-use es_core::store::{
-    AppendResult, EventStore, ExpectedVersion, SqliteEventStore, SqliteOptions, Synchronous,
-};
+use es_core::store::{AppendResult, EventStore, ExpectedVersion, SqliteEventStore, Synchronous};
 use es_core::{Error, Metadata, NewEvent, Timestamp};
 use tempfile::TempDir;
 use uuid::Uuid;
@@ -397,7 +395,7 @@ async fn stream_names_are_checked_and_bound() -> TestResult {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reopening_keeps_everything_and_refuses_a_newer_schema() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let store = SqliteOptions::new(db(&dir))
+    let store = SqliteEventStore::builder(db(&dir))
         .synchronous(Synchronous::Normal)
         .readers(1)
         .max_group(2)

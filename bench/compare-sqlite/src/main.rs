@@ -18,15 +18,14 @@ use std::ops::Range;
 use std::path::Path;
 
 use es_core::App;
-use es_core::store::{SqliteEventStore, SqliteOptions};
+use es_core::store::SqliteEventStore;
 pub use harness::*;
 
 fn main() {
     let runtime = runtime();
     let dir = tempfile::tempdir().expect("a temporary directory");
     let app = runtime.block_on(async {
-        let store = SqliteOptions::new(dir.path().join("es.db"))
-            .open()
+        let store = SqliteEventStore::open(dir.path().join("es.db"))
             .await
             .expect("open the store");
         App::builder(store).aggregate::<ours::BankAccount>().build()

@@ -5,23 +5,20 @@ mod memory;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 #[cfg(feature = "sqlite")]
-mod sqlite;
+pub mod sqlite;
 mod subscription;
 mod validate;
 
-use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
+pub use crate::version::ExpectedVersion;
 pub use dyn_store::DynEventStore;
 pub use memory::InMemoryEventStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresEventStore, PostgresOptions};
-/// The SQLite driver, for read models kept by [`SqliteProjection`]s.
 #[cfg(feature = "sqlite")]
-pub use rusqlite;
-#[cfg(feature = "sqlite")]
-pub use sqlite::{SqliteEventStore, SqliteOptions, SqliteProjection, Synchronous};
+pub use sqlite::{SqliteEventStore, SqliteOptions, Synchronous};
 pub use subscription::Subscription;
 #[cfg(feature = "postgres")]
 pub(crate) use validate::repeated_id;
@@ -33,42 +30,6 @@ use crate::record::{NewEvent, RecordedEvent, Snapshot};
 
 /// The longest stream name every backend accepts, in bytes.
 pub const MAX_STREAM_NAME_LEN: usize = 255;
-
-/// What an append expects of the stream it writes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ExpectedVersion {
-    /// Append whatever the stream's version.
-    Any,
-    /// The stream must have no events.
-    NoStream,
-    /// The stream must have at least one event.
-    StreamExists,
-    /// The stream must be at exactly this version (0: no events).
-    Exact(u64),
-}
-
-impl ExpectedVersion {
-    /// Whether a stream at `actual` satisfies this expectation.
-    pub fn matches(self, actual: u64) -> bool {
-        match self {
-            Self::Any => true,
-            Self::NoStream => actual == 0,
-            Self::StreamExists => actual > 0,
-            Self::Exact(version) => actual == version,
-        }
-    }
-}
-
-impl fmt::Display for ExpectedVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Any => f.write_str("any version"),
-            Self::NoStream => f.write_str("no stream"),
-            Self::StreamExists => f.write_str("an existing stream"),
-            Self::Exact(version) => write!(f, "version {version}"),
-        }
-    }
-}
 
 /// Where an append landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

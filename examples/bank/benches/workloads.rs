@@ -22,8 +22,8 @@ use criterion::{
 };
 use es_core::NewEvent;
 use es_core::prelude::*;
+use es_core::store::PostgresEventStore;
 use es_core::store::postgres::driver;
-use es_core::store::{PostgresEventStore, SqliteOptions};
 
 const COMMANDS_PER_ACCOUNT: u64 = 100;
 const LONG: u64 = 100_000;
@@ -264,7 +264,7 @@ fn sqlite(c: &mut Criterion) {
     // The default, durable mode (`synchronous = FULL`).
     bench_store(c, "sqlite", &sizes, |name| {
         let path = dir.path().join(format!("{name}.db"));
-        async move { SqliteOptions::new(path).open().await.expect("open") }
+        async move { SqliteEventStore::open(path).await.expect("open") }
     });
 }
 

@@ -1,11 +1,17 @@
 //! The bank's decisions (through the fixture) and its command path (through `App`).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use bank::{
     AccountClosed, AccountOpened, BankAccount, BankError, CloseAccount, Deposit, MoneyDeposited,
     MoneyWithdrawn, OpenAccount, Status, Withdraw,
 };
 use es_core::prelude::*;
 use es_core::testing::TestFixture;
+use es_core::{AppendResult, Error, NewEvent, RecordedEvent, Snapshot};
+use tokio::sync::{Barrier, watch};
+use uuid::Uuid;
 
 fn opened() -> AccountOpened {
     AccountOpened {
@@ -144,7 +150,7 @@ async fn a_closed_account_refuses_every_command() {
         .then_expect_error(BankError::Closed);
 }
 
-fn app(store: InMemoryEventStore) -> App<InMemoryEventStore> {
+fn app<S: EventStore>(store: S) -> App<S> {
     App::builder(store)
         .max_retries(50)
         .aggregate::<BankAccount>()
@@ -212,9 +218,76 @@ async fn a_stale_cache_conflicts_catches_up_and_retries() {
     assert_eq!(store.len(), 5);
 }
 
+/// The in-memory store, counting the appends it refuses as conflicts.
+#[derive(Clone, Default)]
+struct ConflictCounting {
+    store: InMemoryEventStore,
+    conflicts: Arc<AtomicU32>,
+}
+
+impl EventStore for ConflictCounting {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, Error> {
+        let result = self.store.append(stream, expected, events).await;
+        if result.as_ref().is_err_and(Error::is_conflict) {
+            self.conflicts.fetch_add(1, Ordering::SeqCst);
+        }
+        result
+    }
+    async fn read_stream(
+        &self,
+        stream: &str,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, Error> {
+        self.store.read_stream(stream, from, limit).await
+    }
+    async fn fold_stream(
+        &self,
+        stream: &str,
+        from: u64,
+        limit: usize,
+        each: &mut (dyn FnMut(&RecordedEvent) -> Result<(), Error> + Send),
+    ) -> Result<usize, Error> {
+        self.store.fold_stream(stream, from, limit, each).await
+    }
+    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, Error> {
+        self.store.read_all(after, limit).await
+    }
+    async fn stream_version(&self, stream: &str) -> Result<u64, Error> {
+        self.store.stream_version(stream).await
+    }
+    async fn find_event(&self, id: Uuid) -> Result<Option<RecordedEvent>, Error> {
+        self.store.find_event(id).await
+    }
+    fn head(&self) -> watch::Receiver<u64> {
+        self.store.head()
+    }
+    async fn save_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), Error> {
+        self.store.save_snapshot(stream, snapshot).await
+    }
+    async fn load_snapshot(
+        &self,
+        stream: &str,
+        max_version: u64,
+    ) -> Result<Option<Snapshot>, Error> {
+        self.store.load_snapshot(stream, max_version).await
+    }
+    async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), Error> {
+        self.store.save_checkpoint(name, position).await
+    }
+    async fn load_checkpoint(&self, name: &str) -> Result<u64, Error> {
+        self.store.load_checkpoint(name).await
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_concurrent_senders_on_one_stream_lose_nothing() {
-    let store = InMemoryEventStore::new();
+    let store = ConflictCounting::default();
     let (node_a, node_b) = (app(store.clone()), app(store.clone()));
     node_a
         .send(OpenAccount {
@@ -224,27 +297,65 @@ async fn two_concurrent_senders_on_one_stream_lose_nothing() {
         .await
         .unwrap();
     node_b.load::<BankAccount>("a").await.unwrap();
+    // Both start at once and yield between commands: an in-memory send never waits, so
+    // without this one sender often finishes before the other begins.
+    let start = Arc::new(Barrier::new(2));
     let senders = [node_a.clone(), node_b.clone()].map(|node| {
+        let start = Arc::clone(&start);
         tokio::spawn(async move {
-            let mut retries = 0;
+            start.wait().await;
+            let mut outcomes = Vec::with_capacity(100);
             for _ in 0..100 {
-                retries += node.send(deposit(1)).await.unwrap().retries;
+                outcomes.push(node.send(deposit(1)).await.unwrap());
+                tokio::task::yield_now().await;
             }
-            retries
+            outcomes
         })
     });
-    let mut retries = 0;
+    let mut committed = Vec::with_capacity(200);
     for sender in senders {
-        retries += sender.await.unwrap();
+        let outcomes = sender.await.unwrap();
+        assert!(
+            outcomes
+                .windows(2)
+                .all(|pair| pair[0].version < pair[1].version),
+            "a sender's own commands commit in the order it sent them"
+        );
+        committed.extend(outcomes);
     }
-    // Both nodes were hydrated at version 1: whichever appends second conflicts at least once.
+
+    // Every command committed its one event at a version of its own: together they fill
+    // versions 2 to 201, no gap (nothing lost) and no version twice (nothing duplicated).
+    let mut versions: Vec<u64> = committed.iter().map(|outcome| outcome.version).collect();
+    versions.sort_unstable();
+    assert_eq!(versions, (2..=201).collect::<Vec<_>>());
+    // What each sender was told is what the store holds, and the store holds nothing else.
+    let stored = store
+        .read_stream("bank-account-a", 2, usize::MAX)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 200);
+    assert_eq!(store.store.len(), 201, "the opening and 200 deposits");
+    for outcome in &committed {
+        assert_eq!(outcome.events, vec![MoneyDeposited { amount: 1 }.into()]);
+        let record = &stored[usize::try_from(outcome.version - 2).unwrap()];
+        assert_eq!(
+            (record.version, Some(record.position), &*record.name),
+            (outcome.version, outcome.position, MoneyDeposited::NAME)
+        );
+    }
+
+    // Each retry answers one conflict the store refused, and every conflict was retried (none
+    // surfaced as an error). Both nodes were hydrated at version 1, so whichever appends second
+    // conflicts at least once.
+    let retries: u32 = committed.iter().map(|outcome| outcome.retries).sum();
+    assert_eq!(retries, store.conflicts.load(Ordering::SeqCst));
     assert!(
         retries >= 1,
         "expected at least one conflict, saw {retries}"
     );
     let (state, version) = node_a.load::<BankAccount>("a").await.unwrap();
     assert_eq!((state.balance, version), (200, 201));
-    assert_eq!(store.len(), 201, "nothing lost, nothing duplicated");
     eprintln!("two nodes x 100 deposits on one stream: {retries} conflicts retried");
 }
 

@@ -9,8 +9,9 @@
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
-use es_core::store::rusqlite::Connection;
-use es_core::store::{EventStore, ExpectedVersion, SqliteEventStore, SqliteProjection};
+use es_core::store::sqlite::driver::SqliteProjection;
+use es_core::store::sqlite::driver::rusqlite::Connection;
+use es_core::store::{EventStore, ExpectedVersion, SqliteEventStore};
 use es_core::{BoxError, NewEvent, RecordedEvent};
 
 /// The read model: one row per applied event.

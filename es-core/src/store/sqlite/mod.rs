@@ -4,12 +4,15 @@
 //! transaction (group commit), so global positions are gapless by construction and concurrent
 //! appenders share each fsync. Reads use their own connections on blocking tasks; in WAL mode
 //! they never wait for the writer, nor the writer for them.
+//!
+//! Open a store with [`SqliteEventStore::open`], or tune it first with
+//! [`SqliteEventStore::builder`]. This API names none of the driver's types; read models in SQL
+//! and ad-hoc queries of the file go through [`driver`], the one module that does.
 
+pub mod driver;
 mod error;
 mod read_model;
 mod writer;
-
-pub use read_model::SqliteProjection;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -59,16 +62,30 @@ impl Synchronous {
     }
 }
 
-/// Options for opening a [`SqliteEventStore`]: durability and tuning.
+/// How to open a [`SqliteEventStore`]: durability and tuning. Get one from
+/// [`SqliteEventStore::builder`], set what differs from the defaults, then [`open`](Self::open).
+///
+/// | option | default | what it sets |
+/// |---|---|---|
+/// | [`synchronous`](Self::synchronous) | [`Synchronous::Full`] | how commits are made durable |
+/// | [`busy_timeout`](Self::busy_timeout) | 5 s | how long to wait for another process's lock |
+/// | [`readers`](Self::readers) | 4 | how many read connections are pooled |
+/// | [`max_group`](Self::max_group) | 1,024 | the most appends committed in one transaction |
+///
+/// WAL journal mode is not an option: the store always uses it.
 ///
 /// # Examples
 /// ```no_run
 /// # async fn demo() -> Result<(), es_core::Error> {
-/// use es_core::store::{SqliteOptions, Synchronous};
+/// use std::time::Duration;
 ///
-/// let store = SqliteOptions::new("bank.db")
+/// use es_core::store::{SqliteEventStore, Synchronous};
+///
+/// let store = SqliteEventStore::builder("bank.db")
 ///     .synchronous(Synchronous::Normal)
+///     .busy_timeout(Duration::from_secs(10))
 ///     .readers(8)
+///     .max_group(256)
 ///     .open()
 ///     .await?;
 /// # Ok(())
@@ -86,7 +103,7 @@ pub struct SqliteOptions {
 impl SqliteOptions {
     /// Options for the database file at `path` (created if missing), with the defaults:
     /// [`Synchronous::Full`], a 5 s busy timeout, 4 pooled read connections, groups of up to
-    /// 1,024 appends.
+    /// 1,024 appends. The same as [`SqliteEventStore::builder`].
     pub fn new(path: impl AsRef<Path>) -> Self {
         Self {
             path: path.as_ref().to_path_buf(),
@@ -173,6 +190,8 @@ impl SqliteOptions {
 ///   (SQLite's locks serialize the writers, positions and versions are read inside the write
 ///   transaction), but it waits up to the busy timeout for the lock, and [`head`](EventStore::head)
 ///   does not see the other process's appends (subscriptions find them by polling).
+/// - **Read models in SQL** can live in the same file, their rows committed with their
+///   checkpoint: see [`run_projection`](Self::run_projection) and the [`driver`] module.
 ///
 /// Cheap to clone (one `Arc`); the writer thread stops and the file is closed when the last
 /// clone is dropped.
@@ -226,13 +245,33 @@ impl Drop for Shared {
 
 impl SqliteEventStore {
     /// Opens (or creates) the store in the file at `path` with the default options: WAL,
-    /// [`Synchronous::Full`]. See [`SqliteOptions`] to change them.
+    /// [`Synchronous::Full`]. See [`builder`](Self::builder) to change them.
     ///
     /// # Errors
     /// [`Error::Backend`] when the file cannot be opened or created, is not a database, or holds
     /// a newer schema than this code knows.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
         SqliteOptions::new(path).open().await
+    }
+
+    /// Options for opening the store in the file at `path` (created if missing): set the
+    /// durability mode, busy timeout, read pool and group size, then
+    /// [`open`](SqliteOptions::open). Unset options keep the defaults [`open`](Self::open) uses.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # async fn demo() -> Result<(), es_core::Error> {
+    /// use es_core::store::{SqliteEventStore, Synchronous};
+    ///
+    /// let store = SqliteEventStore::builder("bank.db")
+    ///     .synchronous(Synchronous::Normal)
+    ///     .open()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn builder(path: impl AsRef<Path>) -> SqliteOptions {
+        SqliteOptions::new(path)
     }
 
     /// The database file.
