@@ -30,7 +30,13 @@ where
     match runtime.block_on(run(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("failed: {error}");
+            let mut text = format!("failed: {error}");
+            let mut source = error.source();
+            while let Some(cause) = source {
+                text = format!("{text}: {cause}");
+                source = cause.source();
+            }
+            eprintln!("{text}");
             ExitCode::FAILURE
         }
     }

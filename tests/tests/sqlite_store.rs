@@ -647,3 +647,30 @@ async fn a_stalled_writer_is_never_skipped_and_a_rollback_leaves_no_gap() -> Tes
     }
     Ok(())
 }
+
+/// Several processes opening one new file at the same moment all succeed: creating it, setting
+/// WAL mode and applying the schema are safe from any number of processes.
+#[test]
+fn processes_opening_a_new_file_at_once_all_succeed() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for trial in 0..50 {
+        let path = dir.path().join(format!("new-{trial}.db"));
+        let children: Vec<_> = (0..4)
+            .map(|_| {
+                std::process::Command::new(env!("CARGO_BIN_EXE_sqlite_open"))
+                    .arg(&path)
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("start a child")
+            })
+            .collect();
+        for child in children {
+            let output = child.wait_with_output().expect("the child ends");
+            assert!(
+                output.status.success(),
+                "trial {trial}: opening a new file failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
+}

@@ -19,7 +19,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
@@ -535,7 +535,7 @@ fn open_writer(options: &SqliteOptions) -> Result<(Connection, u64), SqliteError
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(options.busy_timeout)?;
-    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    let mode = set_wal(&conn, options.busy_timeout)?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(SqliteError::NoWal { mode });
     }
@@ -558,6 +558,28 @@ fn open_writer(options: &SqliteOptions) -> Result<(Connection, u64), SqliteError
         row.get::<_, i64>(0)
     })?;
     Ok((conn, stored_u64(head)))
+}
+
+/// Puts the file in WAL mode; the journal mode it ends in. On a new file that another process
+/// is setting up at the same moment, SQLite answers "database is locked" at once instead of
+/// calling the busy handler: retried, with a growing pause, until the busy timeout.
+fn set_wal(conn: &Connection, busy_timeout: Duration) -> Result<String, SqliteError> {
+    let deadline = Instant::now() + busy_timeout;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)) {
+            Err(rusqlite::Error::SqliteFailure(failure, _))
+                if matches!(
+                    failure.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            result => return Ok(result?),
+        }
+    }
 }
 
 /// Opens a read connection: it cannot write, and waits out another process's locks.
