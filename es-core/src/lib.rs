@@ -80,6 +80,12 @@ mod version;
 #[path = "private.rs"]
 pub mod __private;
 
+/// The crates whose types appear in es-core's API (payloads are `bytes::Bytes`, ids
+/// `uuid::Uuid`, the head hint a `tokio::sync::watch::Receiver`, a SQL read model is shared
+/// through a `tokio::sync::Mutex`), so a user names them without a dependency of their own and
+/// at the version es-core uses.
+pub use {bytes, tokio, uuid};
+
 pub use aggregate::{Aggregate, SnapshotPolicy};
 pub use app::{App, AppBuilder, CommandError, CommandMetadata, Committed, QueryError};
 pub use codec::{BoxError, Codec, Json};

@@ -8,8 +8,10 @@
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::Mutex;
 
 use es_core::store::sqlite::driver::rusqlite::Connection;
 use es_core::store::sqlite::driver::{self, SqliteProjection};
@@ -115,9 +117,10 @@ async fn rows_and_checkpoint_commit_together_under_sigkill() {
     );
 }
 
-/// Fails on the event at `fail_at`.
+/// Fails on the event at `fail_at`, with an error or (with `panics`) a panic.
 struct Failing {
     fail_at: u64,
+    panics: bool,
 }
 
 impl SqliteProjection for Failing {
@@ -130,6 +133,7 @@ impl SqliteProjection for Failing {
 
     fn apply(&mut self, conn: &Connection, record: &RecordedEvent) -> Result<(), BoxError> {
         if record.position == self.fail_at {
+            assert!(!self.panics, "the read model panics on this one");
             return Err("the read model refuses this one".into());
         }
         conn.execute(
@@ -142,6 +146,17 @@ impl SqliteProjection for Failing {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_apply_rolls_back_its_batch_and_names_the_event() {
+    failing_apply_rolls_back(false).await;
+}
+
+/// A panic runs on the store's writer thread: it is the projection's error, and the store
+/// keeps working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_apply_rolls_back_its_batch_and_names_the_event() {
+    failing_apply_rolls_back(true).await;
+}
+
+async fn failing_apply_rolls_back(panics: bool) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = SqliteEventStore::open(dir.path().join("events.db"))
         .await
@@ -153,7 +168,7 @@ async fn a_failing_apply_rolls_back_its_batch_and_names_the_event() {
         .append("ledger", ExpectedVersion::NoStream, events)
         .await
         .expect("append");
-    let projection = Arc::new(Mutex::new(Failing { fail_at: 3 }));
+    let projection = Arc::new(Mutex::new(Failing { fail_at: 3, panics }));
     let error = store
         .run_projection(&projection)
         .await
@@ -186,7 +201,7 @@ async fn a_failing_apply_rolls_back_its_batch_and_names_the_event() {
     .expect("read");
     assert_eq!(seen, 0, "the batch, setup included, rolled back");
 
-    projection.lock().expect("lock").fail_at = 0;
+    projection.lock().await.fail_at = 0;
     assert_eq!(store.run_projection(&projection).await.expect("resumes"), 5);
     let rows: i64 = driver::read_with(&store, |conn| {
         conn.query_row("SELECT COUNT(*) FROM seen", [], |row| row.get(0))

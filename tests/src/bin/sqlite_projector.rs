@@ -7,7 +7,9 @@
 //! the projection's checkpoint.
 
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use tokio::sync::Mutex;
 
 use es_core::store::sqlite::driver::SqliteProjection;
 use es_core::store::sqlite::driver::rusqlite::Connection;

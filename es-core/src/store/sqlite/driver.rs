@@ -20,7 +20,8 @@
 //!
 //! # Examples
 //! ```
-//! use std::sync::{Arc, Mutex};
+//! use std::sync::Arc;
+//! use tokio::sync::Mutex;
 //!
 //! use es_core::store::sqlite::driver::rusqlite::Connection;
 //! use es_core::store::sqlite::driver::{self, SqliteProjection};

@@ -31,7 +31,10 @@ use self::error::to_sql_int;
 use self::writer::{AppendRequest, Request, WriteRequest, stored_u64};
 use crate::error::Error;
 use crate::record::{Metadata, NewEvent, RecordedEvent, Snapshot, Timestamp};
-use crate::store::{AppendResult, EventStore, ExpectedVersion, validate_stream_name};
+use crate::store::{
+    AppendResult, EventStore, ExpectedVersion, validate_append, validate_position,
+    validate_stream_name,
+};
 
 /// The schema versions this code knows, in order: opening applies those after the file's
 /// `PRAGMA user_version` and sets it to the last.
@@ -348,7 +351,7 @@ impl EventStore for SqliteEventStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<AppendResult, Error> {
-        validate_stream_name(stream)?;
+        validate_append(stream, &events)?;
         let (reply, answer) = oneshot::channel();
         self.to_writer(Request::Append(AppendRequest {
             stream: stream.to_owned(),
@@ -445,6 +448,7 @@ impl EventStore for SqliteEventStore {
 
     async fn save_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), Error> {
         validate_stream_name(stream)?;
+        validate_position("snapshot version", snapshot.version)?;
         let stream = stream.to_owned();
         let version = to_sql_int("snapshot version", snapshot.version)?;
         self.write(move |conn| {
@@ -498,8 +502,9 @@ impl EventStore for SqliteEventStore {
 
     async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), Error> {
         validate_stream_name(name)?;
+        validate_position("checkpoint", position)?;
         let name = name.to_owned();
-        let position = to_sql_int("checkpoint position", position)?;
+        let position = to_sql_int("checkpoint", position)?;
         self.write(move |conn| {
             conn.prepare_cached(
                 "INSERT INTO checkpoints (name, position) VALUES (?1, ?2) \

@@ -2,12 +2,18 @@
 //! checkpoint commit in one transaction, so after a crash they are never apart (effectively
 //! exactly-once). The trait they implement is [`SqliteProjection`], in the driver module.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+
+use rusqlite::OptionalExtension;
+use tokio::sync::Mutex;
 
 use super::SqliteEventStore;
 use super::driver::SqliteProjection;
 use super::error::{SqliteError, to_sql_int};
-use crate::error::Error;
+use super::writer::stored_u64;
+use crate::error::{Error, catch_panic, projection_failed};
+use crate::projection::runner;
+use crate::record::RecordedEvent;
 use crate::store::{EventStore, validate_stream_name};
 
 /// How many events one transaction of a read model applies.
@@ -17,7 +23,8 @@ impl SqliteEventStore {
     /// Applies every event after the projection's checkpoint to its read model, a batch per
     /// transaction that also moves the checkpoint, until it reaches the end of the log; returns
     /// the position reached. Run it again (after a command, on a timer, or in a loop waiting on
-    /// [`head`](EventStore::head)) to follow the log. Runs of one projection must not overlap.
+    /// [`head`](EventStore::head)) to follow the log. Runs of one projection may overlap: a
+    /// batch another run has applied meanwhile is not applied again.
     /// Query the read model with [`driver::read_with`](super::driver::read_with).
     ///
     /// # Errors
@@ -28,50 +35,83 @@ impl SqliteEventStore {
         projection: &Arc<Mutex<P>>,
     ) -> Result<u64, Error> {
         validate_stream_name(P::NAME)?;
-        let mut set_up = false;
-        loop {
-            let checkpoint = self.load_checkpoint(P::NAME).await?;
-            let batch = self.read_all(checkpoint, BATCH).await?;
-            let Some(last) = batch.last().map(|record| record.position) else {
-                return Ok(checkpoint);
-            };
-            let full = batch.len() == BATCH;
-            let projection = Arc::clone(projection);
-            let first_batch = !set_up;
-            self.write(move |conn| {
-                let mut projection = projection.lock().unwrap_or_else(PoisonError::into_inner);
-                if first_batch {
-                    projection
-                        .setup(conn)
+        let mut run = OnWriter {
+            store: self,
+            projection,
+            set_up: false,
+        };
+        runner::run(self, &mut run, BATCH, u64::MAX, |_| {}).await
+    }
+}
+
+/// The checkpointed runner's unit of work on SQLite: one write on the store's writer (sharing
+/// its group commit, never waiting for a lock) that applies the batch to the read model's
+/// tables and moves the checkpoint.
+struct OnWriter<'a, P> {
+    store: &'a SqliteEventStore,
+    projection: &'a Arc<Mutex<P>>,
+    /// Whether `setup` ran in a committed write of this run.
+    set_up: bool,
+}
+
+impl<P: SqliteProjection> runner::Checkpointed for OnWriter<'_, P> {
+    /// The checkpoint the batch was read after.
+    type Unit = u64;
+
+    async fn begin(&mut self) -> Result<(u64, u64), Error> {
+        let checkpoint = self.store.load_checkpoint(P::NAME).await?;
+        Ok((checkpoint, checkpoint))
+    }
+
+    async fn commit(&mut self, after: u64, batch: Vec<RecordedEvent>) -> Result<(), Error> {
+        let Some(last) = batch.last() else {
+            return Ok(());
+        };
+        let last = to_sql_int("checkpoint", last.position)?;
+        let projection = Arc::clone(self.projection);
+        let set_up = self.set_up;
+        self.store
+            .write(move |conn| {
+                let stored = conn
+                    .prepare_cached("SELECT position FROM checkpoints WHERE name = ?1")?
+                    .query_row([P::NAME], |row| row.get::<_, i64>(0))
+                    .optional()?;
+                if stored.map_or(0, stored_u64) != after {
+                    // Another run applied this batch meanwhile: the runner reads on from there.
+                    return Ok(());
+                }
+                // The writer is a thread of its own, outside the runtime: it may block.
+                let mut projection = projection.blocking_lock();
+                if !set_up {
+                    // A panic in user code is its error: on the writer thread it would stop the
+                    // store.
+                    catch_panic(|| projection.setup(conn))
+                        .unwrap_or_else(|panicked| Err(Box::new(panicked)))
                         .map_err(|source| SqliteError::ReadModelSetup {
                             projection: P::NAME,
                             source,
                         })?;
                 }
                 for record in &batch {
-                    projection.apply(conn, record).map_err(|source| {
-                        SqliteError::Projection(Error::Projection {
-                            projection: P::NAME,
-                            stream: record.stream.to_string(),
-                            version: record.version,
-                            position: record.position,
-                            event: record.name.to_string(),
-                            source,
-                        })
-                    })?;
+                    catch_panic(|| projection.apply(conn, record))
+                        .unwrap_or_else(|panicked| Err(Box::new(panicked)))
+                        .map_err(|source| {
+                            SqliteError::Projection(projection_failed(P::NAME, record, source))
+                        })?;
                 }
                 conn.prepare_cached(
                     "INSERT INTO checkpoints (name, position) VALUES (?1, ?2) \
                      ON CONFLICT (name) DO UPDATE SET position = excluded.position",
                 )?
-                .execute((P::NAME, to_sql_int("checkpoint position", last)?))?;
+                .execute((P::NAME, last))?;
                 Ok(())
             })
             .await?;
-            set_up = true;
-            if !full {
-                return Ok(last);
-            }
-        }
+        self.set_up = true;
+        Ok(())
+    }
+
+    async fn finish(&mut self, _after: u64) -> Result<(), Error> {
+        Ok(())
     }
 }
