@@ -11,174 +11,35 @@
 
 pub mod driver;
 mod error;
+mod open;
+mod options;
 mod read_model;
+mod row;
 mod writer;
 
-use std::collections::BTreeMap;
+pub use options::{SqliteOptions, Synchronous};
+
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension};
 use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
 use self::error::SqliteError;
 use self::error::to_sql_int;
+use self::open::open_reader;
+use self::row::Decoder;
 use self::writer::{AppendRequest, Request, WriteRequest, stored_u64};
 use crate::error::Error;
-use crate::record::{Metadata, NewEvent, RecordedEvent, Snapshot, Timestamp};
+use crate::record::{NewEvent, RecordedEvent, Snapshot};
 use crate::store::{
     AppendResult, EventStore, ExpectedVersion, validate_append, validate_position,
     validate_stream_name,
 };
-
-/// The schema versions this code knows, in order: opening applies those after the file's
-/// `PRAGMA user_version` and sets it to the last.
-const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("schema.sql")),
-    (2, include_str!("schema_2.sql")),
-];
-
-/// How appends are made durable: SQLite's `synchronous` setting, always in WAL mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum Synchronous {
-    /// `synchronous = FULL` (the default): the WAL is synced at every commit. An acknowledged
-    /// append survives a process kill and a power loss.
-    #[default]
-    Full,
-    /// `synchronous = NORMAL`: the WAL is synced at checkpoints only. An acknowledged append
-    /// survives a process kill; a power loss may lose the last transactions (never tear one).
-    Normal,
-}
-
-impl Synchronous {
-    fn pragma(self) -> &'static str {
-        match self {
-            Self::Full => "FULL",
-            Self::Normal => "NORMAL",
-        }
-    }
-}
-
-/// How to open a [`SqliteEventStore`]: durability and tuning. Get one from
-/// [`SqliteEventStore::builder`], set what differs from the defaults, then [`open`](Self::open).
-///
-/// | option | default | what it sets |
-/// |---|---|---|
-/// | [`synchronous`](Self::synchronous) | [`Synchronous::Full`] | how commits are made durable |
-/// | [`busy_timeout`](Self::busy_timeout) | 5 s | how long to wait for another process's lock |
-/// | [`readers`](Self::readers) | 4 | how many read connections are pooled |
-/// | [`max_group`](Self::max_group) | 1,024 | the most appends committed in one transaction |
-///
-/// WAL journal mode is not an option: the store always uses it.
-///
-/// # Examples
-/// ```no_run
-/// # async fn demo() -> Result<(), es_core::Error> {
-/// use std::time::Duration;
-///
-/// use es_core::store::{SqliteEventStore, Synchronous};
-///
-/// let store = SqliteEventStore::builder("bank.db")
-///     .synchronous(Synchronous::Normal)
-///     .busy_timeout(Duration::from_secs(10))
-///     .readers(8)
-///     .max_group(256)
-///     .open()
-///     .await?;
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Debug, Clone)]
-pub struct SqliteOptions {
-    path: PathBuf,
-    synchronous: Synchronous,
-    busy_timeout: Duration,
-    readers: usize,
-    max_group: usize,
-}
-
-impl SqliteOptions {
-    /// Options for the database file at `path` (created if missing), with the defaults:
-    /// [`Synchronous::Full`], a 5 s busy timeout, 4 pooled read connections, groups of up to
-    /// 1,024 appends. The same as [`SqliteEventStore::builder`].
-    pub fn new(path: impl AsRef<Path>) -> Self {
-        Self {
-            path: path.as_ref().to_path_buf(),
-            synchronous: Synchronous::Full,
-            busy_timeout: Duration::from_secs(5),
-            readers: 4,
-            max_group: 1024,
-        }
-    }
-
-    /// How commits are made durable (default [`Synchronous::Full`]).
-    #[must_use]
-    pub fn synchronous(mut self, synchronous: Synchronous) -> Self {
-        self.synchronous = synchronous;
-        self
-    }
-
-    /// How long a connection waits for a lock held by another process before failing with a
-    /// backend error (default 5 s).
-    #[must_use]
-    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
-        self.busy_timeout = timeout;
-        self
-    }
-
-    /// How many read connections to pool (default 4, at least 1): at most this many reads run
-    /// at once; more wait for a free connection.
-    #[must_use]
-    pub fn readers(mut self, readers: usize) -> Self {
-        self.readers = readers.max(1);
-        self
-    }
-
-    /// The most appends committed in one transaction (default 1,024; from 1 to 65,536).
-    #[must_use]
-    pub fn max_group(mut self, appends: usize) -> Self {
-        self.max_group = appends.clamp(1, 65_536);
-        self
-    }
-
-    /// Opens the store: creates the file and the schema if needed, sets WAL mode and starts the
-    /// writer thread. Needs a Tokio runtime.
-    ///
-    /// # Errors
-    /// [`Error::Backend`] when the file cannot be opened or created, is not a database, or holds
-    /// a newer schema than this code knows.
-    pub async fn open(self) -> Result<SqliteEventStore, Error> {
-        let options = self.clone();
-        let (conn, head) = tokio::task::spawn_blocking(move || open_writer(&options))
-            .await
-            .map_err(SqliteError::Task)??;
-        let (head_tx, _) = watch::channel(head);
-        let head_tx = Arc::new(head_tx);
-        let (requests, receiver) = mpsc::channel(self.max_group * 4);
-        let writer_head = Arc::clone(&head_tx);
-        let max_group = self.max_group;
-        let thread = std::thread::Builder::new()
-            .name("es-sqlite-writer".into())
-            .spawn(move || writer::run(conn, receiver, &writer_head, max_group))
-            .map_err(Error::backend)?;
-        Ok(SqliteEventStore {
-            inner: Arc::new(Shared {
-                requests: Some(requests),
-                writer: Some(thread),
-                head: head_tx,
-                readers: Mutex::new(Vec::new()),
-                read_permits: tokio::sync::Semaphore::new(self.readers),
-                options: self,
-            }),
-        })
-    }
-}
 
 /// The embedded event store: one SQLite file, no server (feature `sqlite`, on by default).
 ///
@@ -200,11 +61,13 @@ impl SqliteOptions {
 /// clone is dropped.
 ///
 /// # Examples
-/// ```no_run
-/// # async fn demo() -> Result<(), es_core::Error> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
 /// use es_core::prelude::*;
 ///
-/// let store = SqliteEventStore::open("bank.db").await?;
+/// let store = SqliteEventStore::open(dir.path().join("bank.db")).await?;
 /// # Ok(())
 /// # }
 /// ```
@@ -262,11 +125,13 @@ impl SqliteEventStore {
     /// [`open`](SqliteOptions::open). Unset options keep the defaults [`open`](Self::open) uses.
     ///
     /// # Examples
-    /// ```no_run
-    /// # async fn demo() -> Result<(), es_core::Error> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
     /// use es_core::store::{SqliteEventStore, Synchronous};
     ///
-    /// let store = SqliteEventStore::builder("bank.db")
+    /// let store = SqliteEventStore::builder(dir.path().join("bank.db"))
     ///     .synchronous(Synchronous::Normal)
     ///     .open()
     ///     .await?;
@@ -527,139 +392,5 @@ impl EventStore for SqliteEventStore {
             Ok(position.map_or(0, stored_u64))
         })
         .await
-    }
-}
-
-/// Opens the write connection, sets WAL and the synchronous mode, creates or checks the schema,
-/// and reads the global head.
-fn open_writer(options: &SqliteOptions) -> Result<(Connection, u64), SqliteError> {
-    let mut conn = Connection::open_with_flags(
-        &options.path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(options.busy_timeout)?;
-    let mode = set_wal(&conn, options.busy_timeout)?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(SqliteError::NoWal { mode });
-    }
-    conn.pragma_update(None, "synchronous", options.synchronous.pragma())?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let current: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-    let known = MIGRATIONS.last().map_or(0, |&(version, _)| version);
-    if current > known {
-        return Err(SqliteError::FutureSchema {
-            found: current,
-            supported: known,
-        });
-    }
-    for &(version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", version)?;
-    }
-    tx.commit()?;
-    let head = conn.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |row| {
-        row.get::<_, i64>(0)
-    })?;
-    Ok((conn, stored_u64(head)))
-}
-
-/// Puts the file in WAL mode; the journal mode it ends in. On a new file that another process
-/// is setting up at the same moment, SQLite answers "database is locked" at once instead of
-/// calling the busy handler: retried, with a growing pause, until the busy timeout.
-fn set_wal(conn: &Connection, busy_timeout: Duration) -> Result<String, SqliteError> {
-    let deadline = Instant::now() + busy_timeout;
-    let mut pause = Duration::from_millis(1);
-    loop {
-        match conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)) {
-            Err(rusqlite::Error::SqliteFailure(failure, _))
-                if matches!(
-                    failure.code,
-                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-                ) && Instant::now() < deadline =>
-            {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(50));
-            }
-            result => return Ok(result?),
-        }
-    }
-}
-
-/// Opens a read connection: it cannot write, and waits out another process's locks.
-fn open_reader(options: &SqliteOptions) -> Result<Connection, SqliteError> {
-    let conn = Connection::open_with_flags(
-        &options.path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(options.busy_timeout)?;
-    conn.pragma_update(None, "query_only", true)?;
-    Ok(conn)
-}
-
-/// Turns rows into [`RecordedEvent`]s, sharing the `Arc<str>` of a stream or name that repeats.
-struct Decoder {
-    stream: Option<Arc<str>>,
-    name: Option<Arc<str>>,
-}
-
-impl Decoder {
-    fn new(stream: Option<Arc<str>>) -> Self {
-        Self { stream, name: None }
-    }
-
-    fn decode(&mut self, row: &Row<'_>) -> Result<RecordedEvent, SqliteError> {
-        let position: i64 = row.get(0)?;
-        let malformed = |what| SqliteError::Malformed { position, what };
-        let stream = shared(&mut self.stream, row.get_ref(1)?.as_str()?);
-        let version: i64 = row.get(2)?;
-        let id = Uuid::from_slice(row.get_ref(3)?.as_blob()?)
-            .map_err(|_| malformed("the event id is not 16 bytes"))?;
-        let name = shared(&mut self.name, row.get_ref(4)?.as_str()?);
-        let schema_version = u16::try_from(row.get::<_, i64>(5)?)
-            .map_err(|_| malformed("the schema version is not a 16-bit number"))?;
-        let payload = Bytes::copy_from_slice(row.get_ref(6)?.as_blob()?);
-        let timestamp = Timestamp(row.get(7)?);
-        let correlation_id =
-            optional_uuid(row, 8).map_err(|()| malformed("the correlation id is not 16 bytes"))?;
-        let causation_id =
-            optional_uuid(row, 9).map_err(|()| malformed("the causation id is not 16 bytes"))?;
-        let extra = match row.get_ref(10)?.as_str_or_null()? {
-            None => BTreeMap::new(),
-            Some(json) => serde_json::from_str(json)
-                .map_err(|source| SqliteError::Metadata { position, source })?,
-        };
-        Ok(RecordedEvent {
-            id,
-            stream,
-            version: stored_u64(version),
-            position: stored_u64(position),
-            name,
-            schema_version,
-            payload,
-            metadata: Metadata {
-                timestamp,
-                correlation_id,
-                causation_id,
-                extra,
-            },
-        })
-    }
-}
-
-/// The cached `Arc` when it holds `text`, else a new one, cached.
-fn shared(cache: &mut Option<Arc<str>>, text: &str) -> Arc<str> {
-    match cache {
-        Some(cached) if **cached == *text => Arc::clone(cached),
-        _ => Arc::clone(cache.insert(Arc::from(text))),
-    }
-}
-
-fn optional_uuid(row: &Row<'_>, column: usize) -> Result<Option<Uuid>, ()> {
-    match row.get_ref(column).map_err(|_| ())?.as_blob_or_null() {
-        Ok(None) => Ok(None),
-        Ok(Some(bytes)) => Uuid::from_slice(bytes).map(Some).map_err(|_| ()),
-        Err(_) => Err(()),
     }
 }
