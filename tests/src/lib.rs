@@ -4,7 +4,22 @@
 use std::future::Future;
 use std::process::ExitCode;
 
-use es_core::BoxError;
+use es_core::{BoxError, NewEvent};
+
+/// The batch the read-model children append in `round`: 1 to 50 `Added` events with amounts
+/// 1 to 9, their sizes and amounts cycling so that kills land at every point of a batch.
+pub fn ledger_batch(round: u64) -> Vec<NewEvent> {
+    let size = 1 + round * 7 % 50;
+    (0..size)
+        .map(|n| {
+            NewEvent::new(
+                "Added",
+                1,
+                format!(r#"{{"amount":{}}}"#, 1 + (round + n) % 9),
+            )
+        })
+        .collect()
+}
 
 /// The `main` of a child process: takes exactly `count` arguments (else prints `usage`), runs
 /// `run` with them on a Tokio runtime, and prints a failure before exiting with it.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use es_core::store::postgres::driver::PostgresProjection;
 use es_core::store::postgres::driver::tokio_postgres::Transaction;
 use es_core::store::{EventStore, ExpectedVersion, PostgresEventStore};
-use es_core::{BoxError, NewEvent, RecordedEvent};
+use es_core::{BoxError, RecordedEvent};
 use tokio::sync::Mutex;
 
 /// The read model: one row per applied event.
@@ -61,16 +61,7 @@ async fn run(url: &str, schema: &str) -> Result<(), BoxError> {
         .await?;
     let projection = Arc::new(Mutex::new(Totals));
     for round in 0_u64.. {
-        let size = 1 + round * 7 % 50;
-        let events = (0..size)
-            .map(|n| {
-                NewEvent::new(
-                    "Added",
-                    1,
-                    format!(r#"{{"amount":{}}}"#, 1 + (round + n) % 9),
-                )
-            })
-            .collect();
+        let events = es_tests::ledger_batch(round);
         store.append("ledger", ExpectedVersion::Any, events).await?;
         let reached = store.run_projection(&projection).await?;
         println!("PROJECTED {reached}");

@@ -14,7 +14,7 @@ use tokio::sync::Mutex;
 use es_core::store::sqlite::driver::SqliteProjection;
 use es_core::store::sqlite::driver::rusqlite::Connection;
 use es_core::store::{EventStore, ExpectedVersion, SqliteEventStore};
-use es_core::{BoxError, NewEvent, RecordedEvent};
+use es_core::{BoxError, RecordedEvent};
 
 /// The read model: one row per applied event.
 #[derive(Debug)]
@@ -41,35 +41,17 @@ impl SqliteProjection for Totals {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let Some(path) = std::env::args().nth(1) else {
-        eprintln!("usage: sqlite_projector <database file>");
-        return ExitCode::FAILURE;
-    };
-    match run(&path).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("sqlite_projector failed: {error}");
-            ExitCode::FAILURE
-        }
-    }
+fn main() -> ExitCode {
+    es_tests::child_main("sqlite_projector <database file>", 1, |args| async move {
+        run(&args[0]).await
+    })
 }
 
 async fn run(path: &str) -> Result<(), BoxError> {
     let store = SqliteEventStore::open(path).await?;
     let projection = Arc::new(Mutex::new(Totals));
     for round in 0_u64.. {
-        let size = 1 + round * 7 % 50;
-        let events = (0..size)
-            .map(|n| {
-                NewEvent::new(
-                    "Added",
-                    1,
-                    format!(r#"{{"amount":{}}}"#, 1 + (round + n) % 9),
-                )
-            })
-            .collect();
+        let events = es_tests::ledger_batch(round);
         store.append("ledger", ExpectedVersion::Any, events).await?;
         let reached = store.run_projection(&projection).await?;
         println!("PROJECTED {reached}");
