@@ -13,15 +13,20 @@ use proc_macro::TokenStream;
 
 /// Implements `es_core::Event`: the stored name and the schema version of an event type.
 ///
-/// ```ignore
+/// ```
+/// use es_core::prelude::*;
+///
 /// #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
 /// #[event(name = "AccountOpened", version = 2)] // both optional: the type's name, version 1
 /// pub struct AccountOpened { pub owner: String }
+///
+/// assert_eq!(<AccountOpened as Event>::NAME, "AccountOpened");
+/// assert_eq!(<AccountOpened as Event>::VERSION, 2);
 /// ```
 ///
 /// expands to roughly
 ///
-/// ```ignore
+/// ```text
 /// impl ::es_core::__private::Event for AccountOpened {
 ///     const NAME: &'static str = "AccountOpened";
 ///     const VERSION: u16 = 2;
@@ -39,13 +44,18 @@ use proc_macro::TokenStream;
 /// `upcasters`, a payload of an older version decodes as it is (enough for a new field with
 /// `#[serde(default)]`).
 ///
-/// ```ignore
+/// ```
+/// use es_core::prelude::*;
+/// use es_core::{JsonValue, json};
+///
 /// #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
 /// #[event(version = 3, upcasters = [v1_to_v2, v2_to_v3])]
 /// pub struct AccountOpened { pub owner: String, pub currency: String }
 ///
 /// fn v1_to_v2(mut v: JsonValue) -> JsonValue { json!({ "owner": v["name"].take() }) }
 /// fn v2_to_v3(mut v: JsonValue) -> JsonValue { v["currency"] = json!("EUR"); v }
+///
+/// assert_eq!(<AccountOpened as Event>::VERSION, 3);
 /// ```
 #[proc_macro_derive(Event, attributes(event))]
 pub fn derive_event(input: TokenStream) -> TokenStream {
@@ -55,18 +65,23 @@ pub fn derive_event(input: TokenStream) -> TokenStream {
 /// Implements `es_core::Command`: the field marked `#[id]` routes the command to one aggregate
 /// instance (its stream is `{aggregate name}-{id}`).
 ///
-/// ```ignore
+/// ```
+/// use es_core::prelude::*;
+///
 /// #[derive(Command, Debug, Clone)]
 /// pub struct Withdraw {
 ///     #[id]
 ///     pub account: String,
 ///     pub amount: u64,
 /// }
+///
+/// let cmd = Withdraw { account: "alice".into(), amount: 30 };
+/// assert_eq!(cmd.aggregate_id(), "alice");
 /// ```
 ///
 /// expands to roughly
 ///
-/// ```ignore
+/// ```text
 /// impl ::es_core::__private::Command for Withdraw {
 ///     type Id = String;
 ///     fn aggregate_id(&self) -> &String { &self.account }
@@ -85,23 +100,58 @@ pub fn derive_command(input: TokenStream) -> TokenStream {
 /// Implements `es_core::Aggregate` from the aggregate's inherent `impl` block: one `#[apply]`
 /// method per event it records, one `#[handle]` method per command it decides.
 ///
-/// ```ignore
-/// #[aggregate(name = "bank-account", error = BankError)]
+/// ```
+/// use es_core::prelude::*;
+///
+/// # #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+/// # pub struct MoneyWithdrawn { pub amount: u64 }
+/// # #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+/// # pub struct QuoteGiven { pub price: u64 }
+/// # #[derive(Command, Debug, Clone)]
+/// # pub struct Withdraw { #[id] pub account: String, pub amount: u64 }
+/// # #[derive(Command, Debug, Clone)]
+/// # pub struct Quote { #[id] pub account: String }
+/// # #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+/// # pub enum BankError { #[error("insufficient funds")] InsufficientFunds }
+/// /// What handlers may use besides the state: here, a price list.
+/// #[derive(Debug, Default)]
+/// pub struct Pricing { fee: u64 }
+///
+/// #[derive(Debug, Clone, Default)]
+/// pub struct BankAccount { balance: u64 }
+///
+/// #[aggregate(name = "bank-account", error = BankError, services = Pricing)]
 /// impl BankAccount {
 ///     #[handle]
-///     fn withdraw(&self, cmd: Withdraw) -> Result<MoneyWithdrawn, BankError> { .. }
+///     fn withdraw(&self, cmd: Withdraw) -> Result<MoneyWithdrawn, BankError> {
+///         if cmd.amount > self.balance { return Err(BankError::InsufficientFunds); }
+///         Ok(MoneyWithdrawn { amount: cmd.amount })
+///     }
 ///     #[handle]
-///     async fn quote(&self, cmd: Quote, services: &Pricing) -> Option<QuoteGiven> { .. }
+///     async fn quote(&self, _cmd: Quote, pricing: &Pricing) -> Option<QuoteGiven> {
+///         Some(QuoteGiven { price: pricing.fee })
+///     }
 ///     #[apply]
 ///     fn withdrawn(&mut self, e: &MoneyWithdrawn) { self.balance -= e.amount; }
 ///     #[apply]
-///     fn quoted(&mut self, e: &QuoteGiven) { .. }
+///     fn quoted(&mut self, _e: &QuoteGiven) {}
 /// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let app = App::builder(InMemoryEventStore::new())
+///     .aggregate_with::<BankAccount>(Pricing { fee: 2 })
+///     .build();
+/// let quoted = app.send(Quote { account: "alice".into() }).await.unwrap();
+/// assert_eq!(quoted.events, vec![BankAccountEvent::QuoteGiven(QuoteGiven { price: 2 })]);
+/// let refused = app.send(Withdraw { account: "alice".into(), amount: 5 }).await.unwrap_err();
+/// assert_eq!(refused.rejection(), Some(&BankError::InsufficientFunds));
+/// # }
 /// ```
 ///
 /// expands to the `impl` block (without our attributes) and roughly
 ///
-/// ```ignore
+/// ```text
 /// pub enum BankAccountEvent { MoneyWithdrawn(MoneyWithdrawn), QuoteGiven(QuoteGiven) }
 /// pub enum BankAccountCommand { Withdraw(Withdraw), Quote(Quote) }
 /// // EventSet for BankAccountEvent (stored names, versions, untagged payloads), From each event,
@@ -181,24 +231,56 @@ pub fn aggregate(args: TokenStream, item: TokenStream) -> TokenStream {
 /// Implements `es_core::Projection` for a read model from its `#[on]` methods, and
 /// `es_core::Query` for the query type of each `#[query]` method.
 ///
-/// ```ignore
-/// #[derive(Default)]
+/// ```
+/// use std::collections::HashMap;
+///
+/// use es_core::prelude::*;
+///
+/// # #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+/// # pub struct MoneyDeposited { pub amount: u64 }
+/// # #[derive(Command, Debug, Clone)]
+/// # pub struct Deposit { #[id] pub account: String, pub amount: u64 }
+/// # #[derive(Debug, Clone, Default)]
+/// # pub struct BankAccount;
+/// # #[aggregate(name = "bank-account")]
+/// # impl BankAccount {
+/// #     #[handle]
+/// #     fn deposit(&self, cmd: Deposit) -> MoneyDeposited { MoneyDeposited { amount: cmd.amount } }
+/// #     #[apply]
+/// #     fn deposited(&mut self, _e: &MoneyDeposited) {}
+/// # }
+/// #[derive(Debug, Default)]
 /// pub struct Balances { by_account: HashMap<String, u64> }
+///
+/// #[derive(Debug)]
+/// pub struct GetBalance { pub account: String }
 ///
 /// #[projection(name = "balances")]
 /// impl Balances {
 ///     #[on]
-///     fn deposited(&mut self, e: &MoneyDeposited, meta: &EventMeta) {
-///         *self.by_account.entry(account_of(meta.stream())).or_default() += e.amount;
+///     fn deposited(&mut self, e: &MoneyDeposited, meta: &EventMeta<'_>) {
+///         let account = meta.stream().trim_start_matches("bank-account-").to_owned();
+///         *self.by_account.entry(account).or_default() += e.amount;
 ///     }
 ///     #[query]
 ///     fn balance(&self, q: GetBalance) -> Option<u64> { self.by_account.get(&q.account).copied() }
 /// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let app = App::builder(InMemoryEventStore::new())
+///     .aggregate::<BankAccount>()
+///     .projection(Balances::default())
+///     .build();
+/// app.send(Deposit { account: "alice".into(), amount: 50 }).await?;
+/// assert_eq!(app.query(GetBalance { account: "alice".into() }).await?, Some(50));
+/// # Ok(())
+/// # }
 /// ```
 ///
 /// expands to roughly
 ///
-/// ```ignore
+/// ```text
 /// impl ::es_core::__private::Projection for Balances {
 ///     const NAME: &'static str = "balances";
 ///     const DURABLE: bool = false;
