@@ -7,7 +7,7 @@ mod model;
 mod parse;
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{ToTokens, quote};
 
 use crate::internals::Errors;
 
@@ -19,27 +19,31 @@ pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(syn::Item::Impl(block)) => block,
         Ok(other) => {
             parse::not_impl(&other, &mut errors);
-            let errors = errors.into_compile_errors();
-            return quote!(#item #errors);
+            return with_errors(item, errors);
         }
-        // Re-emitting the item lets the compiler report its syntax error.
-        Err(_) => return item,
+        // Re-emitting the item lets the compiler report its syntax error, beside ours.
+        Err(_) => return with_errors(item, errors),
     };
     let Some(mut aggregate) = parse::parse(&mut block, options, &mut errors) else {
-        let errors = errors.into_compile_errors();
-        return quote!(#block #errors);
+        return with_errors(block, errors);
     };
     check::check(&mut aggregate, &mut errors);
-    let mode = if errors.is_empty() {
-        expand::Mode::Full
-    } else {
-        expand::Mode::Skeleton
+    let (generated, errors) = match errors.check() {
+        Ok(()) => (expand::expand(&aggregate, expand::Mode::Full), None),
+        Err(error) => (
+            expand::expand(&aggregate, expand::Mode::Skeleton),
+            Some(error.into_compile_error()),
+        ),
     };
-    let generated = expand::expand(&aggregate, mode);
-    let errors = errors.into_compile_errors();
     quote! {
         #block
         #generated
         #errors
     }
+}
+
+/// `item` followed by the errors recorded.
+fn with_errors(item: impl ToTokens, errors: Errors) -> TokenStream {
+    let errors = errors.check().err().map(syn::Error::into_compile_error);
+    quote!(#item #errors)
 }

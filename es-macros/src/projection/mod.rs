@@ -7,7 +7,7 @@ mod model;
 mod parse;
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{ToTokens, quote};
 
 use crate::internals::Errors;
 
@@ -19,22 +19,26 @@ pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(syn::Item::Impl(block)) => block,
         Ok(other) => {
             parse::not_impl(&other, &mut errors);
-            let errors = errors.into_compile_errors();
-            return quote!(#item #errors);
+            return with_errors(item, errors);
         }
-        // Re-emitting the item lets the compiler report its syntax error.
-        Err(_) => return item,
+        // Re-emitting the item lets the compiler report its syntax error, beside ours.
+        Err(_) => return with_errors(item, errors),
     };
     let Some(mut projection) = parse::parse(&mut block, options, &mut errors) else {
-        let errors = errors.into_compile_errors();
-        return quote!(#block #errors);
+        return with_errors(block, errors);
     };
     check::check(&mut projection, &mut errors);
     let generated = expand::expand(&projection);
-    let errors = errors.into_compile_errors();
+    let errors = errors.check().err().map(syn::Error::into_compile_error);
     quote! {
         #block
         #generated
         #errors
     }
+}
+
+/// `item` followed by the errors recorded.
+fn with_errors(item: impl ToTokens, errors: Errors) -> TokenStream {
+    let errors = errors.check().err().map(syn::Error::into_compile_error);
+    quote!(#item #errors)
 }
