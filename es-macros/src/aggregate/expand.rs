@@ -4,6 +4,7 @@ use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
+use crate::internals::dummy::wrap_in_const;
 use crate::internals::tokens::{display, relocate, span_range};
 
 use super::model::{Aggregate, Handle};
@@ -24,14 +25,16 @@ pub(super) fn expand(aggregate: &Aggregate, mode: Mode) -> TokenStream {
     let event_set = event_set(aggregate);
     let conversions = conversions(aggregate);
     let aggregate_impl = aggregate_impl(aggregate, mode);
+    // The enums are named by the user's code; everything else sits in `const _`.
+    let impls = wrap_in_const(&quote! {
+        #event_set
+        #conversions
+        #aggregate_impl
+    });
     quote! {
         #event_enum
         #command_enum
-        const _: () = {
-            #event_set
-            #conversions
-            #aggregate_impl
-        };
+        #impls
     }
 }
 

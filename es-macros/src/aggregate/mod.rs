@@ -7,39 +7,72 @@ mod model;
 mod parse;
 
 use proc_macro2::TokenStream;
-use quote::quote;
 
 use crate::internals::Errors;
+use crate::internals::impl_block::{self, Family, ImplAttribute, Marked, Marker, Subject};
+use crate::internals::symbol::{APPLY, HANDLE};
+
+use model::{Aggregate, Apply, Handle, Options};
 
 /// Expands `#[aggregate(args)]` on `item`.
 pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut errors = Errors::new();
-    let options = parse::options(args, &mut errors);
-    let mut block = match syn::parse2::<syn::Item>(item.clone()) {
-        Ok(syn::Item::Impl(block)) => block,
-        Ok(other) => {
-            parse::not_impl(&other, &mut errors);
-            let errors = errors.into_compile_errors();
-            return quote!(#item #errors);
+    impl_block::expand::<Aggregate>(args, item)
+}
+
+impl ImplAttribute for Aggregate {
+    const FAMILY: Family = Family {
+        attribute: "aggregate",
+        subject: "aggregate",
+        subjects: "aggregates",
+        example: "BankAccount",
+        markers: &[
+            Marker {
+                name: APPLY,
+                allow: &["unused_self", "trivially_copy_pass_by_ref"],
+            },
+            Marker {
+                name: HANDLE,
+                allow: &["unused_self", "needless_pass_by_value"],
+            },
+        ],
+        exclusive: "a method either handles a command (`&self`) or applies an event (`&mut self`)",
+    };
+    type Options = Options;
+    /// The `#[apply]` and the `#[handle]` methods, in order.
+    type Methods = (Vec<Apply>, Vec<Handle>);
+
+    fn options(args: TokenStream, errors: &mut Errors) -> Options {
+        parse::options(args, errors)
+    }
+
+    fn method(marked: &Marked<'_>, (applies, handles): &mut Self::Methods, errors: &mut Errors) {
+        if marked.marker == APPLY {
+            applies.extend(parse::apply(marked, errors));
+        } else {
+            handles.extend(parse::handle(marked, errors));
         }
-        // Re-emitting the item lets the compiler report its syntax error.
-        Err(_) => return item,
-    };
-    let Some(mut aggregate) = parse::parse(&mut block, options, &mut errors) else {
-        let errors = errors.into_compile_errors();
-        return quote!(#block #errors);
-    };
-    check::check(&mut aggregate, &mut errors);
-    let mode = if errors.is_empty() {
-        expand::Mode::Full
-    } else {
-        expand::Mode::Skeleton
-    };
-    let generated = expand::expand(&aggregate, mode);
-    let errors = errors.into_compile_errors();
-    quote! {
-        #block
-        #generated
-        #errors
+    }
+
+    fn new(subject: Subject, options: Options, (applies, handles): Self::Methods) -> Self {
+        Aggregate {
+            self_ty: subject.self_ty,
+            ident: subject.ident,
+            options,
+            applies,
+            handles,
+        }
+    }
+
+    fn check(&mut self, errors: &mut Errors) {
+        check::check(self, errors);
+    }
+
+    fn expand(&self, sound: bool) -> TokenStream {
+        let mode = if sound {
+            expand::Mode::Full
+        } else {
+            expand::Mode::Skeleton
+        };
+        expand::expand(self, mode)
     }
 }

@@ -1,21 +1,21 @@
-//! `#[aggregate(..)] impl X { .. }` -> [`Aggregate`]: reads the options, strips `#[apply]` and
-//! `#[handle]` from the methods and records their signatures, reporting each signature problem
-//! at its token.
+//! `#[aggregate(..)] impl X { .. }` -> [`Aggregate`](super::model::Aggregate): reads the options
+//! and the signatures of the methods the front end hands over, reporting each problem at its
+//! token.
 
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::parse::Parser;
 
 use crate::internals::Errors;
-use crate::internals::errors::require_bare;
+use crate::internals::impl_block::Marked;
 use crate::internals::keys::{self, Keys};
-use crate::internals::signature::{Receiver, arguments, common, named_type, receiver};
+use crate::internals::signature::{Receiver, arguments, named_type, receiver};
 use crate::internals::symbol::{
-    AGGREGATE_KEYS, APPLY, CFG, COMMAND, CRATE, ERROR, EVENT, HANDLE, NAME, SERVICES,
-    SNAPSHOT_EVERY, SNAPSHOT_VERSION, VIS,
+    AGGREGATE_KEYS, COMMAND, CRATE, ERROR, EVENT, NAME, SERVICES, SNAPSHOT_EVERY, SNAPSHOT_VERSION,
+    VIS,
 };
 
-use super::model::{Aggregate, Apply, Handle, Options};
+use super::model::{Apply, Handle, Options};
 
 /// Reads `#[aggregate(..)]`'s arguments; a bad key or value is recorded and skipped.
 pub(super) fn options(args: TokenStream, errors: &mut Errors) -> Options {
@@ -69,200 +69,11 @@ pub(super) fn options(args: TokenStream, errors: &mut Errors) -> Options {
     options
 }
 
-/// Reports `#[aggregate]` on an item that is not an `impl` block, at the item's keyword.
-pub(super) fn not_impl(item: &syn::Item, errors: &mut Errors) {
-    let (keyword, name): (TokenStream, Option<&syn::Ident>) = match item {
-        syn::Item::Struct(item) => (item.struct_token.to_token_stream(), Some(&item.ident)),
-        syn::Item::Enum(item) => (item.enum_token.to_token_stream(), Some(&item.ident)),
-        syn::Item::Union(item) => (item.union_token.to_token_stream(), Some(&item.ident)),
-        syn::Item::Fn(item) => (item.sig.fn_token.to_token_stream(), None),
-        syn::Item::Trait(item) => (item.trait_token.to_token_stream(), None),
-        syn::Item::Mod(item) => (item.mod_token.to_token_stream(), None),
-        other => (other.to_token_stream(), None),
-    };
-    let message = match name {
-        Some(name) => format!(
-            "`#[aggregate]` goes on the `impl` block of the aggregate, not on its declaration; write `#[aggregate] impl {name} {{ .. }}`"
-        ),
-        None => "`#[aggregate]` goes on the `impl` block of the aggregate, e.g. `#[aggregate] impl BankAccount { .. }`".to_owned(),
-    };
-    errors.error(keyword, message);
-}
-
-/// Strips our attributes from `item` (in place, for re-emission) and reads the aggregate from
-/// it; `None` when the block itself is not usable (a trait impl, generics).
-pub(super) fn parse(
-    item: &mut syn::ItemImpl,
-    options: Options,
-    errors: &mut Errors,
-) -> Option<Aggregate> {
-    let mut applies = Vec::new();
-    let mut handles = Vec::new();
-    for impl_item in &mut item.items {
-        let Some(role) = take_role(impl_item, errors) else {
-            continue;
-        };
-        let syn::ImplItem::Fn(method) = impl_item else {
-            errors.error(&role.attr, format!("`#[{}]` goes on a method", role.name()));
-            continue;
-        };
-        let cfgs = method
-            .attrs
-            .iter()
-            .filter(|attr| attr.path().is_ident(CFG))
-            .cloned()
-            .collect();
-        match role.kind {
-            Role::Apply => applies.extend(apply(&method.sig, cfgs, errors)),
-            Role::Handle => handles.extend(handle(&method.sig, cfgs, errors)),
-        }
-        // The framework dictates these signatures; pedantic lints on them are not the user's
-        // to fix.
-        method.attrs.push(match role.kind {
-            Role::Apply => {
-                syn::parse_quote!(#[allow(clippy::unused_self, clippy::trivially_copy_pass_by_ref)])
-            }
-            Role::Handle => {
-                syn::parse_quote!(#[allow(clippy::unused_self, clippy::needless_pass_by_value)])
-            }
-        });
-    }
-    let ident = block(item, errors)?;
-    Some(Aggregate {
-        self_ty: (*item.self_ty).clone(),
-        ident,
-        options,
-        applies,
-        handles,
-    })
-}
-
-/// The aggregate's name when the block is an inherent, non-generic `impl` of a named type.
-fn block(item: &syn::ItemImpl, errors: &mut Errors) -> Option<syn::Ident> {
-    let mut usable = true;
-    let ty = &item.self_ty;
-    if let Some((_, trait_path, _)) = &item.trait_ {
-        errors.error(
-            trait_path,
-            format!(
-                "`#[aggregate]` goes on the inherent `impl {}` block, not on a trait impl; move it and its methods to `impl {} {{ .. }}`",
-                ty.to_token_stream(),
-                ty.to_token_stream()
-            ),
-        );
-        usable = false;
-    }
-    if !item.generics.params.is_empty() || item.generics.where_clause.is_some() {
-        errors.error(
-            &item.generics,
-            "`#[aggregate]` does not support generic aggregates; remove the generic parameters",
-        );
-        usable = false;
-    }
-    let ident = match &**ty {
-        syn::Type::Path(path) if path.qself.is_none() => {
-            let last = path.path.segments.last()?;
-            if usable && !last.arguments.is_none() {
-                errors.error(
-                    &last.arguments,
-                    "`#[aggregate]` does not support generic aggregates; remove the generic arguments",
-                );
-                usable = false;
-            }
-            Some(last.ident.clone())
-        }
-        other => {
-            errors.error(
-                other,
-                "`#[aggregate]` needs the aggregate's type by name, e.g. `impl BankAccount { .. }`",
-            );
-            None
-        }
-    };
-    ident.filter(|_| usable)
-}
-
-enum Role {
-    Apply,
-    Handle,
-}
-
-struct Marked {
-    kind: Role,
-    attr: syn::Attribute,
-}
-
-impl Marked {
-    fn name(&self) -> &'static str {
-        match self.kind {
-            Role::Apply => APPLY,
-            Role::Handle => HANDLE,
-        }
-    }
-}
-
-/// Removes `#[apply]` / `#[handle]` from an impl item and tells which it had; reports
-/// arguments, repeats, and both at once.
-fn take_role(impl_item: &mut syn::ImplItem, errors: &mut Errors) -> Option<Marked> {
-    let method = match &*impl_item {
-        syn::ImplItem::Fn(item) => format!("method `{}`", item.sig.ident),
-        syn::ImplItem::Const(item) => format!("`{}`", item.ident),
-        syn::ImplItem::Type(item) => format!("`{}`", item.ident),
-        _ => "this item".to_owned(),
-    };
-    let attrs = match impl_item {
-        syn::ImplItem::Fn(item) => &mut item.attrs,
-        syn::ImplItem::Const(item) => &mut item.attrs,
-        syn::ImplItem::Type(item) => &mut item.attrs,
-        syn::ImplItem::Macro(item) => &mut item.attrs,
-        _ => return None,
-    };
-    let mut found: Option<Marked> = None;
-    let mut conflict = false;
-    let mut kept = Vec::with_capacity(attrs.len());
-    for attr in attrs.drain(..) {
-        let kind = if attr.path().is_ident(APPLY) {
-            Role::Apply
-        } else if attr.path().is_ident(HANDLE) {
-            Role::Handle
-        } else {
-            kept.push(attr);
-            continue;
-        };
-        let marked = Marked { kind, attr };
-        require_bare(&marked.attr, marked.name(), errors);
-        match &found {
-            None => found = Some(marked),
-            Some(first) if first.name() == marked.name() => errors.duplicate(
-                &marked.attr,
-                format!(
-                    "duplicate `#[{}]` on {method}; remove this one",
-                    marked.name()
-                ),
-                &first.attr,
-            ),
-            Some(first) => {
-                errors.duplicate(
-                    &marked.attr,
-                    format!(
-                        "{method} has both `#[{}]` and `#[{}]`; a method either handles a command (`&self`) or applies an event (`&mut self`)",
-                        first.name(),
-                        marked.name()
-                    ),
-                    &first.attr,
-                );
-                conflict = true;
-            }
-        }
-    }
-    *attrs = kept;
-    found.filter(|_| !conflict)
-}
-
-fn apply(sig: &syn::Signature, cfgs: Vec<syn::Attribute>, errors: &mut Errors) -> Option<Apply> {
+/// `#[apply] fn ..(&mut self, e: &Event)`.
+pub(super) fn apply(marked: &Marked<'_>, errors: &mut Errors) -> Option<Apply> {
+    let sig = marked.sig;
     let method = &sig.ident;
     let usage = format!("`fn {method}(&mut self, e: &Event)`");
-    common(sig, APPLY, errors);
     if let Some(asyncness) = &sig.asyncness {
         errors.error(
             asyncness,
@@ -338,18 +149,19 @@ fn apply(sig: &syn::Signature, cfgs: Vec<syn::Attribute>, errors: &mut Errors) -
     };
     Some(Apply {
         method: method.clone(),
-        cfgs,
+        cfgs: marked.cfgs.clone(),
         event: ty.clone(),
         variant,
     })
 }
 
-fn handle(sig: &syn::Signature, cfgs: Vec<syn::Attribute>, errors: &mut Errors) -> Option<Handle> {
+/// `#[handle] [async] fn ..(&self, cmd: Command[, services: &Services]) -> R`.
+pub(super) fn handle(marked: &Marked<'_>, errors: &mut Errors) -> Option<Handle> {
+    let sig = marked.sig;
     let method = &sig.ident;
     let usage = format!(
         "`fn {method}(&self, cmd: Command)` or `fn {method}(&self, cmd: Command, services: &Services)`"
     );
-    common(sig, HANDLE, errors);
     match receiver(sig) {
         Receiver::Shared => {}
         Receiver::Mutable => errors.error(
@@ -421,7 +233,7 @@ fn handle(sig: &syn::Signature, cfgs: Vec<syn::Attribute>, errors: &mut Errors) 
     let fallible = output.as_ref().is_some_and(is_result);
     Some(Handle {
         method: method.clone(),
-        cfgs,
+        cfgs: marked.cfgs.clone(),
         is_async: sig.asyncness.is_some(),
         command: ty.clone(),
         variant,

@@ -4,6 +4,8 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
+use crate::internals::dummy::wrap_in_const;
+
 use super::model::Command;
 
 pub(super) fn expand(command: &Command) -> TokenStream {
@@ -30,10 +32,10 @@ pub(super) fn expand(command: &Command) -> TokenStream {
             }
         };
     }
-    quote! {
+    wrap_in_const(&quote! {
         #[automatically_derived]
         impl #impl_generics #private::Command for #ident #type_generics #where_clause {
             #body
         }
-    }
+    })
 }

@@ -18,12 +18,14 @@ pub(crate) fn derive(input: TokenStream) -> TokenStream {
     let mut errors = Errors::new();
     let command = parse::parse(&input, &mut errors);
     check::check(&command, &mut errors);
-    if errors.is_empty() {
-        return expand::expand(&command);
+    match errors.check() {
+        Ok(()) => expand::expand(&command),
+        Err(error) => {
+            // The impl (or a stub without an id) keeps uses of the type from adding "not a
+            // command" errors to ours.
+            let mut out = error.into_compile_error();
+            out.extend(expand::expand(&command));
+            out
+        }
     }
-    // The impl (or a stub without an id) keeps uses of the type from adding "not a command"
-    // errors to ours.
-    let mut out = errors.into_compile_errors();
-    out.extend(expand::expand(&command));
-    out
 }

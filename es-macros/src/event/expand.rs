@@ -4,6 +4,8 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
+use crate::internals::dummy::wrap_in_const;
+
 use super::model::Event;
 
 pub(super) fn expand(event: &Event) -> TokenStream {
@@ -43,12 +45,12 @@ pub(super) fn expand(event: &Event) -> TokenStream {
             const UPCASTERS: &'static [#private::Upcaster] = &[#(#upcasters),*];
         }
     });
-    quote! {
+    wrap_in_const(&quote! {
         #[automatically_derived]
         impl #impl_generics #private::Event for #ident #type_generics #where_clause {
             const NAME: &'static ::core::primitive::str = #name;
             const VERSION: ::core::primitive::u16 = #version;
             #upcasters
         }
-    }
+    })
 }

@@ -18,13 +18,15 @@ pub(crate) fn derive(input: TokenStream) -> TokenStream {
     let mut errors = Errors::new();
     let event = parse::parse(&input, &mut errors);
     check::check(&event, &mut errors);
-    if errors.is_empty() {
-        return expand::expand(&event);
+    match errors.check() {
+        Ok(()) => expand::expand(&event),
+        Err(error) => {
+            // A stub impl keeps uses of the type from adding "not an event" errors to ours.
+            let mut out = error.into_compile_error();
+            if event.can_implement() {
+                out.extend(expand::expand(&event));
+            }
+            out
+        }
     }
-    // A stub impl keeps uses of the type from adding "not an event" errors to ours.
-    let mut out = errors.into_compile_errors();
-    if event.can_implement() {
-        out.extend(expand::expand(&event));
-    }
-    out
 }

@@ -1,27 +1,32 @@
 //! Collects every error a macro finds so that one build reports them all.
 
 use std::fmt::Display;
+use std::thread;
 
-use proc_macro2::TokenStream;
 use quote::ToTokens;
 
-/// An accumulator of [`syn::Error`]s, combined into one report.
-#[derive(Default)]
+/// An accumulator of [`syn::Error`]s, reported together by [`Errors::check`].
+///
+/// Like serde's `Ctxt`, it cannot be dropped unseen: dropping it before `check` panics, so that
+/// no path of a macro can record an error and then return without reporting it.
 pub(crate) struct Errors {
-    combined: Option<syn::Error>,
+    /// `None` once checked.
+    recorded: Option<Vec<syn::Error>>,
 }
 
 impl Errors {
     pub(crate) fn new() -> Self {
-        Self::default()
+        Self {
+            recorded: Some(Vec::new()),
+        }
     }
 
     /// Records `error`.
     pub(crate) fn push(&mut self, error: syn::Error) {
-        match &mut self.combined {
-            Some(combined) => combined.combine(error),
-            None => self.combined = Some(error),
-        }
+        self.recorded
+            .as_mut()
+            .expect("no error is recorded after `Errors::check`")
+            .push(error);
     }
 
     /// Records an error spanning `tokens`.
@@ -56,20 +61,28 @@ impl Errors {
     /// How many errors are recorded: compare before and after reading one item to tell whether
     /// it was sound.
     pub(crate) fn count(&self) -> usize {
-        self.combined
-            .as_ref()
-            .map_or(0, |error| error.into_iter().count())
+        self.recorded.as_ref().map_or(0, Vec::len)
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.combined.is_none()
+    /// Ends the collection: `Err` with every recorded error, combined in the order recorded.
+    pub(crate) fn check(mut self) -> syn::Result<()> {
+        let mut recorded = self.recorded.take().into_iter().flatten();
+        let Some(mut combined) = recorded.next() else {
+            return Ok(());
+        };
+        for error in recorded {
+            combined.combine(error);
+        }
+        Err(combined)
     }
+}
 
-    /// The `compile_error!` invocations for everything recorded.
-    pub(crate) fn into_compile_errors(self) -> TokenStream {
-        self.combined
-            .map(syn::Error::into_compile_error)
-            .unwrap_or_default()
+impl Drop for Errors {
+    fn drop(&mut self) {
+        assert!(
+            self.recorded.is_none() || thread::panicking(),
+            "es-macros: `Errors` dropped without `check`; its errors would go unreported"
+        );
     }
 }
 
@@ -86,5 +99,46 @@ pub(crate) fn require_bare(attr: &syn::Attribute, name: &str, errors: &mut Error
             let (eq, value) = (&meta.eq_token, &meta.value);
             errors.error(quote::quote!(#eq #value), message);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::Span;
+
+    use super::Errors;
+
+    #[test]
+    fn check_without_errors_is_ok() {
+        assert!(Errors::new().check().is_ok());
+    }
+
+    #[test]
+    fn check_reports_every_error_in_order() {
+        let mut errors = Errors::new();
+        errors.push(syn::Error::new(Span::call_site(), "first"));
+        errors.duplicate(quote::quote!(b), "second", quote::quote!(a));
+        assert_eq!(errors.count(), 2);
+        let messages: Vec<String> = errors
+            .check()
+            .expect_err("two errors were recorded")
+            .into_iter()
+            .map(|error| error.to_string())
+            .collect();
+        assert_eq!(messages, ["first", "second", "first defined here"]);
+    }
+
+    #[test]
+    #[should_panic(expected = "dropped without `check`")]
+    fn dropping_unchecked_errors_panics() {
+        let mut errors = Errors::new();
+        errors.push(syn::Error::new(Span::call_site(), "lost"));
+        drop(errors);
+    }
+
+    #[test]
+    #[should_panic(expected = "dropped without `check`")]
+    fn dropping_unchecked_empty_errors_panics() {
+        drop(Errors::new());
     }
 }

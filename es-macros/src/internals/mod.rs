@@ -1,9 +1,12 @@
 //! Helpers shared by every macro: the error accumulator, attribute names, suggestions for
-//! misspelt keys, and the path of the runtime crate.
+//! misspelt keys, the path of the runtime crate, the `const _` wrapper of generated items, and
+//! the front end of the attribute macros on `impl` blocks.
 
 pub(crate) mod case;
 pub(crate) mod crate_path;
+pub(crate) mod dummy;
 pub(crate) mod errors;
+pub(crate) mod impl_block;
 pub(crate) mod keys;
 pub(crate) mod signature;
 pub(crate) mod suggest;

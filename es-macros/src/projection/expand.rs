@@ -4,6 +4,8 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
+use crate::internals::dummy::wrap_in_const;
+
 use super::model::Projection;
 
 pub(super) fn expand(projection: &Projection) -> TokenStream {
@@ -61,7 +63,7 @@ pub(super) fn expand(projection: &Projection) -> TokenStream {
             }
         }
     });
-    quote! {
+    wrap_in_const(&quote! {
         #[automatically_derived]
         impl #private::Projection for #self_ty {
             const NAME: &'static ::core::primitive::str = #name;
@@ -80,7 +82,7 @@ pub(super) fn expand(projection: &Projection) -> TokenStream {
         }
 
         #(#queries)*
-    }
+    })
 }
 
 fn local(name: &str) -> syn::Ident {

@@ -7,34 +7,72 @@ mod model;
 mod parse;
 
 use proc_macro2::TokenStream;
-use quote::quote;
 
 use crate::internals::Errors;
+use crate::internals::impl_block::{self, Family, ImplAttribute, Marked, Marker, Subject};
+use crate::internals::symbol::{ON, QUERY};
+
+use model::{On, Options, Projection, Query};
 
 /// Expands `#[projection(args)]` on `item`.
 pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut errors = Errors::new();
-    let options = parse::options(args, &mut errors);
-    let mut block = match syn::parse2::<syn::Item>(item.clone()) {
-        Ok(syn::Item::Impl(block)) => block,
-        Ok(other) => {
-            parse::not_impl(&other, &mut errors);
-            let errors = errors.into_compile_errors();
-            return quote!(#item #errors);
+    impl_block::expand::<Projection>(args, item)
+}
+
+impl ImplAttribute for Projection {
+    const FAMILY: Family = Family {
+        attribute: "projection",
+        subject: "read model",
+        subjects: "read models",
+        example: "Balances",
+        markers: &[
+            Marker {
+                name: ON,
+                allow: &["unused_self", "trivially_copy_pass_by_ref"],
+            },
+            Marker {
+                name: QUERY,
+                allow: &["unused_self", "needless_pass_by_value"],
+            },
+        ],
+        exclusive: "a method either applies an event (`#[on]`) or answers a query (`#[query]`)",
+    };
+    type Options = Options;
+    /// The `#[on]` and the `#[query]` methods, in order.
+    type Methods = (Vec<On>, Vec<Query>);
+
+    fn options(args: TokenStream, errors: &mut Errors) -> Options {
+        parse::options(args, errors)
+    }
+
+    fn method(marked: &Marked<'_>, (ons, queries): &mut Self::Methods, errors: &mut Errors) {
+        // A method with a wrong signature is left out of the expansion: its error is the only
+        // one the user sees.
+        if marked.marker == ON {
+            let on = parse::on(marked, errors);
+            ons.extend(on.filter(|_| marked.is_sound(errors)));
+        } else {
+            let query = parse::query(marked, errors);
+            queries.extend(query.filter(|_| marked.is_sound(errors)));
         }
-        // Re-emitting the item lets the compiler report its syntax error.
-        Err(_) => return item,
-    };
-    let Some(mut projection) = parse::parse(&mut block, options, &mut errors) else {
-        let errors = errors.into_compile_errors();
-        return quote!(#block #errors);
-    };
-    check::check(&mut projection, &mut errors);
-    let generated = expand::expand(&projection);
-    let errors = errors.into_compile_errors();
-    quote! {
-        #block
-        #generated
-        #errors
+    }
+
+    fn new(subject: Subject, options: Options, (ons, queries): Self::Methods) -> Self {
+        Projection {
+            self_ty: subject.self_ty,
+            ident: subject.ident,
+            options,
+            ons,
+            queries,
+        }
+    }
+
+    fn check(&mut self, errors: &mut Errors) {
+        check::check(self, errors);
+    }
+
+    fn expand(&self, _sound: bool) -> TokenStream {
+        // Methods with errors are left out of the model, so the rest expands as it is.
+        expand::expand(self)
     }
 }

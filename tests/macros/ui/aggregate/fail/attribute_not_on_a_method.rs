@@ -18,6 +18,10 @@ pub struct Rename {
     pub id: String,
 }
 
+macro_rules! nothing {
+    () => {};
+}
+
 #[derive(Default)]
 pub struct Account;
 
@@ -25,6 +29,9 @@ pub struct Account;
 impl Account {
     #[handle]
     const LIMIT: u32 = 3;
+
+    #[apply]
+    nothing!();
 
     #[apply]
     fn opened(&mut self, _: &Opened) {}
