@@ -25,16 +25,7 @@ impl ImplAttribute for Aggregate {
         subject: "aggregate",
         subjects: "aggregates",
         example: "BankAccount",
-        markers: &[
-            Marker {
-                name: APPLY,
-                allow: &["unused_self", "trivially_copy_pass_by_ref"],
-            },
-            Marker {
-                name: HANDLE,
-                allow: &["unused_self", "needless_pass_by_value"],
-            },
-        ],
+        markers: &[Marker::by_reference(APPLY), Marker::by_value(HANDLE)],
         exclusive: "a method either handles a command (`&self`) or applies an event (`&mut self`)",
     };
     type Options = Options;

@@ -38,7 +38,27 @@ pub(crate) struct Marker {
     pub(crate) name: &'static str,
     /// The pedantic clippy lints the signature the marker requires may trigger; allowed on the
     /// method, since they are not the user's to fix.
-    pub(crate) allow: &'static [&'static str],
+    allow: &'static [&'static str],
+}
+
+impl Marker {
+    /// A marker whose method takes `&mut self` and its argument by reference (`#[apply]`,
+    /// `#[on]`): the argument may be a small `Copy` type, `self` may go unused.
+    pub(crate) const fn by_reference(name: &'static str) -> Self {
+        Self {
+            name,
+            allow: &["unused_self", "trivially_copy_pass_by_ref"],
+        }
+    }
+
+    /// A marker whose method takes `&self` and its argument by value (`#[handle]`, `#[query]`):
+    /// the argument may go unconsumed, `self` unused.
+    pub(crate) const fn by_value(name: &'static str) -> Self {
+        Self {
+            name,
+            allow: &["unused_self", "needless_pass_by_value"],
+        }
+    }
 }
 
 /// One marked method, its marker stripped.

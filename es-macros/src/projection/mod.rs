@@ -25,16 +25,7 @@ impl ImplAttribute for Projection {
         subject: "read model",
         subjects: "read models",
         example: "Balances",
-        markers: &[
-            Marker {
-                name: ON,
-                allow: &["unused_self", "trivially_copy_pass_by_ref"],
-            },
-            Marker {
-                name: QUERY,
-                allow: &["unused_self", "needless_pass_by_value"],
-            },
-        ],
+        markers: &[Marker::by_reference(ON), Marker::by_value(QUERY)],
         exclusive: "a method either applies an event (`#[on]`) or answers a query (`#[query]`)",
     };
     type Options = Options;
