@@ -183,98 +183,47 @@ struct OpenFailed {
 
 /// The demo: two accounts, a refused overdraft, a closed account that refuses a deposit.
 async fn demo(app: &Bank) -> Result<(), Failure> {
-    let (alice, bob) = ("alice".to_owned(), "bob".to_owned());
-    send(
-        app,
-        OpenAccount {
-            account: alice.clone(),
-            owner: "Alice".into(),
-        },
-    )
-    .await
-    .or_else(scripted)?;
-    send(
-        app,
-        OpenAccount {
-            account: bob.clone(),
-            owner: "Bob".into(),
-        },
-    )
-    .await
-    .or_else(scripted)?;
-    send(
-        app,
-        Deposit {
-            account: alice.clone(),
-            amount: 100,
-        },
-    )
-    .await
-    .or_else(scripted)?;
-    send(
-        app,
-        Deposit {
-            account: bob.clone(),
-            amount: 50,
-        },
-    )
-    .await
-    .or_else(scripted)?;
-    send(
-        app,
-        Withdraw {
-            account: alice.clone(),
-            amount: 30,
-        },
-    )
-    .await
-    .or_else(scripted)?;
-    send(
-        app,
-        Withdraw {
-            account: bob.clone(),
-            amount: 80,
-        },
-    )
-    .await
-    .or_else(scripted)?;
-    send(
-        app,
-        Withdraw {
-            account: bob.clone(),
-            amount: 50,
-        },
-    )
-    .await
-    .or_else(scripted)?;
-    send(
+    let open = |account: &str, owner: &str| OpenAccount {
+        account: account.into(),
+        owner: owner.into(),
+    };
+    let deposit = |account: &str, amount| Deposit {
+        account: account.into(),
+        amount,
+    };
+    let withdraw = |account: &str, amount| Withdraw {
+        account: account.into(),
+        amount,
+    };
+    step(app, open("alice", "Alice")).await?;
+    step(app, open("bob", "Bob")).await?;
+    step(app, deposit("alice", 100)).await?;
+    step(app, deposit("bob", 50)).await?;
+    step(app, withdraw("alice", 30)).await?;
+    step(app, withdraw("bob", 80)).await?;
+    step(app, withdraw("bob", 50)).await?;
+    step(
         app,
         CloseAccount {
-            account: bob.clone(),
+            account: "bob".into(),
         },
     )
-    .await
-    .or_else(scripted)?;
-    send(
-        app,
-        Deposit {
-            account: bob.clone(),
-            amount: 10,
-        },
-    )
-    .await
-    .or_else(scripted)?;
+    .await?;
+    step(app, deposit("bob", 10)).await?;
     println!();
     println!("final balances:");
-    balance(app, &alice).await?;
-    balance(app, &bob).await
+    balance(app, "alice").await?;
+    balance(app, "bob").await
 }
 
-/// A refusal in the demo is part of its script.
-fn scripted(failure: Failure) -> Result<(), Failure> {
-    match failure {
-        Failure::Refused => Ok(()),
-        other => Err(other),
+/// One command of the demo: a refusal is part of its script.
+async fn step<C>(app: &Bank, command: C) -> Result<(), Failure>
+where
+    C: AggregateCommand<Aggregate = BankAccount> + Clone + std::fmt::Debug,
+{
+    match send(app, command).await {
+        Err(Failure::Refused) => Ok(()),
+        other => other,
     }
 }
 
