@@ -210,3 +210,50 @@ async fn failing_apply_rolls_back(panics: bool) {
     .expect("read");
     assert_eq!(rows, 5);
 }
+
+/// A task may hold the read model's lock while it appends: a run waiting for that lock must not
+/// hold up the store's writer meanwhile (the append would never finish).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holding_the_read_model_while_appending_does_not_stall_the_writer() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteEventStore::open(dir.path().join("events.db"))
+        .await
+        .expect("open");
+    let projection = Arc::new(Mutex::new(Failing {
+        fail_at: 0,
+        panics: false,
+    }));
+    for round in 0..5_u64 {
+        store
+            .append(
+                "ledger",
+                ExpectedVersion::Any,
+                vec![NewEvent::new("Added", 1, "{}")],
+            )
+            .await
+            .expect("append");
+        let held = Arc::clone(&projection).lock_owned().await;
+        let runner = {
+            let (store, projection) = (store.clone(), Arc::clone(&projection));
+            tokio::spawn(async move { store.run_projection(&projection).await })
+        };
+        // Time for the run to read its batch and hand its write to the writer (ordering only:
+        // nothing is measured).
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let appended = tokio::time::timeout(
+            Duration::from_secs(30),
+            store.append(
+                "ledger",
+                ExpectedVersion::Any,
+                vec![NewEvent::new("Added", 1, "{}")],
+            ),
+        )
+        .await;
+        assert!(
+            appended.is_ok(),
+            "round {round}: the append waited for the held read model"
+        );
+        drop(held);
+        runner.await.expect("the runner").expect("the run");
+    }
+}

@@ -99,6 +99,8 @@ impl<P: PostgresProjection> runner::Checkpointed for InTransaction<'_, P> {
             return Ok(());
         };
         let last = to_bigint("checkpoint", last.position)?;
+        // Locked before the transaction begins: no transaction waits, open, on a user's lock.
+        let mut projection = self.projection.lock().await;
         let mut client = self.store.inner.pool.get().await.map_err(PgError::from)?;
         let tx = client
             .build_transaction()
@@ -126,7 +128,6 @@ impl<P: PostgresProjection> runner::Checkpointed for InTransaction<'_, P> {
             // Another run applied this batch meanwhile: the runner reads on from its checkpoint.
             return Ok(());
         }
-        let mut projection = self.projection.lock().await;
         if !self.set_up {
             let setup = catch_panic_async(projection.setup(&tx)).await;
             setup

@@ -2,7 +2,7 @@
 //! checkpoint commit in one transaction, so after a crash they are never apart (effectively
 //! exactly-once). The trait they implement is [`SqliteProjection`], in the driver module.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 
 use rusqlite::OptionalExtension;
 use tokio::sync::Mutex;
@@ -68,7 +68,10 @@ impl<P: SqliteProjection> runner::Checkpointed for OnWriter<'_, P> {
             return Ok(());
         };
         let last = to_sql_int("checkpoint", last.position)?;
-        let projection = Arc::clone(self.projection);
+        // Locked here, on the caller's task: the writer thread never waits for a lock that a
+        // task holds (perhaps while it waits for the writer). The write may run twice (alone,
+        // after its group failed), hence the std mutex around the guard.
+        let projection = StdMutex::new(Arc::clone(self.projection).lock_owned().await);
         let set_up = self.set_up;
         self.store
             .write(move |conn| {
@@ -80,8 +83,7 @@ impl<P: SqliteProjection> runner::Checkpointed for OnWriter<'_, P> {
                     // Another run applied this batch meanwhile: the runner reads on from there.
                     return Ok(());
                 }
-                // The writer is a thread of its own, outside the runtime: it may block.
-                let mut projection = projection.blocking_lock();
+                let mut projection = projection.lock().unwrap_or_else(PoisonError::into_inner);
                 if !set_up {
                     // A panic in user code is its error: on the writer thread it would stop the
                     // store.
