@@ -20,6 +20,10 @@ pub(super) struct Hydrated<A> {
     /// Set while `apply` runs: still set when a command next takes the entry, `apply` panicked
     /// half-way, and the state is rebuilt from nothing rather than trusted.
     torn: bool,
+    /// Set from applying a command's events until their append is known stored: still set when
+    /// a command next takes the entry, the sending future was dropped in between (a timeout, a
+    /// client gone), the store may not hold those events, and the state is rebuilt.
+    unsettled: bool,
 }
 
 impl<A: Aggregate> Hydrated<A> {
@@ -31,7 +35,31 @@ impl<A: Aggregate> Hydrated<A> {
             snapshot_version: 0,
             restored: false,
             torn: false,
+            unsettled: false,
         }
+    }
+
+    /// Applies a command's `events`, to be appended after the current version, before they are
+    /// stored; [`settle`](Self::settle) once they are. A panic in `apply` comes back as its
+    /// error and discards the state.
+    pub(super) fn apply_unsettled(
+        &mut self,
+        stream: &str,
+        events: &[A::Event],
+    ) -> Result<(), Error> {
+        self.unsettled = true;
+        for (event, version) in events.iter().zip(self.version + 1..) {
+            if let Err(error) = self.apply(stream, event, version) {
+                self.discard();
+                return Err(error);
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks the events applied by [`apply_unsettled`](Self::apply_unsettled) as stored.
+    pub(super) fn settle(&mut self) {
+        self.unsettled = false;
     }
 
     /// Applies `event`, recorded at `version`, to the state. A panic in the aggregate's
@@ -65,12 +93,13 @@ impl<A: Aggregate> Hydrated<A> {
 /// A lock per hydrated stream: commands to one stream queue on it, the rest run in parallel.
 pub(super) type Entry<A> = Arc<tokio::sync::Mutex<Hydrated<A>>>;
 
-/// Waits for the entry's lock; an entry left torn by a panicking `apply` comes back empty.
+/// Waits for the entry's lock; an entry left torn by a panicking `apply`, or unsettled by a
+/// command whose future was dropped, comes back empty.
 pub(super) async fn lock<A: Aggregate>(
     entry: &Entry<A>,
 ) -> tokio::sync::MutexGuard<'_, Hydrated<A>> {
     let mut hydrated = entry.lock().await;
-    if hydrated.torn {
+    if hydrated.torn || hydrated.unsettled {
         *hydrated = Hydrated::empty();
     }
     hydrated
@@ -155,6 +184,7 @@ mod tests {
                 snapshot_version: 0,
                 restored: false,
                 torn: false,
+                unsettled: false,
             }
         }
     }

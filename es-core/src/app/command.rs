@@ -83,18 +83,14 @@ impl<S: EventStore, C: Codec> App<S, C> {
             // Applied before they are appended: an `apply` that panics leaves nothing stored
             // (and the cached state discarded); a failed append discards the state too.
             let before = hydrated.version;
-            for (event, version) in events.iter().zip(before + 1..) {
-                if let Err(error) = hydrated.apply(&stream, event, version) {
-                    hydrated.discard();
-                    return Err(error.into());
-                }
-            }
+            hydrated.apply_unsettled(&stream, &events)?;
             let keyed = metadata.idempotency_key.is_some();
             match self
                 .append_decision(&stream, before, &events, &metadata)
                 .await
             {
                 Ok(Appended::Stored { result, sent }) => {
+                    hydrated.settle();
                     self.snapshot_if_due(&stream, &mut hydrated);
                     drop(hydrated);
                     self.project_inline(&stream, sent, &result).await;

@@ -218,11 +218,13 @@ async fn a_stale_cache_conflicts_catches_up_and_retries() {
     assert_eq!(store.len(), 5);
 }
 
-/// The in-memory store, counting the appends it refuses as conflicts.
+/// The in-memory store, counting the appends it refuses as conflicts; while `stall` is set,
+/// an append never finishes (a store that hangs, for a caller that gives up).
 #[derive(Clone, Default)]
 struct ConflictCounting {
     store: InMemoryEventStore,
     conflicts: Arc<AtomicU32>,
+    stall: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl EventStore for ConflictCounting {
@@ -232,6 +234,9 @@ impl EventStore for ConflictCounting {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<AppendResult, Error> {
+        if self.stall.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
         let result = self.store.append(stream, expected, events).await;
         if result.as_ref().is_err_and(Error::is_conflict) {
             self.conflicts.fetch_add(1, Ordering::SeqCst);
@@ -399,4 +404,34 @@ async fn commands_to_different_streams_run_concurrently_and_to_one_stream_queue(
             .unwrap();
         assert_eq!((state.balance, version), (100, 101));
     }
+}
+
+#[tokio::test]
+async fn a_send_dropped_during_its_append_leaves_no_trace_in_the_cache() {
+    let store = ConflictCounting::default();
+    let node = app(store.clone());
+    node.send(OpenAccount {
+        account: "a".into(),
+        owner: "Ada".into(),
+    })
+    .await
+    .unwrap();
+    node.send(deposit(100)).await.unwrap();
+    store.stall.store(true, Ordering::SeqCst);
+    let gave_up = tokio::time::timeout(
+        std::time::Duration::from_millis(50),
+        node.send(withdraw(100)),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the append never finished");
+    store.stall.store(false, Ordering::SeqCst);
+    // The withdrawal was applied to the cached state before the append, which never happened.
+    let (state, version) = node.load::<BankAccount>("a").await.unwrap();
+    assert_eq!(
+        (state.balance, version),
+        (100, 2),
+        "the cache holds what the store holds"
+    );
+    let committed = node.send(withdraw(50)).await.unwrap();
+    assert_eq!(committed.version, 3);
 }
