@@ -17,13 +17,11 @@ pub(super) struct Hydrated<A> {
     pub(super) snapshot_version: u64,
     /// Whether the newest snapshot was looked for: done once, before the first replay.
     pub(super) restored: bool,
-    /// Set while `apply` runs: still set when a command next takes the entry, `apply` panicked
-    /// half-way, and the state is rebuilt from nothing rather than trusted.
-    torn: bool,
-    /// Set from applying a command's events until their append is known stored: still set when
-    /// a command next takes the entry, the sending future was dropped in between (a timeout, a
-    /// client gone), the store may not hold those events, and the state is rebuilt.
-    unsettled: bool,
+    /// Set while `apply` runs, and from applying a command's events until their append is
+    /// known stored. Still set when a command next takes the entry: `apply` panicked half-way,
+    /// or the sending future was dropped before the append settled (a timeout, a client gone)
+    /// and the store may not hold those events. The state is then rebuilt, not trusted.
+    untrusted: bool,
 }
 
 impl<A: Aggregate> Hydrated<A> {
@@ -34,8 +32,7 @@ impl<A: Aggregate> Hydrated<A> {
             fresh: false,
             snapshot_version: 0,
             restored: false,
-            torn: false,
-            unsettled: false,
+            untrusted: false,
         }
     }
 
@@ -47,9 +44,9 @@ impl<A: Aggregate> Hydrated<A> {
         stream: &str,
         events: &[A::Event],
     ) -> Result<(), Error> {
-        self.unsettled = true;
+        self.untrusted = true;
         for (event, version) in events.iter().zip(self.version + 1..) {
-            if let Err(error) = self.apply(stream, event, version) {
+            if let Err(error) = self.apply_one(stream, event, version) {
                 self.discard();
                 return Err(error);
             }
@@ -59,11 +56,11 @@ impl<A: Aggregate> Hydrated<A> {
 
     /// Marks the events applied by [`apply_unsettled`](Self::apply_unsettled) as stored.
     pub(super) fn settle(&mut self) {
-        self.unsettled = false;
+        self.untrusted = false;
     }
 
     /// Applies `event`, recorded at `version`, to the state. A panic in the aggregate's
-    /// `apply` comes back as an error naming the event, and leaves the entry torn: it is
+    /// `apply` comes back as an error naming the event, and leaves the entry untrusted: it is
     /// emptied (to be restored from the store) when next locked.
     pub(super) fn apply(
         &mut self,
@@ -71,14 +68,19 @@ impl<A: Aggregate> Hydrated<A> {
         event: &A::Event,
         version: u64,
     ) -> Result<(), Error> {
-        self.torn = true;
+        self.untrusted = true;
+        self.apply_one(stream, event, version)?;
+        self.untrusted = false;
+        Ok(())
+    }
+
+    fn apply_one(&mut self, stream: &str, event: &A::Event, version: u64) -> Result<(), Error> {
         catch_panic(|| self.state.apply(event)).map_err(|source| Error::Apply {
             stream: stream.to_owned(),
             version,
             event: event.name().to_owned(),
             source,
         })?;
-        self.torn = false;
         self.version = version;
         Ok(())
     }
@@ -93,13 +95,13 @@ impl<A: Aggregate> Hydrated<A> {
 /// A lock per hydrated stream: commands to one stream queue on it, the rest run in parallel.
 pub(super) type Entry<A> = Arc<tokio::sync::Mutex<Hydrated<A>>>;
 
-/// Waits for the entry's lock; an entry left torn by a panicking `apply`, or unsettled by a
-/// command whose future was dropped, comes back empty.
+/// Waits for the entry's lock; an entry left untrusted (by a panicking `apply`, or by a command
+/// whose future was dropped before its append settled) comes back empty.
 pub(super) async fn lock<A: Aggregate>(
     entry: &Entry<A>,
 ) -> tokio::sync::MutexGuard<'_, Hydrated<A>> {
     let mut hydrated = entry.lock().await;
-    if hydrated.torn || hydrated.unsettled {
+    if hydrated.untrusted {
         *hydrated = Hydrated::empty();
     }
     hydrated
@@ -183,8 +185,7 @@ mod tests {
                 fresh: false,
                 snapshot_version: 0,
                 restored: false,
-                torn: false,
-                unsettled: false,
+                untrusted: false,
             }
         }
     }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::sync::{RwLock, RwLockWriteGuard, watch};
 
 use crate::codec::Codec;
-use crate::error::{Error, catch_panic, projection_failed};
+use crate::error::{Error, Panicked, catch_panic, projection_failed};
 use crate::projection::Projection;
 use crate::projection::runner;
 use crate::record::RecordedEvent;
@@ -35,6 +35,19 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 pub(super) struct Tracked<P> {
     pub(super) projection: P,
     pub(super) position: u64,
+    /// The event an `#[on]` method panicked on, and the panic: the state may be half-changed,
+    /// so nothing more is applied to it (each advance reports this) until a rebuild.
+    poisoned: Option<(RecordedEvent, Panicked)>,
+}
+
+impl<P> Tracked<P> {
+    fn new(projection: P) -> Self {
+        Self {
+            projection,
+            position: 0,
+            poisoned: None,
+        }
+    }
 }
 
 /// One hosted projection.
@@ -50,10 +63,7 @@ pub(super) struct Host<P> {
 impl<P: Projection> Host<P> {
     pub(super) fn new(projection: P, background: bool) -> Self {
         Self {
-            state: RwLock::new(Tracked {
-                projection,
-                position: 0,
-            }),
+            state: RwLock::new(Tracked::new(projection)),
             applied: watch::channel(0).0,
             background,
             failure: Mutex::new(None),
@@ -130,13 +140,11 @@ impl<P: Projection> Host<P> {
         progress: impl FnMut(u64),
     ) -> Result<u64, Error> {
         let mut tracked = self.state.write().await;
-        *tracked = Tracked {
-            projection: fresh,
-            position: 0,
-        };
+        // The checkpoint first: when it cannot be reset, the projection stays as it was.
         if P::DURABLE {
             store.save_checkpoint(P::NAME, 0).await?;
         }
+        *tracked = Tracked::new(fresh);
         let mut locked = Locked {
             tracked: &mut tracked,
             store,
@@ -184,9 +192,21 @@ impl<P: Projection, S: EventStore, C: Codec> Locked<'_, '_, P, S, C> {
     /// that event, which the projection stays before.
     fn apply_all(&mut self, batch: &[RecordedEvent]) -> Result<(), Error> {
         for record in batch {
+            if let Some((event, panicked)) = &self.tracked.poisoned {
+                return Err(projection_failed(
+                    P::NAME,
+                    event,
+                    Box::new(panicked.clone()),
+                ));
+            }
             let projection = &mut self.tracked.projection;
-            catch_panic(|| projection.apply(record, self.codec))
-                .map_err(|panicked| projection_failed(P::NAME, record, Box::new(panicked)))??;
+            match catch_panic(|| projection.apply(record, self.codec)) {
+                Ok(applied) => applied?,
+                Err(panicked) => {
+                    self.tracked.poisoned = Some((record.clone(), panicked.clone()));
+                    return Err(projection_failed(P::NAME, record, Box::new(panicked)));
+                }
+            }
             self.tracked.position = record.position;
         }
         Ok(())

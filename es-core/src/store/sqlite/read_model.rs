@@ -2,6 +2,7 @@
 //! checkpoint commit in one transaction, so after a crash they are never apart (effectively
 //! exactly-once). The trait they implement is [`SqliteProjection`], in the driver module.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 
 use rusqlite::OptionalExtension;
@@ -69,10 +70,13 @@ impl<P: SqliteProjection> runner::Checkpointed for OnWriter<'_, P> {
         };
         let last = to_sql_int("checkpoint", last.position)?;
         // Locked here, on the caller's task: the writer thread never waits for a lock that a
-        // task holds (perhaps while it waits for the writer). The write may run twice (alone,
-        // after its group failed), hence the std mutex around the guard.
+        // task holds (perhaps while it waits for the writer). A write is an `Fn`, hence the std
+        // mutex around the guard.
         let projection = StdMutex::new(Arc::clone(self.projection).lock_owned().await);
         let set_up = self.set_up;
+        // Whether the batch was applied, not skipped: only then did `setup` run.
+        let applied = Arc::new(AtomicBool::new(false));
+        let applied_in_write = Arc::clone(&applied);
         self.store
             .write(move |conn| {
                 let stored = conn
@@ -106,10 +110,11 @@ impl<P: SqliteProjection> runner::Checkpointed for OnWriter<'_, P> {
                      ON CONFLICT (name) DO UPDATE SET position = excluded.position",
                 )?
                 .execute((P::NAME, last))?;
+                applied_in_write.store(true, Ordering::Relaxed);
                 Ok(())
             })
             .await?;
-        self.set_up = true;
+        self.set_up |= applied.load(Ordering::Relaxed);
         Ok(())
     }
 
