@@ -101,33 +101,24 @@ impl<P: Projection> Host<P> {
         known: &[RecordedEvent],
     ) -> Result<u64, Error> {
         let mut tracked = self.state.write().await;
-        let mut locked = Locked {
-            tracked: &mut tracked,
-            store,
-            codec,
-            save_checkpoints: false,
-        };
-        let result = match locked.take_known(known) {
-            Ok(()) => runner::run(store, &mut locked, BATCH, target, |_| {}).await,
-            Err(error) => Err(error),
-        };
-        self.publish(&tracked);
-        result
+        self.run_locked(&mut tracked, store, codec, false, target, known, |_| {})
+            .await
     }
 
     /// Applies the log to the end for a background run, storing the checkpoint after each
     /// batch when the projection is durable.
     async fn follow<S: EventStore, C: Codec>(&self, store: &S, codec: &C) -> Result<u64, Error> {
         let mut tracked = self.state.write().await;
-        let mut locked = Locked {
-            tracked: &mut tracked,
+        self.run_locked(
+            &mut tracked,
             store,
             codec,
-            save_checkpoints: P::DURABLE,
-        };
-        let result = runner::run(store, &mut locked, BATCH, u64::MAX, |_| {}).await;
-        self.publish(&tracked);
-        result
+            P::DURABLE,
+            u64::MAX,
+            &[],
+            |_| {},
+        )
+        .await
     }
 
     /// Replaces the state with `fresh` and replays the whole log into it, reporting the
@@ -145,14 +136,43 @@ impl<P: Projection> Host<P> {
             store.save_checkpoint(P::NAME, 0).await?;
         }
         *tracked = Tracked::new(fresh);
-        let mut locked = Locked {
-            tracked: &mut tracked,
+        self.run_locked(
+            &mut tracked,
             store,
             codec,
-            save_checkpoints: P::DURABLE,
+            P::DURABLE,
+            u64::MAX,
+            &[],
+            progress,
+        )
+        .await
+    }
+
+    /// Under the held write lock: takes `known` (a command's own records) when they come next,
+    /// runs the checkpointed runner to `target`, and publishes the position reached, also
+    /// after an error.
+    #[allow(clippy::too_many_arguments)] // private, and each argument is one decision of the caller's
+    async fn run_locked<S: EventStore, C: Codec>(
+        &self,
+        tracked: &mut RwLockWriteGuard<'_, Tracked<P>>,
+        store: &S,
+        codec: &C,
+        save_checkpoints: bool,
+        target: u64,
+        known: &[RecordedEvent],
+        progress: impl FnMut(u64),
+    ) -> Result<u64, Error> {
+        let mut locked = Locked {
+            tracked,
+            store,
+            codec,
+            save_checkpoints,
         };
-        let result = runner::run(store, &mut locked, BATCH, u64::MAX, progress).await;
-        self.publish(&tracked);
+        let result = match locked.take_known(known) {
+            Ok(()) => runner::run(store, &mut locked, BATCH, target, progress).await,
+            Err(error) => Err(error),
+        };
+        self.publish(tracked);
         result
     }
 
@@ -214,24 +234,18 @@ impl<P: Projection, S: EventStore, C: Codec> Locked<'_, '_, P, S, C> {
 }
 
 impl<P: Projection, S: EventStore, C: Codec> runner::Checkpointed for Locked<'_, '_, P, S, C> {
-    /// The lock is held for the whole run: a unit of work needs nothing more.
-    type Unit = ();
-
-    async fn begin(&mut self) -> Result<((), u64), Error> {
-        Ok(((), self.tracked.position))
+    async fn checkpoint(&mut self) -> Result<u64, Error> {
+        Ok(self.tracked.position)
     }
 
-    async fn commit(&mut self, (): (), batch: Vec<RecordedEvent>) -> Result<(), Error> {
+    /// The lock is held for the whole run: no other run moves the position meanwhile.
+    async fn commit(&mut self, _after: u64, batch: Vec<RecordedEvent>) -> Result<(), Error> {
         self.apply_all(&batch)?;
         if self.save_checkpoints {
             self.store
                 .save_checkpoint(P::NAME, self.tracked.position)
                 .await?;
         }
-        Ok(())
-    }
-
-    async fn finish(&mut self, (): ()) -> Result<(), Error> {
         Ok(())
     }
 }

@@ -13,23 +13,18 @@ use crate::store::EventStore;
 /// Where a projection's checkpoint lives, and its units of work: each applies a batch and moves
 /// the checkpoint past it, both or neither.
 pub(crate) trait Checkpointed: Send {
-    /// What a unit of work holds between its start and its end (a transaction).
-    type Unit: Send;
+    /// The stored checkpoint: the position of the last event applied.
+    fn checkpoint(&mut self) -> impl Future<Output = Result<u64, Error>> + Send;
 
-    /// Starts a unit of work and reads the checkpoint in it (under the backend's lock on it,
-    /// where it has one, so that runs of one projection take turns).
-    fn begin(&mut self) -> impl Future<Output = Result<(Self::Unit, u64), Error>> + Send;
-
-    /// Applies `batch` in order and moves the checkpoint to its last position: both, or (on an
-    /// error, which names the event) neither, as far as the backend can undo.
+    /// Applies `batch`, read after checkpoint `after`, and moves the checkpoint to its last
+    /// position: both, or (on an error, which names the event) neither, as far as the backend
+    /// can undo. A backend shared by several runs checks `after` under its lock and applies
+    /// nothing when another run has moved the checkpoint meanwhile.
     fn commit(
         &mut self,
-        unit: Self::Unit,
+        after: u64,
         batch: Vec<RecordedEvent>,
     ) -> impl Future<Output = Result<(), Error>> + Send;
-
-    /// Ends a unit of work that applied nothing.
-    fn finish(&mut self, unit: Self::Unit) -> impl Future<Output = Result<(), Error>> + Send;
 }
 
 /// Applies the log after `projection`'s checkpoint, `batch` events per unit of work, until the
@@ -53,9 +48,8 @@ where
 {
     let mut ahead: Option<(u64, Vec<RecordedEvent>)> = None;
     loop {
-        let (unit, checkpoint) = projection.begin().await?;
+        let checkpoint = projection.checkpoint().await?;
         if checkpoint >= until {
-            projection.finish(unit).await?;
             return Ok(checkpoint);
         }
         let events = match ahead.take() {
@@ -63,7 +57,6 @@ where
             _ => store.read_all(checkpoint, batch).await?,
         };
         let Some(last) = events.last().map(|record| record.position) else {
-            projection.finish(unit).await?;
             return Ok(checkpoint);
         };
         let more = events.len() == batch && last < until;
@@ -76,7 +69,7 @@ where
                     None
                 }
             },
-            projection.commit(unit, events),
+            projection.commit(checkpoint, events),
         );
         committed?;
         progress(last);
@@ -103,26 +96,20 @@ mod tests {
     }
 
     impl Checkpointed for Recorder {
-        type Unit = ();
-
-        async fn begin(&mut self) -> Result<((), u64), Error> {
+        async fn checkpoint(&mut self) -> Result<u64, Error> {
             self.units += 1;
             if let Some((unit, to)) = self.jump {
                 if unit == self.units {
                     self.checkpoint = to;
                 }
             }
-            Ok(((), self.checkpoint))
+            Ok(self.checkpoint)
         }
 
-        async fn commit(&mut self, (): (), batch: Vec<RecordedEvent>) -> Result<(), Error> {
+        async fn commit(&mut self, _after: u64, batch: Vec<RecordedEvent>) -> Result<(), Error> {
             self.applied
                 .extend(batch.iter().map(|record| record.position));
             self.checkpoint = batch.last().map_or(self.checkpoint, |last| last.position);
-            Ok(())
-        }
-
-        async fn finish(&mut self, (): ()) -> Result<(), Error> {
             Ok(())
         }
     }

@@ -86,12 +86,8 @@ struct InTransaction<'a, P> {
 }
 
 impl<P: PostgresProjection> runner::Checkpointed for InTransaction<'_, P> {
-    /// The checkpoint the batch was read after.
-    type Unit = u64;
-
-    async fn begin(&mut self) -> Result<(u64, u64), Error> {
-        let checkpoint = self.store.load_checkpoint(P::NAME).await?;
-        Ok((checkpoint, checkpoint))
+    async fn checkpoint(&mut self) -> Result<u64, Error> {
+        self.store.load_checkpoint(P::NAME).await
     }
 
     async fn commit(&mut self, after: u64, batch: Vec<RecordedEvent>) -> Result<(), Error> {
@@ -154,10 +150,6 @@ impl<P: PostgresProjection> runner::Checkpointed for InTransaction<'_, P> {
         .map_err(db)?;
         tx.commit().await.map_err(db)?;
         self.set_up = true;
-        Ok(())
-    }
-
-    async fn finish(&mut self, _after: u64) -> Result<(), Error> {
         Ok(())
     }
 }

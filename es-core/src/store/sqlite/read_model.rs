@@ -56,12 +56,8 @@ struct OnWriter<'a, P> {
 }
 
 impl<P: SqliteProjection> runner::Checkpointed for OnWriter<'_, P> {
-    /// The checkpoint the batch was read after.
-    type Unit = u64;
-
-    async fn begin(&mut self) -> Result<(u64, u64), Error> {
-        let checkpoint = self.store.load_checkpoint(P::NAME).await?;
-        Ok((checkpoint, checkpoint))
+    async fn checkpoint(&mut self) -> Result<u64, Error> {
+        self.store.load_checkpoint(P::NAME).await
     }
 
     async fn commit(&mut self, after: u64, batch: Vec<RecordedEvent>) -> Result<(), Error> {
@@ -115,10 +111,6 @@ impl<P: SqliteProjection> runner::Checkpointed for OnWriter<'_, P> {
             })
             .await?;
         self.set_up |= applied.load(Ordering::Relaxed);
-        Ok(())
-    }
-
-    async fn finish(&mut self, _after: u64) -> Result<(), Error> {
         Ok(())
     }
 }
