@@ -98,7 +98,8 @@ pub use serde_json::{Value as JsonValue, json};
 #[cfg(feature = "postgres")]
 pub use store::PostgresEventStore;
 pub use store::{
-    AppendResult, DynEventStore, EventStore, ExpectedVersion, InMemoryEventStore, Subscription,
+    AppendResult, DynEventStore, EventStore, ExpectedVersion, InMemoryEventStore, StreamAppend,
+    Subscription,
 };
 
 #[cfg(feature = "sqlite")]

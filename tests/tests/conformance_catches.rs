@@ -9,7 +9,7 @@ use bytes::Bytes;
 use es_core::testing::conformance::{self, StalledAppend};
 use es_core::{
     AppendResult, Error, EventStore, ExpectedVersion, InMemoryEventStore, NewEvent, RecordedEvent,
-    Snapshot,
+    Snapshot, StreamAppend,
 };
 
 /// One contract violation.
@@ -41,6 +41,13 @@ enum Fault {
     NewestSnapshot,
     /// Keeps the first checkpoint saved, like an `INSERT .. ON CONFLICT DO NOTHING`.
     FirstCheckpoint,
+    /// Appends the parts of a multi-stream call one by one, keeping those before a refusal.
+    SplitCalls,
+    /// Lets another append in between the parts of a multi-stream call.
+    InterleavedCalls,
+    /// Appends a multi-stream call's parts whatever their expectations, after a pause in
+    /// which other writers run.
+    UnguardedCalls,
 }
 
 #[derive(Debug, Clone)]
@@ -132,6 +139,48 @@ impl EventStore for Faulty {
                 Err(Error::backend("version out of range for BIGINT"))
             }
             _ => self.store.append(&stream, expected, events).await,
+        }
+    }
+
+    async fn append_streams(
+        &self,
+        mut parts: Vec<StreamAppend>,
+    ) -> Result<Vec<AppendResult>, Error> {
+        for part in &mut parts {
+            part.stream = self.name(&part.stream);
+        }
+        match self.fault {
+            Fault::SplitCalls | Fault::InterleavedCalls => {
+                let mut results = Vec::with_capacity(parts.len());
+                for part in parts {
+                    if let Fault::InterleavedCalls = self.fault {
+                        let filler = NewEvent::new("Filler", 1, "{}");
+                        self.store
+                            .append("filler", ExpectedVersion::Any, vec![filler])
+                            .await?;
+                    }
+                    results.push(
+                        self.store
+                            .append(&part.stream, part.expected, part.events)
+                            .await?,
+                    );
+                }
+                Ok(results)
+            }
+            Fault::UnguardedCalls => {
+                tokio::task::yield_now().await;
+                for part in &mut parts {
+                    part.expected = ExpectedVersion::Any;
+                }
+                self.store.append_streams(parts).await
+            }
+            Fault::FreshIds => {
+                for event in parts.iter_mut().flat_map(|part| &mut part.events) {
+                    event.id = uuid::Uuid::now_v7();
+                }
+                self.store.append_streams(parts).await
+            }
+            _ => self.store.append_streams(parts).await,
         }
     }
 
@@ -265,6 +314,10 @@ catches! {
     truncated_stream_reads: TruncateStreams => long_stream_read_whole;
     snapshot_above_the_version_asked: NewestSnapshot => snapshots;
     checkpoint_never_moves: FirstCheckpoint => checkpoints;
+    torn_multi_stream_call: SplitCalls => multi_stream_atomic;
+    interleaved_multi_stream_call: InterleavedCalls => multi_stream_positions_contiguous;
+    multi_stream_retries_write_twice: FreshIds => multi_stream_idempotent_retry;
+    unguarded_transfers: UnguardedCalls => multi_stream_transfers_conserve;
 }
 
 /// The classic bug of SQL stores: positions come from a sequence taken at insert, rows become
@@ -353,6 +406,10 @@ impl EventStore for SequenceStore {
         }
         let first_position = self.reserve(&events);
         Ok(self.commit(stream, first_position, events))
+    }
+
+    async fn append_streams(&self, _: Vec<StreamAppend>) -> Result<Vec<AppendResult>, Error> {
+        Err(Error::backend("the toy store has no multi-stream appends"))
     }
 
     async fn read_stream(

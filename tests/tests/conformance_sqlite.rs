@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use es_core::store::{AppendResult, EventStore, ExpectedVersion, SqliteEventStore};
 use es_core::testing::conformance::{self, StalledAppend};
-use es_core::{DynEventStore, Error, NewEvent, RecordedEvent, Snapshot};
+use es_core::{DynEventStore, Error, NewEvent, RecordedEvent, Snapshot, StreamAppend};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
@@ -56,6 +56,9 @@ impl EventStore for TempSqlite {
         events: Vec<NewEvent>,
     ) -> Result<AppendResult, Error> {
         EventStore::append(&self.store, stream, expected, events).await
+    }
+    async fn append_streams(&self, parts: Vec<StreamAppend>) -> Result<Vec<AppendResult>, Error> {
+        EventStore::append_streams(&self.store, parts).await
     }
     async fn read_stream(
         &self,

@@ -2,7 +2,7 @@
 
 use crate::error::Error;
 use crate::record::{NewEvent, RecordedEvent, Snapshot};
-use crate::store::{AppendResult, EventStore, ExpectedVersion};
+use crate::store::{AppendResult, EventStore, ExpectedVersion, StreamAppend};
 
 /// [`EventStore`] behind a pointer: `dyn DynEventStore` (and so `Arc<dyn DynEventStore>`)
 /// implements [`EventStore`] again, so
@@ -16,6 +16,8 @@ pub trait DynEventStore: Send + Sync + 'static {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<AppendResult, Error>;
+    /// See [`EventStore::append_streams`].
+    async fn append_streams(&self, parts: Vec<StreamAppend>) -> Result<Vec<AppendResult>, Error>;
     /// See [`EventStore::read_stream`].
     async fn read_stream(
         &self,
@@ -63,6 +65,9 @@ impl<S: EventStore> DynEventStore for S {
         events: Vec<NewEvent>,
     ) -> Result<AppendResult, Error> {
         EventStore::append(self, stream, expected, events).await
+    }
+    async fn append_streams(&self, parts: Vec<StreamAppend>) -> Result<Vec<AppendResult>, Error> {
+        EventStore::append_streams(self, parts).await
     }
     async fn read_stream(
         &self,
@@ -119,6 +124,9 @@ impl EventStore for dyn DynEventStore {
         events: Vec<NewEvent>,
     ) -> Result<AppendResult, Error> {
         DynEventStore::append(self, stream, expected, events).await
+    }
+    async fn append_streams(&self, parts: Vec<StreamAppend>) -> Result<Vec<AppendResult>, Error> {
+        DynEventStore::append_streams(self, parts).await
     }
     async fn read_stream(
         &self,

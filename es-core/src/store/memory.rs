@@ -8,8 +8,8 @@ use uuid::Uuid;
 use crate::error::Error;
 use crate::record::{NewEvent, RecordedEvent, Snapshot};
 use crate::store::{
-    AppendResult, EventStore, ExpectedVersion, validate_append, validate_position,
-    validate_stream_name,
+    AppendResult, EventStore, ExpectedVersion, StreamAppend, settle_refusal, validate_append,
+    validate_appends, validate_position, validate_stream_name,
 };
 
 /// An event store in process memory. Appends take one write lock, so batches are atomic and the
@@ -112,7 +112,7 @@ impl InMemoryEventStore {
         let first_index = log.events.len();
         // The common case costs one id lookup per event: the version matches and every id is
         // new. Otherwise the batch is a retry of stored ids, a duplicate or a conflict.
-        if !expected.matches(actual) || !log.claim_ids(&events, first_index) {
+        if !expected.matches(actual) || !log.claim_ids(events.iter(), first_index) {
             if let Some(result) = log.replayed(stream, expected, &events)? {
                 return Ok(result);
             }
@@ -124,23 +124,90 @@ impl InMemoryEventStore {
                 actual,
             });
         }
+        let result = log.push(stream, known, actual, events);
+        self.publish(result.position);
+        drop(log);
+        Ok(result)
+    }
+
+    fn append_streams_locked(&self, parts: Vec<StreamAppend>) -> Result<Vec<AppendResult>, Error> {
+        let mut log = self
+            .inner
+            .log
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let first_index = log.events.len();
+        // Every check before any write: a refused call leaves nothing behind.
+        let versions_match = parts
+            .iter()
+            .all(|part| part.expected.matches(log.version(&part.stream)));
+        if !versions_match
+            || !log.claim_ids(parts.iter().flat_map(|part| &part.events), first_index)
+        {
+            return log.replayed_parts(&parts);
+        }
+        let mut results = Vec::with_capacity(parts.len());
+        for part in parts {
+            let (actual, known) = match log.streams.get_key_value(part.stream.as_str()) {
+                Some((name, indexes)) => (indexes.len() as u64, Some(Arc::clone(name))),
+                None => (0, None),
+            };
+            results.push(log.push(&part.stream, known, actual, part.events));
+        }
+        self.publish(log.events.len() as u64);
+        drop(log);
+        Ok(results)
+    }
+
+    /// Tells the head's listeners, if any, that the log reached `position`. Called under the
+    /// log's write lock, so racing appends cannot move the hint backwards; waking listeners is
+    /// most of an append's cost otherwise, and `head` brings the value up to date before it adds
+    /// one.
+    fn publish(&self, position: u64) {
+        if self.inner.head.receiver_count() > 0 {
+            self.inner.head.send_replace(position);
+        }
+    }
+}
+
+/// The shared copy of `name`, made on its first use.
+fn intern(names: &mut foldhash::HashSet<Arc<str>>, name: &str) -> Arc<str> {
+    if let Some(shared) = names.get(name) {
+        return Arc::clone(shared);
+    }
+    let shared: Arc<str> = Arc::from(name);
+    names.insert(Arc::clone(&shared));
+    shared
+}
+
+impl Log {
+    /// Stores `events` after version `actual` of `stream` (`known`: its shared name, when it
+    /// has events already). Every check has passed and the ids are claimed.
+    fn push(
+        &mut self,
+        stream: &str,
+        known: Option<Arc<str>>,
+        actual: u64,
+        events: Vec<NewEvent>,
+    ) -> AppendResult {
+        let first_index = self.events.len();
         if events.is_empty() {
-            let position = log.events.len() as u64;
-            return Ok(AppendResult {
+            let position = first_index as u64;
+            return AppendResult {
                 first_version: actual + 1,
                 version: actual,
                 first_position: position + 1,
                 position,
-            });
+            };
         }
         let stream = known.unwrap_or_else(|| Arc::from(stream));
         let count = events.len();
-        let Log {
+        let Self {
             events: all,
             streams,
             names,
             ..
-        } = &mut *log;
+        } = self;
         let indexes = streams.entry(Arc::clone(&stream)).or_default();
         for (offset, event) in events.into_iter().enumerate() {
             let index = first_index + offset;
@@ -157,33 +224,14 @@ impl InMemoryEventStore {
             });
         }
         let position = all.len() as u64;
-        // Published under the lock, so racing appends cannot move the hint backwards; only to
-        // listeners (waking them is most of an append's cost otherwise): `head` brings the
-        // value up to date before it adds one.
-        if self.inner.head.receiver_count() > 0 {
-            self.inner.head.send_replace(position);
-        }
-        drop(log);
-        Ok(AppendResult {
+        AppendResult {
             first_version: actual + 1,
             version: actual + count as u64,
             first_position: position - count as u64 + 1,
             position,
-        })
+        }
     }
-}
 
-/// The shared copy of `name`, made on its first use.
-fn intern(names: &mut foldhash::HashSet<Arc<str>>, name: &str) -> Arc<str> {
-    if let Some(shared) = names.get(name) {
-        return Arc::clone(shared);
-    }
-    let shared: Arc<str> = Arc::from(name);
-    names.insert(Arc::clone(&shared));
-    shared
-}
-
-impl Log {
     fn version(&self, stream: &str) -> u64 {
         self.streams
             .get(stream)
@@ -192,14 +240,18 @@ impl Log {
 
     /// Records the batch's ids at the indexes its events will take. False, recording nothing,
     /// when one of them is already stored or repeats in the batch.
-    fn claim_ids(&mut self, events: &[NewEvent], first_index: usize) -> bool {
-        for (offset, event) in events.iter().enumerate() {
+    fn claim_ids<'e>(
+        &mut self,
+        events: impl Iterator<Item = &'e NewEvent> + Clone,
+        first_index: usize,
+    ) -> bool {
+        for (offset, event) in events.clone().enumerate() {
             match self.ids.entry(event.id) {
                 std::collections::hash_map::Entry::Vacant(slot) => {
                     slot.insert(first_index + offset);
                 }
                 std::collections::hash_map::Entry::Occupied(_) => {
-                    for claimed in &events[..offset] {
+                    for claimed in events.take(offset) {
                         self.ids.remove(&claimed.id);
                     }
                     return false;
@@ -257,6 +309,29 @@ impl Log {
     }
 }
 
+impl Log {
+    /// What a refused multi-stream call comes to: the original results when every part with
+    /// events is already stored where its expectation puts it, else the error that explains
+    /// the refusal.
+    fn replayed_parts(&self, parts: &[StreamAppend]) -> Result<Vec<AppendResult>, Error> {
+        let mut replays = Vec::with_capacity(parts.len());
+        for part in parts {
+            let replay = if part.events.is_empty() {
+                None
+            } else {
+                self.replayed(&part.stream, part.expected, &part.events)?
+            };
+            replays.push(replay);
+        }
+        settle_refusal(
+            parts,
+            &replays,
+            |stream| Ok(self.version(stream)),
+            Error::backend("a multi-stream append refused with every check passed"),
+        )
+    }
+}
+
 impl EventStore for InMemoryEventStore {
     async fn append(
         &self,
@@ -266,6 +341,11 @@ impl EventStore for InMemoryEventStore {
     ) -> Result<AppendResult, Error> {
         validate_append(stream, &events)?;
         self.append_locked(stream, expected, events)
+    }
+
+    async fn append_streams(&self, parts: Vec<StreamAppend>) -> Result<Vec<AppendResult>, Error> {
+        validate_appends(&parts)?;
+        self.append_streams_locked(parts)
     }
 
     async fn read_stream(

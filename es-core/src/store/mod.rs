@@ -4,6 +4,7 @@ mod dyn_store;
 mod memory;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+mod refusal;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod subscription;
@@ -17,13 +18,14 @@ pub use dyn_store::DynEventStore;
 pub use memory::InMemoryEventStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresEventStore, PostgresOptions};
+pub(crate) use refusal::settle_refusal;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteEventStore, SqliteOptions, Synchronous};
 pub use subscription::Subscription;
 #[cfg(feature = "postgres")]
 pub(crate) use validate::repeated_id;
 pub use validate::{MAX_APPEND_BYTES, MAX_POSITION};
-pub(crate) use validate::{validate_append, validate_position};
+pub(crate) use validate::{validate_append, validate_appends, validate_position};
 
 use crate::error::Error;
 use crate::record::{NewEvent, RecordedEvent, Snapshot};
@@ -42,6 +44,34 @@ pub struct AppendResult {
     pub first_position: u64,
     /// The global position of the batch's last event.
     pub position: u64,
+}
+
+/// One stream's part of an [`append_streams`](EventStore::append_streams) call: the events to
+/// append to `stream` if it is at the `expected` version. With no events, the part only checks
+/// the version: a guard on a stream the decision read but did not change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamAppend {
+    /// The stream appended to.
+    pub stream: String,
+    /// The version the stream must be at.
+    pub expected: ExpectedVersion,
+    /// The events, in order; none for a guard.
+    pub events: Vec<NewEvent>,
+}
+
+impl StreamAppend {
+    /// The part that appends `events` to `stream` at the `expected` version.
+    pub fn new(
+        stream: impl Into<String>,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Self {
+        Self {
+            stream: stream.into(),
+            expected,
+            events,
+        }
+    }
 }
 
 /// A store of event streams and the global log they form.
@@ -68,6 +98,15 @@ pub struct AppendResult {
 ///   stream, in the same order, at the place `expected` names, returns the original
 ///   [`AppendResult`] and writes nothing. An id already stored elsewhere, or twice in one batch,
 ///   is [`Error::DuplicateEvent`].
+/// - **Multi-stream appends.** [`append_streams`](Self::append_streams) stores every part or
+///   none: each part's expectation is checked (a part without events is a guard that only
+///   checks it), a mismatch on any part is [`Error::Conflict`] naming that stream, and nothing
+///   of the call is written. The events of one call take contiguous global positions, part after
+///   part in the call's order, and no other append's events come between them. A call that names
+///   a stream twice is [`Error::InvalidStreamName`]. A retry of a stored call (every part's ids
+///   stored, in its stream, where its expectation puts them) returns the original results and
+///   writes nothing (a guard part reports its stream's current version); a call of which some
+///   parts are stored and some are not is [`Error::DuplicateEvent`].
 /// - **Stream names.** 1 to [`MAX_STREAM_NAME_LEN`] bytes, no control characters; otherwise
 ///   [`Error::InvalidStreamName`]. Names are data (bound parameters), never code.
 /// - **Global order.** Every event gets a global position, strictly increasing in commit order.
@@ -98,6 +137,18 @@ pub trait EventStore: Send + Sync + 'static {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> impl Future<Output = Result<AppendResult, Error>> + Send;
+
+    /// Appends to several streams in one atomic call: every part (each with its own expected
+    /// version) is stored, or none is. The results are the parts', in order; the call's events
+    /// take contiguous global positions, in the order of the parts.
+    ///
+    /// # Errors
+    /// As [`append`](Self::append), for the first part that fails; nothing of the call is
+    /// written. [`Error::InvalidStreamName`] when a stream is named twice.
+    fn append_streams(
+        &self,
+        parts: Vec<StreamAppend>,
+    ) -> impl Future<Output = Result<Vec<AppendResult>, Error>> + Send;
 
     /// Reads `limit` events of `stream` starting at version `from` (inclusive), in order, or
     /// all that remain when fewer do: a short read means the end of the stream. An unknown
@@ -213,6 +264,12 @@ impl<S: EventStore + ?Sized> EventStore for Arc<S> {
         events: Vec<NewEvent>,
     ) -> impl Future<Output = Result<AppendResult, Error>> + Send {
         (**self).append(stream, expected, events)
+    }
+    fn append_streams(
+        &self,
+        parts: Vec<StreamAppend>,
+    ) -> impl Future<Output = Result<Vec<AppendResult>, Error>> + Send {
+        (**self).append_streams(parts)
     }
     fn read_stream(
         &self,

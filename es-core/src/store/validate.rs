@@ -6,7 +6,7 @@
 use crate::error::Error;
 use crate::record::NewEvent;
 
-use super::validate_stream_name;
+use super::{StreamAppend, validate_stream_name};
 
 /// The most bytes one append may carry: its events' payloads, names and metadata together.
 /// Below PostgreSQL's 1 GiB message and SQLite's 1 GB row limits with room for the envelope.
@@ -19,6 +19,31 @@ pub const MAX_POSITION: u64 = i64::MAX as u64;
 /// Checks an append's stream name, its events' names and metadata, and its size.
 pub(crate) fn validate_append(stream: &str, events: &[NewEvent]) -> Result<(), Error> {
     validate_stream_name(stream)?;
+    let size = storable_size(stream, events)?;
+    within_limit(stream, size)
+}
+
+/// Checks each part of a multi-stream append as [`validate_append`] does, that no stream is
+/// named twice, and the call's size as a whole.
+pub(crate) fn validate_appends(parts: &[StreamAppend]) -> Result<(), Error> {
+    let mut streams = std::collections::HashSet::with_capacity(parts.len());
+    let mut size = 0usize;
+    for part in parts {
+        validate_stream_name(&part.stream)?;
+        if !streams.insert(part.stream.as_str()) {
+            return Err(Error::InvalidStreamName {
+                stream: part.stream.chars().take(100).collect(),
+                reason: "it is named twice in one multi-stream append",
+            });
+        }
+        size = size.saturating_add(storable_size(&part.stream, &part.events)?);
+        within_limit(&part.stream, size)?;
+    }
+    Ok(())
+}
+
+/// The bytes `events` carry; an error when one of their names or metadata holds a NUL.
+fn storable_size(stream: &str, events: &[NewEvent]) -> Result<usize, Error> {
     let mut size = 0usize;
     for (index, event) in events.iter().enumerate() {
         let invalid = |field: String| Error::Unstorable {
@@ -44,6 +69,10 @@ pub(crate) fn validate_append(stream: &str, events: &[NewEvent]) -> Result<(), E
         }
         size = size.saturating_add(event.payload.len() + event.name.len());
     }
+    Ok(size)
+}
+
+fn within_limit(stream: &str, size: usize) -> Result<(), Error> {
     if size > MAX_APPEND_BYTES {
         return Err(Error::TooLarge {
             stream: stream.to_owned(),

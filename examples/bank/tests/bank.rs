@@ -9,7 +9,7 @@ use bank::{
 };
 use es_core::prelude::*;
 use es_core::testing::TestFixture;
-use es_core::{AppendResult, Error, NewEvent, RecordedEvent, Snapshot};
+use es_core::{AppendResult, Error, NewEvent, RecordedEvent, Snapshot, StreamAppend};
 use tokio::sync::{Barrier, watch};
 use uuid::Uuid;
 
@@ -238,6 +238,13 @@ impl EventStore for ConflictCounting {
             std::future::pending::<()>().await;
         }
         let result = self.store.append(stream, expected, events).await;
+        if result.as_ref().is_err_and(Error::is_conflict) {
+            self.conflicts.fetch_add(1, Ordering::SeqCst);
+        }
+        result
+    }
+    async fn append_streams(&self, parts: Vec<StreamAppend>) -> Result<Vec<AppendResult>, Error> {
+        let result = self.store.append_streams(parts).await;
         if result.as_ref().is_err_and(Error::is_conflict) {
             self.conflicts.fetch_add(1, Ordering::SeqCst);
         }

@@ -85,8 +85,8 @@ use self::writer::{QUEUE, Request, write_groups};
 use crate::error::Error;
 use crate::record::{NewEvent, RecordedEvent, Snapshot};
 use crate::store::{
-    AppendResult, EventStore, ExpectedVersion, repeated_id, validate_append, validate_position,
-    validate_stream_name,
+    AppendResult, EventStore, ExpectedVersion, StreamAppend, repeated_id, validate_append,
+    validate_appends, validate_position, validate_stream_name,
 };
 
 /// An event store in a PostgreSQL database, shared by any number of processes.
@@ -139,6 +139,15 @@ impl Drop for Inner {
 }
 
 impl PostgresEventStore {
+    /// Queues `request` for the group writer.
+    async fn to_writer(&self, request: Request) -> Result<(), Error> {
+        self.inner
+            .writer
+            .send(request)
+            .await
+            .map_err(|_| PgError::WriterStopped.into())
+    }
+
     /// Connects to the database at `url` with the default [`PostgresOptions`].
     ///
     /// # Errors
@@ -227,17 +236,28 @@ impl EventStore for PostgresEventStore {
             });
         }
         let (reply, answer) = oneshot::channel();
-        let request = Request {
-            stream: stream.to_owned(),
-            expected,
-            events,
-            reply,
-        };
-        self.inner
-            .writer
-            .send(request)
-            .await
-            .map_err(|_| PgError::WriterStopped)?;
+        let part = StreamAppend::new(stream, expected, events);
+        self.to_writer(Request::One { part, reply }).await?;
+        answer.await.map_err(|_| PgError::WriterStopped)?
+    }
+
+    async fn append_streams(&self, parts: Vec<StreamAppend>) -> Result<Vec<AppendResult>, Error> {
+        validate_appends(&parts)?;
+        // An id twice in one call would break the table's unique index mid-call.
+        for part in &parts {
+            if let Some(event_id) = repeated_id(&part.events) {
+                return Err(Error::DuplicateEvent {
+                    stream: part.stream.clone(),
+                    version: 0,
+                    event_id,
+                });
+            }
+        }
+        if parts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, answer) = oneshot::channel();
+        self.to_writer(Request::Many { parts, reply }).await?;
         answer.await.map_err(|_| PgError::WriterStopped)?
     }
 

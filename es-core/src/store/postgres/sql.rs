@@ -4,6 +4,10 @@ pub(super) const APPEND: &str = "SELECT o_status, o_first_version, o_version, o_
      o_position, o_dup_stream, o_dup_id \
      FROM es_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
+pub(super) const APPEND_STREAMS: &str = "SELECT o_part, o_status, o_first_version, o_version, \
+     o_first_position, o_position, o_dup_stream, o_dup_id \
+     FROM es_append_streams($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+
 pub(super) const READ_STREAM: &str = "SELECT position, stream, version, id, name, schema_version, payload, \
      timestamp_us, correlation_id, causation_id, extra::text FROM es_events \
      WHERE stream = $1 AND version >= $2 ORDER BY version LIMIT $3";

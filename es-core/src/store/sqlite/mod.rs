@@ -33,12 +33,12 @@ use self::error::SqliteError;
 use self::error::to_sql_int;
 use self::open::open_reader;
 use self::row::Decoder;
-use self::writer::{AppendRequest, Request, WriteRequest, stored_u64};
+use self::writer::{AppendRequest, AppendStreamsRequest, Request, WriteRequest, stored_u64};
 use crate::error::Error;
 use crate::record::{NewEvent, RecordedEvent, Snapshot};
 use crate::store::{
-    AppendResult, EventStore, ExpectedVersion, validate_append, validate_position,
-    validate_stream_name,
+    AppendResult, EventStore, ExpectedVersion, StreamAppend, validate_append, validate_appends,
+    validate_position, validate_stream_name,
 };
 
 /// The embedded event store: one SQLite file, no server (feature `sqlite`, on by default).
@@ -219,9 +219,18 @@ impl EventStore for SqliteEventStore {
         validate_append(stream, &events)?;
         let (reply, answer) = oneshot::channel();
         self.to_writer(Request::Append(AppendRequest {
-            stream: stream.to_owned(),
-            expected,
-            events,
+            part: StreamAppend::new(stream, expected, events),
+            reply,
+        }))
+        .await?;
+        answer.await.map_err(|_| SqliteError::WriterStopped)?
+    }
+
+    async fn append_streams(&self, parts: Vec<StreamAppend>) -> Result<Vec<AppendResult>, Error> {
+        validate_appends(&parts)?;
+        let (reply, answer) = oneshot::channel();
+        self.to_writer(Request::AppendStreams(AppendStreamsRequest {
+            parts,
             reply,
         }))
         .await?;

@@ -10,12 +10,12 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::error::{SqliteError, to_sql_int};
 use crate::error::Error;
-use crate::record::NewEvent;
-use crate::store::{AppendResult, ExpectedVersion};
+use crate::store::{AppendResult, StreamAppend, settle_refusal};
 
 /// What the writer is asked to do.
 pub(super) enum Request {
     Append(AppendRequest),
+    AppendStreams(AppendStreamsRequest),
     Write(WriteRequest),
 }
 
@@ -31,6 +31,7 @@ pub(super) struct WriteRequest {
 /// What one request of a group came to.
 enum Done {
     Appended(AppendResult),
+    AppendedAll(Vec<AppendResult>),
     Written,
 }
 
@@ -42,7 +43,13 @@ impl Request {
             Self::Append(append) => {
                 let _ = append.reply.send(outcome.map(|done| match done {
                     Done::Appended(result) => result,
-                    Done::Written => unreachable!("an append is answered with its result"),
+                    _ => unreachable!("an append is answered with its result"),
+                }));
+            }
+            Self::AppendStreams(append) => {
+                let _ = append.reply.send(outcome.map(|done| match done {
+                    Done::AppendedAll(results) => results,
+                    _ => unreachable!("a multi-stream append is answered with its results"),
                 }));
             }
             Self::Write(write) => {
@@ -54,10 +61,14 @@ impl Request {
 
 /// One append waiting for the writer.
 pub(super) struct AppendRequest {
-    pub(super) stream: String,
-    pub(super) expected: ExpectedVersion,
-    pub(super) events: Vec<NewEvent>,
+    pub(super) part: StreamAppend,
     pub(super) reply: oneshot::Sender<Result<AppendResult, Error>>,
+}
+
+/// One multi-stream append waiting for the writer: all its parts, or none, in one savepoint.
+pub(super) struct AppendStreamsRequest {
+    pub(super) parts: Vec<StreamAppend>,
+    pub(super) reply: oneshot::Sender<Result<Vec<AppendResult>, Error>>,
 }
 
 const INSERT: &str = "INSERT INTO events (position, stream, version, event_id, name, \
@@ -136,7 +147,7 @@ fn gather(
 /// Why one append of the group was not written.
 enum Refused {
     /// The stream is not at the expected version.
-    Mismatch { actual: u64 },
+    Mismatch,
     /// A uniqueness constraint refused a row: an event id is already stored.
     Constraint(rusqlite::Error),
     /// Anything else: reported as a backend failure of this append only.
@@ -178,8 +189,9 @@ fn write_group(
     let mut versions: HashMap<&str, u64> = HashMap::new();
     let mut results = Vec::with_capacity(group.len());
     for request in group {
-        let request = match request {
-            Request::Append(append) => append,
+        let parts = match request {
+            Request::Append(append) => std::slice::from_ref(&append.part),
+            Request::AppendStreams(append) => append.parts.as_slice(),
             Request::Write(write) => {
                 let savepoint = tx.savepoint()?;
                 let outcome = match (write.write)(&savepoint) {
@@ -190,66 +202,89 @@ fn write_group(
                 continue;
             }
         };
-        let actual = match versions.get(request.stream.as_str()) {
-            Some(&version) => version,
-            None => stream_version(&tx, &request.stream)?,
-        };
+        // The request's parts in one savepoint: stored together, or rolled back together.
         let savepoint = tx.savepoint()?;
-        let outcome = if request.expected.matches(actual) {
-            insert(&savepoint, request, actual, head)
-        } else {
-            Err(Refused::Mismatch { actual })
-        };
-        let result = match outcome {
-            Ok(result) => {
+        let mut appended = Vec::with_capacity(parts.len());
+        let mut refused = None;
+        let mut at = head;
+        for part in parts {
+            let actual = match versions.get(part.stream.as_str()) {
+                Some(&version) => version,
+                None => stream_version(&savepoint, &part.stream)?,
+            };
+            let outcome = if part.expected.matches(actual) {
+                insert(&savepoint, part, actual, at)
+            } else {
+                Err(Refused::Mismatch)
+            };
+            match outcome {
+                Ok(result) => {
+                    at = at.max(result.position);
+                    appended.push(result);
+                }
+                Err(why) => {
+                    refused = Some(why);
+                    break;
+                }
+            }
+        }
+        let result = match refused {
+            None => {
                 savepoint.commit()?;
-                head = head.max(result.position);
-                versions.insert(&request.stream, result.version);
-                Ok(Done::Appended(result))
+                head = at;
+                for (part, result) in parts.iter().zip(&appended) {
+                    versions.insert(&part.stream, result.version);
+                }
+                Ok(appended)
             }
-            Err(refused) => {
-                // Drop behaviour is rollback: this append leaves no trace in the transaction.
+            Some(why) => {
+                // Drop behaviour is rollback: the request leaves no trace in the transaction.
                 savepoint.finish()?;
-                versions.insert(&request.stream, actual);
-                refusal(&tx, request, refused)?.map(Done::Appended)
+                refusal(&tx, parts, why, &versions)?
             }
         };
-        results.push(result);
+        results.push(result.map(|mut appended| match request {
+            Request::Append(_) => Done::Appended(appended.remove(0)),
+            _ => Done::AppendedAll(appended),
+        }));
     }
     tx.commit()?;
     Ok((results, head))
 }
 
-/// The result of an append that was not written: the original result of an identical earlier
-/// append (idempotent retry), or the error that explains the refusal.
+/// The results of a request that was not written: the original results of an identical
+/// earlier request (idempotent retry), or the error that explains the refusal.
 fn refusal(
     conn: &Connection,
-    request: &AppendRequest,
+    parts: &[StreamAppend],
     refused: Refused,
-) -> Result<Result<AppendResult, Error>, SqliteError> {
-    match refused {
-        Refused::Failed(error) => Ok(Err(error.into())),
-        Refused::Mismatch { actual } => Ok(match replayed(conn, request)? {
-            Replay::Original(result) => Ok(result),
-            Replay::Duplicate(error) => Err(error),
-            Replay::New => Err(Error::Conflict {
-                stream: request.stream.clone(),
-                expected: request.expected,
-                actual,
-            }),
-        }),
-        Refused::Constraint(error) => Ok(match replayed(conn, request)? {
-            Replay::Original(result) => Ok(result),
-            Replay::Duplicate(error) => Err(error),
-            Replay::New => Err(SqliteError::from(error).into()),
-        }),
+    versions: &HashMap<&str, u64>,
+) -> Result<Result<Vec<AppendResult>, Error>, SqliteError> {
+    let otherwise = match refused {
+        Refused::Failed(error) => return Ok(Err(error.into())),
+        // No stored id explains the constraint: report what SQLite said.
+        Refused::Constraint(error) => SqliteError::from(error).into(),
+        Refused::Mismatch => Error::backend("a version mismatch that no longer shows"),
+    };
+    let mut replays = Vec::with_capacity(parts.len());
+    for part in parts {
+        replays.push(match replayed(conn, part)? {
+            Replay::Original(result) => Some(result),
+            Replay::Duplicate(error) => return Ok(Err(error)),
+            Replay::New => None,
+        });
     }
+    let version = |stream: &str| match versions.get(stream) {
+        Some(&version) => Ok(version),
+        None => stream_version(conn, stream).map_err(Error::from),
+    };
+    Ok(settle_refusal(parts, &replays, version, otherwise))
 }
 
 /// Inserts the batch at `actual + 1 ..`, positions at `head + 1 ..`.
 fn insert(
     conn: &Connection,
-    request: &AppendRequest,
+    request: &StreamAppend,
     actual: u64,
     head: u64,
 ) -> Result<AppendResult, Refused> {
@@ -314,7 +349,7 @@ enum Replay {
 }
 
 /// Looks up the batch's ids, with the same rules as the in-memory store.
-fn replayed(conn: &Connection, request: &AppendRequest) -> Result<Replay, SqliteError> {
+fn replayed(conn: &Connection, request: &StreamAppend) -> Result<Replay, SqliteError> {
     let mut lookup =
         conn.prepare_cached("SELECT stream, version, position FROM events WHERE event_id = ?1")?;
     let mut seen = HashSet::with_capacity(request.events.len());

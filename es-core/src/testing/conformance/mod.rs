@@ -82,6 +82,7 @@
 //! | 21 | [`snapshot_plus_tail_equals_replay`] (seeded random sequences, through `App`) | |
 //! | 22 | [`checkpoints`] (store side) | a read model committed with its checkpoint |
 //! | 23 | [`nul_characters_refused`], [`oversized_append_refused`], [`positions_past_i64_refused`] | |
+//! | 24 | [`multi_stream_atomic`], [`multi_stream_positions_contiguous`], [`multi_stream_idempotent_retry`], [`multi_stream_transfers_conserve`] | a SIGKILL mid-call |
 //!
 //! Case 6 and versions past 2^31: no test can append 2^31 events, so the generic case checks
 //! that expectations and read positions past 2^31, 2^32, `i64::MAX` and up to `u64::MAX` are
@@ -93,6 +94,7 @@ mod append;
 mod derived;
 mod limits;
 mod live;
+mod multi;
 mod race;
 mod read;
 mod restore;
@@ -108,6 +110,10 @@ pub use derived::{checkpoints, snapshots};
 pub use limits::{nul_characters_refused, oversized_append_refused, positions_past_i64_refused};
 pub use live::{
     catch_up_subscription, concurrent_appends_lose_nothing, two_instances_see_each_other,
+};
+pub use multi::{
+    multi_stream_atomic, multi_stream_idempotent_retry, multi_stream_positions_contiguous,
+    multi_stream_transfers_conserve,
 };
 pub use race::{StalledAppend, gap_race, rolled_back_append};
 pub use read::{global_log_from_position, long_stream_read_whole, range_reads, round_trip};
@@ -150,6 +156,10 @@ pub async fn run_all<S: EventStore + Clone>(store: &S) {
     snapshot_restores_state(store).await;
     snapshot_plus_tail_equals_replay(store).await;
     checkpoints(store).await;
+    multi_stream_atomic(store).await;
+    multi_stream_positions_contiguous(store).await;
+    multi_stream_idempotent_retry(store).await;
+    multi_stream_transfers_conserve(store).await;
 }
 
 /// Generates the conformance suite for one backend: a module `$name` with one test per case of
@@ -315,6 +325,10 @@ macro_rules! __conformance_cases {
             snapshot_restores_state
             snapshot_plus_tail_equals_replay
             checkpoints
+            multi_stream_atomic
+            multi_stream_positions_contiguous
+            multi_stream_idempotent_retry
+            multi_stream_transfers_conserve
         );
     };
     (@cases $make:expr; $($case:ident)*) => {
