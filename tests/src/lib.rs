@@ -56,3 +56,28 @@ where
         }
     }
 }
+
+/// One leg of a transfer in the multi-stream kill test: its account's balance changes by
+/// `amount`; `transfer` ties the two legs together.
+pub fn transfer_leg(transfer: uuid::Uuid, amount: i64) -> NewEvent {
+    NewEvent::new(
+        "BalanceChanged",
+        1,
+        format!(r#"{{"transfer":"{transfer}","amount":{amount}}}"#),
+    )
+}
+
+/// The amount of a [`transfer_leg`] (or of an account's opening deposit, written the same way).
+///
+/// # Errors
+/// When the payload is not such an event.
+pub fn transfer_amount(event: &es_core::RecordedEvent) -> Result<i64, BoxError> {
+    let value: serde_json::Value = serde_json::from_slice(&event.payload)?;
+    value["amount"].as_i64().ok_or_else(|| {
+        format!(
+            "event at version {} of `{}` has no amount",
+            event.version, event.stream
+        )
+        .into()
+    })
+}
