@@ -87,7 +87,10 @@ pub mod __private;
 pub use {bytes, tokio, uuid};
 
 pub use aggregate::{Aggregate, SnapshotPolicy};
-pub use app::{App, AppBuilder, CommandError, CommandMetadata, Committed, QueryError};
+pub use app::{
+    App, AppBuilder, CommandError, CommandMetadata, Committed, QueryError, Transacted, Transaction,
+    TransactionError,
+};
 pub use codec::{BoxError, Codec, Json};
 pub use command::{AggregateCommand, Command};
 pub use error::Error;
@@ -125,6 +128,6 @@ pub mod prelude {
     pub use crate::{
         Aggregate, AggregateCommand, App, Command, CommandError, CommandMetadata, Committed, Event,
         EventMeta, EventSet, EventStore, ExpectedVersion, InMemoryEventStore, Projection, Query,
-        QueryError,
+        QueryError, StreamAppend, Transacted, Transaction, TransactionError,
     };
 }

@@ -122,7 +122,7 @@ fn check(all: &[RecordedEvent], acknowledged: &HashSet<String>, kill: usize) -> 
     }
     assert_eq!(
         balances.values().sum::<i64>(),
-        OPENING * ACCOUNTS as i64,
+        OPENING * i64::try_from(ACCOUNTS).expect("a few accounts"),
         "after kill {kill}: the total moved"
     );
     legs.len()

@@ -149,7 +149,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
         events: &[E],
         metadata: &Resolved,
     ) -> Result<Appended, Error> {
-        let batch = self.encode(stream, events, metadata)?;
+        let batch = self.encode(stream, 0, events, metadata)?;
         let keyed = metadata.idempotency_key.is_some();
         // Inline projections take the command's records without reading them back, and a keyed
         // batch is compared with what the store holds: only then is the batch kept.
@@ -169,10 +169,12 @@ impl<S: EventStore, C: Codec> App<S, C> {
         Ok(Appended::Stored { result, sent })
     }
 
-    /// The events as records to append: ids and metadata from the command's, one clock read.
-    fn encode<E: EventSet>(
+    /// The events as records to append, the first of them the `first`-th event the command
+    /// writes to `stream`: ids and metadata from the command's, one clock read.
+    pub(super) fn encode<E: EventSet>(
         &self,
         stream: &str,
+        first: usize,
         events: &[E],
         metadata: &Resolved,
     ) -> Result<Vec<NewEvent>, Error> {
@@ -183,7 +185,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
             .enumerate()
             .map(|(index, event)| {
                 Ok(NewEvent {
-                    id: metadata.event_id(stream, index, now),
+                    id: metadata.event_id(stream, first + index, now),
                     name: event.name().into(),
                     schema_version: event.version(),
                     payload: event.encode(&self.inner.codec)?.into(),
@@ -200,7 +202,7 @@ const MAX_RETRY_PAUSE: Duration = Duration::from_millis(32);
 /// How long to wait before the `retry`-th try after a conflict: a random time up to 1 ms,
 /// doubled per retry up to [`MAX_RETRY_PAUSE`] ("full jitter"). Writers from other processes
 /// that collided then spread out instead of colliding again in step.
-fn retry_pause(retry: u32) -> Duration {
+pub(super) fn retry_pause(retry: u32) -> Duration {
     let ceiling = Duration::from_millis(1)
         .saturating_mul(1 << retry.min(16))
         .min(MAX_RETRY_PAUSE);

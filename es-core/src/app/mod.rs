@@ -16,6 +16,7 @@ mod projections;
 mod query;
 mod replay;
 mod snapshot;
+mod transaction;
 
 use std::any::{Any, TypeId, type_name};
 use std::sync::Arc;
@@ -34,6 +35,7 @@ use cache::{Cache, lock};
 pub use metadata::CommandMetadata;
 pub use outcome::{CommandError, Committed, QueryError};
 use projections::Hosted;
+pub use transaction::{Transacted, Transaction, TransactionError};
 
 /// The application: a store, the aggregates it serves, and the command path between them.
 ///

@@ -106,6 +106,9 @@ pub enum BankError {
         /// The amount asked for.
         requested: u64,
     },
+    /// A transfer from an account to itself.
+    #[error("a transfer needs two different accounts")]
+    SameAccount,
     /// Closing an account that still holds money.
     #[error("the balance must be zero to close the account, it is {balance}")]
     BalanceNotZero {
@@ -135,6 +138,43 @@ pub struct BankAccount {
     pub owner: String,
     /// In cents.
     pub balance: u64,
+}
+
+/// Why a transfer failed: a refusal of one of its two commands, or the store.
+pub type TransferError = TransactionError<CommandError<BankError>>;
+
+/// Moves `amount` cents from one account to another as one atomic decision: the withdrawal and
+/// the deposit are decided by each account's own handler and appended together, guarded by
+/// both accounts' versions, or not at all. The two events share one correlation id.
+///
+/// # Errors
+/// [`TransactionError::Rejected`] with the refusal ([`BankError::SameAccount`], insufficient
+/// funds, an account that is not open, ...); a store failure; too many conflicts.
+pub async fn transfer<S: EventStore, C: es_core::Codec>(
+    app: &App<S, C>,
+    from: &str,
+    to: &str,
+    amount: u64,
+) -> Result<Transacted<()>, TransferError> {
+    if from == to {
+        return Err(TransactionError::Rejected(CommandError::Rejected(
+            BankError::SameAccount,
+        )));
+    }
+    app.transaction(|tx| async move {
+        tx.send(Withdraw {
+            account: from.to_owned(),
+            amount,
+        })
+        .await?;
+        tx.send(Deposit {
+            account: to.to_owned(),
+            amount,
+        })
+        .await?;
+        Ok(())
+    })
+    .await
 }
 
 #[aggregate(name = "bank-account", error = BankError)]

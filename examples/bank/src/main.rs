@@ -53,6 +53,15 @@ enum Action {
         /// In cents.
         amount: u64,
     },
+    /// Moves money from one account to another, atomically.
+    Transfer {
+        /// The account paying.
+        from: String,
+        /// The account paid.
+        to: String,
+        /// In cents.
+        amount: u64,
+    },
     /// Closes an account whose balance is zero.
     Close {
         /// The account's id.
@@ -128,6 +137,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Action::Open { account, owner } => send(&app, OpenAccount { account, owner }).await,
         Action::Deposit { account, amount } => send(&app, Deposit { account, amount }).await,
         Action::Withdraw { account, amount } => send(&app, Withdraw { account, amount }).await,
+        Action::Transfer { from, to, amount } => transfer(&app, &from, &to, amount).await,
         Action::Close { account } => send(&app, CloseAccount { account }).await,
         Action::Balance { account } => balance(&app, &account).await,
         Action::History { account } => history(&app, &account).await,
@@ -248,6 +258,31 @@ where
             Ok(())
         }
         Err(CommandError::Rejected(refusal)) => {
+            println!("  ! refused: {refusal}");
+            Err(Failure::Refused)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn transfer(app: &Bank, from: &str, to: &str, amount: u64) -> Result<(), Failure> {
+    println!(
+        "> transfer {amount} from {} to {}",
+        from.escape_debug(),
+        to.escape_debug()
+    );
+    match bank::transfer(app, from, to, amount).await {
+        Ok(done) => {
+            if done.retries > 0 {
+                println!("  (retried after {} conflicts)", done.retries);
+            }
+            for (stream, version) in &done.streams {
+                println!("  = {} v{version}", stream.escape_debug());
+            }
+            println!("  at position {}", done.position);
+            Ok(())
+        }
+        Err(TransactionError::Rejected(CommandError::Rejected(refusal))) => {
             println!("  ! refused: {refusal}");
             Err(Failure::Refused)
         }

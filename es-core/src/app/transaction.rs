@@ -1,0 +1,476 @@
+//! One atomic decision over several aggregates: load them, run their own handlers, and append
+//! every staged event in one multi-stream append guarded by the version of every aggregate
+//! loaded, including those only read. On a conflict the whole decision runs again.
+
+use std::any::{Any, type_name};
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::aggregate::Aggregate;
+use crate::codec::Codec;
+use crate::command::AggregateCommand;
+use crate::error::{Error, catch_panic};
+use crate::event::EventSet;
+use crate::record::NewEvent;
+use crate::store::{AppendResult, EventStore, ExpectedVersion, StreamAppend};
+
+use super::cache::lock;
+use super::command::retry_pause;
+use super::metadata::{CommandMetadata, Resolved, idempotent_id};
+use super::{App, CommandError};
+
+/// The outcome of a transaction that committed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transacted<T> {
+    /// What the decision returned.
+    pub value: T,
+    /// Each stream the transaction wrote, with its version after it, in the order of their
+    /// first command.
+    pub streams: Vec<(String, u64)>,
+    /// The global position of the last event appended: wait for it to read your writes; 0 when
+    /// nothing was appended.
+    pub position: u64,
+    /// How many times the decision ran again after a conflict.
+    pub retries: u32,
+    /// Whether its idempotency key had been used already: then `streams` and `position` are
+    /// those of the original transaction, and nothing new was written.
+    pub duplicate: bool,
+}
+
+/// Why a transaction failed. Nothing of it was written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransactionError<E> {
+    /// The decision returned this error (a refusal of one of its commands, or its own).
+    #[error(transparent)]
+    Rejected(E),
+    /// The store failed, or a stored event could not be read. After
+    /// [`Error::Backend`], the events may or may not have been committed.
+    #[error(transparent)]
+    Store(#[from] Error),
+    /// Other writers kept changing the aggregates it loaded; it gave up after `retries` runs.
+    #[error(
+        "gave up on stream `{stream}` after {retries} conflicting retries; nothing was applied"
+    )]
+    TooManyConflicts {
+        /// The stream of the last conflict.
+        stream: String,
+        /// The retries made.
+        retries: u32,
+    },
+}
+
+/// The decision in progress: the aggregates it loaded, as of the versions it loaded, and the
+/// events its commands staged. Given to the closure of [`App::transaction`]; a cheap handle
+/// (clones share the decision), owned so that the closure's future is `Send` and `'static`
+/// wherever the caller needs it.
+pub struct Transaction<S, C = crate::codec::Json> {
+    app: App<S, C>,
+    metadata: Arc<Resolved>,
+    touched: Arc<Mutex<Option<Vec<Touched>>>>,
+}
+
+impl<S, C> Clone for Transaction<S, C> {
+    fn clone(&self) -> Self {
+        Self {
+            app: self.app.clone(),
+            metadata: Arc::clone(&self.metadata),
+            touched: Arc::clone(&self.touched),
+        }
+    }
+}
+
+impl<S, C> std::fmt::Debug for Transaction<S, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let touched = self.touched.lock().unwrap_or_else(PoisonError::into_inner);
+        f.debug_struct("Transaction")
+            .field(
+                "streams",
+                &touched
+                    .iter()
+                    .flatten()
+                    .map(|t| (&t.stream, t.loaded, t.staged.len()))
+                    .collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// One aggregate the decision loaded.
+struct Touched {
+    stream: String,
+    /// The version it was loaded at: the append's guard.
+    loaded: u64,
+    /// Its state with the staged events applied: an `A`.
+    state: Box<dyn Any + Send + Sync>,
+    /// The events staged for it, encoded.
+    staged: Vec<NewEvent>,
+    /// Tells the app's cached copy that it missed the transaction's events. A copy locked by a
+    /// command right now is left alone: that command's append conflicts and reads them.
+    mark_stale: Box<dyn Fn() + Send + Sync>,
+}
+
+impl<S: EventStore, C: Codec> Transaction<S, C> {
+    /// The current state of the aggregate with this id, with the events this transaction
+    /// staged for it applied. Loading an aggregate guards the transaction's append: if another
+    /// writer changes it before the commit, the decision runs again.
+    ///
+    /// # Errors
+    /// [`CommandError::Store`] when the store fails or an event cannot be decoded;
+    /// [`CommandError::NotRegistered`].
+    pub async fn load<A: Aggregate + Clone + Sync>(
+        &self,
+        id: &(impl std::fmt::Display + ?Sized),
+    ) -> Result<A, CommandError<A::Error>> {
+        let stream = A::stream_name(id);
+        self.touch::<A>(&stream).await?;
+        Ok(self.with::<A, _>(&stream, |touched| state::<A>(touched).clone())?)
+    }
+
+    /// Runs `command` through its aggregate's own handler, on the aggregate as this transaction
+    /// sees it, and stages the events it decides (applied to that state at once, appended at
+    /// the commit). Returns them. Commands of one transaction are meant to run one after
+    /// another: each sees the events the ones before staged.
+    ///
+    /// # Errors
+    /// [`CommandError::Rejected`] with the aggregate's error (the decision chooses what to do
+    /// with it: return an error to write nothing, or go on); [`CommandError::Store`] when the
+    /// store fails, an event cannot be encoded or decoded, or `apply` panics.
+    pub async fn send<Cmd>(
+        &self,
+        command: Cmd,
+    ) -> Result<Vec<EventOf<Cmd>>, CommandError<ErrorOf<Cmd>>>
+    where
+        Cmd: AggregateCommand,
+        Cmd::Aggregate: Clone + Sync,
+    {
+        let stream = Cmd::Aggregate::stream_name(command.aggregate_id());
+        self.touch::<Cmd::Aggregate>(&stream).await?;
+        let before = self.with::<Cmd::Aggregate, _>(&stream, |touched| {
+            state::<Cmd::Aggregate>(touched).clone()
+        })?;
+        let slot = self.app.slot::<Cmd::Aggregate>()?;
+        let events = Cmd::Aggregate::handle(&before, command.into_command(), &slot.services)
+            .await
+            .map_err(CommandError::Rejected)?;
+        let staged = self.with::<Cmd::Aggregate, _>(&stream, |touched| {
+            let first = touched.staged.len();
+            let encoded = self
+                .app
+                .encode(&touched.stream, first, &events, &self.metadata)?;
+            let version = touched.loaded + first as u64;
+            let Some(state) = touched.state.downcast_mut::<Cmd::Aggregate>() else {
+                return Err(Error::backend("a stream's state changed its type"));
+            };
+            for (event, version) in events.iter().zip(version + 1..) {
+                // A panicking `apply` fails the decision; the copy it was changing is dropped
+                // with the transaction.
+                catch_panic(|| state.apply(event)).map_err(|source| Error::Apply {
+                    stream: touched.stream.clone(),
+                    version,
+                    event: event.name().to_owned(),
+                    source,
+                })?;
+            }
+            touched.staged.extend(encoded);
+            Ok::<_, Error>(())
+        })?;
+        staged?;
+        Ok(events)
+    }
+
+    /// Loads the aggregate of `stream` from the app's cache (caught up with the store), unless
+    /// the transaction holds it already.
+    async fn touch<A: Aggregate + Clone + Sync>(
+        &self,
+        stream: &str,
+    ) -> Result<(), CommandError<A::Error>> {
+        if self.with::<A, _>(stream, |_| ()).is_ok() {
+            return Ok(());
+        }
+        let slot = self.app.slot::<A>()?;
+        let entry = slot.cache.entry(stream);
+        let mut hydrated = lock(&entry).await;
+        self.app.catch_up(stream, &mut hydrated).await?;
+        let (loaded, state) = (hydrated.version, Box::new(hydrated.state.clone()));
+        drop(hydrated);
+        let mut touched = self.lock();
+        let touched = touched.as_mut().ok_or_else(over)?;
+        if !touched.iter().any(|t| t.stream == stream) {
+            touched.push(Touched {
+                stream: stream.to_owned(),
+                loaded,
+                state,
+                staged: Vec::new(),
+                mark_stale: Box::new(move || {
+                    if let Ok(mut hydrated) = entry.try_lock() {
+                        hydrated.fresh = false;
+                    }
+                }),
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs `f` on the loaded aggregate of `stream`, which must be an `A`.
+    fn with<A: Aggregate, T>(
+        &self,
+        stream: &str,
+        f: impl FnOnce(&mut Touched) -> T,
+    ) -> Result<T, Error> {
+        let mut touched = self.lock();
+        let touched = touched.as_mut().ok_or_else(over)?;
+        let Some(found) = touched.iter_mut().find(|t| t.stream == stream) else {
+            return Err(Error::backend(format!("stream `{stream}` is not loaded")));
+        };
+        if !found.state.is::<A>() {
+            return Err(Error::backend(format!(
+                "stream `{stream}` is loaded as another aggregate than `{}`",
+                type_name::<A>()
+            )));
+        }
+        Ok(f(found))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Vec<Touched>>> {
+        // Every change under this lock is a push or an apply on a copy that a panic discards.
+        self.touched.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The event enum of a command's aggregate.
+type EventOf<Cmd> = <<Cmd as AggregateCommand>::Aggregate as Aggregate>::Event;
+/// The error type of a command's aggregate.
+type ErrorOf<Cmd> = <<Cmd as AggregateCommand>::Aggregate as Aggregate>::Error;
+
+fn state<A: Aggregate>(touched: &Touched) -> &A {
+    touched
+        .state
+        .downcast_ref::<A>()
+        .expect("a stream's state has its aggregate's type")
+}
+
+/// The error of a handle used after its decision returned.
+fn over() -> Error {
+    Error::backend("the transaction is over: its decision has returned")
+}
+
+impl<S: EventStore, C: Codec> App<S, C> {
+    /// Runs `decide` as one atomic decision over several aggregates: it loads aggregates and
+    /// sends commands through the [`Transaction`] it is given, each handled by its aggregate's
+    /// own `#[handle]` method; when it returns `Ok`, every staged event is appended in one
+    /// multi-stream append guarded by the version of every aggregate loaded, including those
+    /// only read. On a conflict `decide` runs again, on the new state (up to the app's
+    /// `max_retries`), so it must have no effect outside the transaction. When it returns
+    /// `Err`, nothing is written.
+    ///
+    /// # Errors
+    /// [`TransactionError::Rejected`] with `decide`'s error (returned only when taken on the
+    /// latest state of every aggregate loaded); [`TransactionError::Store`];
+    /// [`TransactionError::TooManyConflicts`].
+    pub async fn transaction<T, E, F, Fut>(
+        &self,
+        decide: F,
+    ) -> Result<Transacted<T>, TransactionError<E>>
+    where
+        F: FnMut(Transaction<S, C>) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        self.transaction_with(CommandMetadata::default(), decide)
+            .await
+    }
+
+    /// [`transaction`](Self::transaction) with metadata for every event it appends: a
+    /// correlation id, key-values, an idempotency key. With a key already used by a committed
+    /// transaction, its outcome comes back (with [`Transacted::duplicate`] set) and nothing new
+    /// is written.
+    ///
+    /// # Errors
+    /// As [`transaction`](Self::transaction).
+    pub async fn transaction_with<T, E, F, Fut>(
+        &self,
+        metadata: CommandMetadata,
+        mut decide: F,
+    ) -> Result<Transacted<T>, TransactionError<E>>
+    where
+        F: FnMut(Transaction<S, C>) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let metadata = Arc::new(metadata.resolve());
+        let mut retries = 0;
+        loop {
+            let tx = Transaction {
+                app: self.clone(),
+                metadata: Arc::clone(&metadata),
+                touched: Arc::new(Mutex::new(Some(Vec::new()))),
+            };
+            let decided = decide(tx.clone()).await;
+            let touched = tx.lock().take().unwrap_or_default();
+            if touched.is_empty() {
+                // Nothing loaded: nothing to guard, nothing to write.
+                return match decided {
+                    Ok(value) => Ok(transacted(value, &[], &[], retries, false)),
+                    Err(error) => Err(TransactionError::Rejected(error)),
+                };
+            }
+            let value = match decided {
+                Ok(value) => value,
+                // A refusal stands only when taken on the latest state of everything loaded.
+                Err(error) if self.all_current(&touched).await? => {
+                    return Err(TransactionError::Rejected(error));
+                }
+                Err(_) => {
+                    retries = self.next_try(retries, &touched[0].stream).await?;
+                    continue;
+                }
+            };
+            let parts: Vec<StreamAppend> = touched
+                .iter()
+                .map(|t| {
+                    StreamAppend::new(
+                        &t.stream,
+                        ExpectedVersion::Exact(t.loaded),
+                        t.staged.clone(),
+                    )
+                })
+                .collect();
+            let sent = parts.clone();
+            match self.inner.store.append_streams(parts).await {
+                Ok(results) => {
+                    let duplicate = sent
+                        .iter()
+                        .zip(&results)
+                        .any(|(part, result)| {
+                            !part.events.is_empty()
+                                && matches!(part.expected,
+                                    ExpectedVersion::Exact(loaded) if result.first_version != loaded + 1)
+                        });
+                    self.after_commit(&touched, &sent, &results, duplicate)
+                        .await;
+                    return Ok(transacted(value, &sent, &results, retries, duplicate));
+                }
+                Err(Error::DuplicateEvent { .. }) if metadata.idempotency_key.is_some() => {
+                    let key = metadata.idempotency_key.as_deref().unwrap_or_default();
+                    if let Some(results) = self.original_results(&sent, key).await? {
+                        return Ok(transacted(value, &sent, &results, retries, true));
+                    }
+                    retries = self.next_try(retries, &sent[0].stream).await?;
+                }
+                Err(Error::Conflict { stream, .. }) => {
+                    retries = self.next_try(retries, &stream).await?;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+
+    /// Counts a retry, or gives up; waits a jittered pause before the next try.
+    async fn next_try<E>(&self, retries: u32, stream: &str) -> Result<u32, TransactionError<E>> {
+        if retries == self.inner.max_retries {
+            return Err(TransactionError::TooManyConflicts {
+                stream: stream.to_owned(),
+                retries,
+            });
+        }
+        tokio::time::sleep(retry_pause(retries + 1)).await;
+        Ok(retries + 1)
+    }
+
+    /// Whether every aggregate the decision loaded is still at the version it saw.
+    async fn all_current(&self, touched: &[Touched]) -> Result<bool, Error> {
+        for t in touched {
+            if self.inner.store.stream_version(&t.stream).await? != t.loaded {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// After a commit: the cached aggregates it wrote are read again before their next command
+    /// (they did not see its events), and the inline projections take its records.
+    async fn after_commit(
+        &self,
+        touched: &[Touched],
+        sent: &[StreamAppend],
+        results: &[AppendResult],
+        duplicate: bool,
+    ) {
+        for t in touched.iter().filter(|t| !t.staged.is_empty()) {
+            (t.mark_stale)();
+        }
+        if duplicate {
+            return;
+        }
+        let inline = self.inner.projections.iter().any(|p| p.is_inline());
+        for (part, result) in sent.iter().zip(results) {
+            if !part.events.is_empty() {
+                let records = inline.then(|| part.events.clone());
+                self.project_inline(&part.stream, records, result).await;
+            }
+        }
+    }
+
+    /// The results of the committed transaction whose events have the ids `sent` has (derived
+    /// from its idempotency key), read back: `None` when not all of them are stored.
+    async fn original_results(
+        &self,
+        sent: &[StreamAppend],
+        key: &str,
+    ) -> Result<Option<Vec<AppendResult>>, Error> {
+        let mut results = Vec::with_capacity(sent.len());
+        for part in sent {
+            let mut first = None;
+            let mut last = None;
+            for index in 0..part.events.len() {
+                let Some(record) = self
+                    .inner
+                    .store
+                    .find_event(idempotent_id(&part.stream, key, index))
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                first.get_or_insert((record.version, record.position));
+                last = Some((record.version, record.position));
+            }
+            let ((first_version, first_position), (version, position)) =
+                first.zip(last).unwrap_or_default();
+            results.push(AppendResult {
+                first_version,
+                version,
+                first_position,
+                position,
+            });
+        }
+        Ok(Some(results))
+    }
+}
+
+/// The outcome, from the parts sent and the store's results.
+fn transacted<T>(
+    value: T,
+    sent: &[StreamAppend],
+    results: &[AppendResult],
+    retries: u32,
+    duplicate: bool,
+) -> Transacted<T> {
+    let written: Vec<_> = sent
+        .iter()
+        .zip(results)
+        .filter(|(part, _)| !part.events.is_empty())
+        .collect();
+    Transacted {
+        value,
+        streams: written
+            .iter()
+            .map(|(part, result)| (part.stream.clone(), result.version))
+            .collect(),
+        position: written
+            .iter()
+            .map(|(_, result)| result.position)
+            .max()
+            .unwrap_or(0),
+        retries,
+        duplicate,
+    }
+}
