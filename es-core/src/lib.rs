@@ -101,8 +101,8 @@ pub use serde_json::{Value as JsonValue, json};
 #[cfg(feature = "postgres")]
 pub use store::PostgresEventStore;
 pub use store::{
-    AppendResult, DynEventStore, EventStore, ExpectedVersion, InMemoryEventStore, StreamAppend,
-    Subscription,
+    AnyEventStore, AppendResult, DynEventStore, EventStore, ExpectedVersion, InMemoryEventStore,
+    StreamAppend, Subscription,
 };
 
 #[cfg(feature = "sqlite")]
@@ -126,8 +126,8 @@ pub mod prelude {
     pub use crate::SqliteEventStore;
 
     pub use crate::{
-        Aggregate, AggregateCommand, App, Command, CommandError, CommandMetadata, Committed, Event,
-        EventMeta, EventSet, EventStore, ExpectedVersion, InMemoryEventStore, Projection, Query,
-        QueryError, StreamAppend, Transacted, Transaction, TransactionError,
+        Aggregate, AggregateCommand, AnyEventStore, App, Command, CommandError, CommandMetadata,
+        Committed, Event, EventMeta, EventSet, EventStore, ExpectedVersion, InMemoryEventStore,
+        Projection, Query, QueryError, StreamAppend, Transacted, Transaction, TransactionError,
     };
 }

@@ -1,12 +1,11 @@
 //! The store conformance suite on [`InMemoryEventStore`], directly and behind
-//! `Arc<dyn DynEventStore>`.
+//! `AnyEventStore`.
 
 use std::future::{Ready, ready};
-use std::sync::Arc;
 
 use es_core::testing::conformance::{self, StalledAppend};
 use es_core::{
-    AppendResult, DynEventStore, Error, EventStore, ExpectedVersion, InMemoryEventStore, NewEvent,
+    AnyEventStore, AppendResult, Error, EventStore, ExpectedVersion, InMemoryEventStore, NewEvent,
 };
 
 // Two handles on one in-memory store are two instances of it.
@@ -20,7 +19,7 @@ es_core::conformance_tests!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_all_concurrently_on_one_store() {
     let store = InMemoryEventStore::new();
-    let dyn_store: Arc<dyn DynEventStore> = Arc::new(store.clone());
+    let dyn_store = AnyEventStore::new(store.clone());
     tokio::join!(
         conformance::run_all(&store),
         conformance::run_all(&dyn_store)
@@ -61,7 +60,7 @@ fn hold<S: EventStore + Clone>(store: &S) -> impl FnOnce(String, Vec<NewEvent>) 
 async fn gap_race() {
     let store = InMemoryEventStore::new();
     conformance::gap_race(&store, hold(&store)).await;
-    let shared: Arc<dyn DynEventStore> = Arc::new(store);
+    let shared = AnyEventStore::new(store);
     conformance::gap_race(&shared, hold(&shared)).await;
 }
 
@@ -69,7 +68,7 @@ async fn gap_race() {
 async fn rolled_back_append() {
     let store = InMemoryEventStore::new();
     conformance::rolled_back_append(&store, hold(&store)).await;
-    let shared: Arc<dyn DynEventStore> = Arc::new(store);
+    let shared = AnyEventStore::new(store);
     conformance::rolled_back_append(&shared, hold(&shared)).await;
 }
 

@@ -1,14 +1,13 @@
 //! The store conformance suite on [`PostgresEventStore`], directly and behind
-//! `Arc<dyn DynEventStore>`, plus the cases that need a second connection or SQL.
+//! `AnyEventStore`, plus the cases that need a second connection or SQL.
 //! Needs `ES_POSTGRES_URL` (`scripts/test`, or `eval "$(scripts/postgres env)"`); without it
 //! every test says so and passes, except under CI.
 
 mod postgres_support;
 
-use std::sync::Arc;
 
 use es_core::testing::conformance::{self, StalledAppend};
-use es_core::{AppendResult, DynEventStore, Error, NewEvent, PostgresEventStore};
+use es_core::{AnyEventStore, AppendResult, Error, NewEvent, PostgresEventStore};
 use postgres_support::{raw, url, url_in};
 use uuid::Uuid;
 
@@ -144,7 +143,7 @@ async fn gap_race() {
         move |stream, events| stall(url, schema, stream, events)
     };
     conformance::gap_race(&store, hook(&url, &schema)).await;
-    let shared: Arc<dyn DynEventStore> = Arc::new(store);
+    let shared = AnyEventStore::new(store);
     conformance::gap_race(&shared, hook(&url, &schema)).await;
 }
 
@@ -158,7 +157,7 @@ async fn rolled_back_append() {
         move |stream, events| stall(url, schema, stream, events)
     };
     conformance::rolled_back_append(&store, hook(&url, &schema)).await;
-    let shared: Arc<dyn DynEventStore> = Arc::new(store);
+    let shared = AnyEventStore::new(store);
     conformance::rolled_back_append(&shared, hook(&url, &schema)).await;
 }
 

@@ -1,5 +1,5 @@
 //! The store conformance suite on [`SqliteEventStore`], a fresh temporary file per test,
-//! directly and behind `Arc<dyn DynEventStore>`.
+//! directly and behind `AnyEventStore`.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use es_core::store::{AppendResult, EventStore, ExpectedVersion, SqliteEventStore};
 use es_core::testing::conformance::{self, StalledAppend};
-use es_core::{DynEventStore, Error, NewEvent, RecordedEvent, Snapshot, StreamAppend};
+use es_core::{AnyEventStore, Error, NewEvent, RecordedEvent, Snapshot, StreamAppend};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
@@ -217,7 +217,7 @@ async fn gap_race() {
     let store = TempSqlite::new().await;
     conformance::gap_race(&store, stall(store.path())).await;
     let path = store.path();
-    let shared: Arc<dyn DynEventStore> = Arc::new(store);
+    let shared = AnyEventStore::new(store);
     conformance::gap_race(&shared, stall(path)).await;
 }
 
@@ -226,7 +226,7 @@ async fn rolled_back_append() {
     let store = TempSqlite::new().await;
     conformance::rolled_back_append(&store, stall(store.path())).await;
     let path = store.path();
-    let shared: Arc<dyn DynEventStore> = Arc::new(store);
+    let shared = AnyEventStore::new(store);
     conformance::rolled_back_append(&shared, stall(path)).await;
 }
 
@@ -259,7 +259,7 @@ async fn versions_past_2_31() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_all_concurrently_on_one_file() {
     let store = TempSqlite::new().await;
-    let dyn_store: Arc<dyn DynEventStore> = Arc::new(store.clone());
+    let dyn_store = AnyEventStore::new(store.clone());
     tokio::join!(
         conformance::run_all(&store),
         conformance::run_all(&dyn_store)

@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use es_core::store::{ExpectedVersion, SqliteEventStore};
-use es_core::{DynEventStore, RecordedEvent};
+use es_core::{AnyEventStore, EventStore, RecordedEvent};
 use es_tests::{transfer_amount, transfer_leg};
 
 const ACCOUNTS: usize = 6;
@@ -47,7 +47,7 @@ fn run_and_kill(store: &str, schema: &str, random: &mut fastrand::Rng) -> Vec<St
 }
 
 /// Opens the accounts with their opening balance.
-async fn open_accounts(store: &dyn DynEventStore) {
+async fn open_accounts(store: &AnyEventStore) {
     for index in 0..ACCOUNTS {
         let opening = transfer_leg(uuid::Uuid::nil(), OPENING);
         store
@@ -61,7 +61,7 @@ async fn open_accounts(store: &dyn DynEventStore) {
     }
 }
 
-async fn read_everything(store: &dyn DynEventStore) -> Vec<RecordedEvent> {
+async fn read_everything(store: &AnyEventStore) -> Vec<RecordedEvent> {
     let mut all: Vec<RecordedEvent> = Vec::new();
     loop {
         let after = all.last().map_or(0, |event| event.position);
@@ -132,9 +132,9 @@ fn check(all: &[RecordedEvent], acknowledged: &HashSet<String>, kill: usize) -> 
 async fn kill_loop<F, Fut>(kills: usize, store: &str, schema: &str, reopen: F)
 where
     F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Box<dyn DynEventStore>>,
+    Fut: std::future::Future<Output = AnyEventStore>,
 {
-    open_accounts(&*reopen().await).await;
+    open_accounts(&reopen().await).await;
     let mut random = fastrand::Rng::new();
     let mut acknowledged = HashSet::new();
     let started = Instant::now();
@@ -147,7 +147,7 @@ where
             .expect("the kill runs");
         acknowledged.extend(acks);
         let handle = reopen().await;
-        stored = check(&read_everything(&*handle).await, &acknowledged, kill);
+        stored = check(&read_everything(&handle).await, &acknowledged, kill);
     }
     eprintln!(
         "{kills} SIGKILLs in {:.1?}: {} transfers acknowledged, {stored} stored, none torn",
@@ -166,11 +166,11 @@ async fn sqlite_transfers_survive_sigkill() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("transfers.db");
     let reopen = || async {
-        Box::new(
+        AnyEventStore::new(
             SqliteEventStore::open(&path)
                 .await
                 .expect("reopen the file"),
-        ) as Box<dyn DynEventStore>
+        )
     };
     kill_loop(30, &format!("sqlite:{}", path.display()), "-", reopen).await;
 }
@@ -186,7 +186,7 @@ async fn postgres_transfers_survive_sigkill() {
             .connect()
             .await
             .expect("connect");
-        Box::new(store) as Box<dyn DynEventStore>
+        AnyEventStore::new(store)
     };
     kill_loop(20, &url, &schema, reopen).await;
 }

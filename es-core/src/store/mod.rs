@@ -14,7 +14,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 pub use crate::version::ExpectedVersion;
-pub use dyn_store::DynEventStore;
+pub use dyn_store::{AnyEventStore, DynEventStore};
 pub use memory::InMemoryEventStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresEventStore, PostgresOptions};
@@ -84,7 +84,7 @@ impl StreamAppend {
 ///
 /// Every backend honours these clauses; each is one function of the conformance suite
 /// (`es_core::testing::conformance`, feature `testing`), which every backend runs, once directly
-/// and once through [`DynEventStore`].
+/// and once through [`AnyEventStore`].
 ///
 /// - **Versions.** A stream is at version 0 until its first event, which is version 1; versions
 ///   grow by one per event, without gaps.

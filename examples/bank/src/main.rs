@@ -1,7 +1,6 @@
 //! The bank example's command line: a scripted demo, or one command at a time.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use bank::{
     AllBalances, Balances, BankAccount, CloseAccount, Deposit, GetBalance, GetHistory, History,
@@ -81,7 +80,7 @@ enum Action {
     Rebuild,
 }
 
-type Bank = App<Arc<dyn es_core::DynEventStore>>;
+type Bank = App<AnyEventStore>;
 
 /// How a run ends, as its exit status (documented in `--help`).
 enum Failure {
@@ -145,10 +144,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-async fn open_store(database: &str) -> Result<Arc<dyn es_core::DynEventStore>, Failure> {
+async fn open_store(database: &str) -> Result<AnyEventStore, Failure> {
     if database.eq_ignore_ascii_case("memory") {
         println!("store: in memory (nothing is kept after this run)");
-        return Ok(Arc::new(InMemoryEventStore::new()));
+        return Ok(AnyEventStore::new(InMemoryEventStore::new()));
     }
     if database.starts_with("postgres://") || database.starts_with("postgresql://") {
         let store = PostgresEventStore::connect(database).await?;
@@ -157,7 +156,7 @@ async fn open_store(database: &str) -> Result<Arc<dyn es_core::DynEventStore>, F
             "store: PostgreSQL, global log at position {}",
             *store.head().borrow()
         );
-        return Ok(Arc::new(store));
+        return Ok(AnyEventStore::new(store));
     }
     if database.is_empty() {
         return Err(Failure::Usage(
@@ -180,7 +179,7 @@ async fn open_store(database: &str) -> Result<Arc<dyn es_core::DynEventStore>, F
         "store: SQLite file {database}, global log at position {}",
         *store.head().borrow()
     );
-    Ok(Arc::new(store))
+    Ok(AnyEventStore::new(store))
 }
 
 /// A SQLite file that cannot be opened, named.

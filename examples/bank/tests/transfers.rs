@@ -98,6 +98,13 @@ async fn random_transfers_conserve_money_in_memory() {
     random_transfers_conserve_money(InMemoryEventStore::new()).await;
 }
 
+/// A store chosen at run time, as the command line has it: its transactions run in spawned
+/// tasks too (their futures are `Send`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_transfers_conserve_money_in_a_store_chosen_at_run_time() {
+    random_transfers_conserve_money(AnyEventStore::new(InMemoryEventStore::new())).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_transfers_conserve_money_on_sqlite() {
     let dir = tempfile::tempdir().expect("a temporary directory");

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use es_core::store::{ExpectedVersion, PostgresEventStore, SqliteEventStore};
-use es_core::{BoxError, DynEventStore, StreamAppend};
+use es_core::{AnyEventStore, BoxError, EventStore, StreamAppend};
 use es_tests::{transfer_amount, transfer_leg};
 
 const TASKS: u64 = 4;
@@ -25,9 +25,9 @@ fn main() -> ExitCode {
 }
 
 async fn run(store: &str, schema: &str, accounts: usize) -> Result<(), BoxError> {
-    let store: std::sync::Arc<dyn DynEventStore> = match store.strip_prefix("sqlite:") {
-        Some(path) => std::sync::Arc::new(SqliteEventStore::open(path).await?),
-        None => std::sync::Arc::new(
+    let store = match store.strip_prefix("sqlite:") {
+        Some(path) => AnyEventStore::new(SqliteEventStore::open(path).await?),
+        None => AnyEventStore::new(
             PostgresEventStore::builder(store)
                 .schema(schema)
                 .connect()
@@ -45,7 +45,7 @@ async fn run(store: &str, schema: &str, accounts: usize) -> Result<(), BoxError>
 }
 
 async fn transfer_forever(
-    store: std::sync::Arc<dyn DynEventStore>,
+    store: AnyEventStore,
     accounts: usize,
     seed: u64,
 ) -> Result<(), BoxError> {
@@ -55,7 +55,7 @@ async fn transfer_forever(
         let from = rng.usize(..accounts);
         let to = (from + 1 + rng.usize(..accounts - 1)) % accounts;
         let (from_stream, to_stream) = (account(from), account(to));
-        let (from_version, balance) = read_balance(&*store, &from_stream).await?;
+        let (from_version, balance) = read_balance(&store, &from_stream).await?;
         let to_version = store.stream_version(&to_stream).await?;
         let amount = rng.i64(0..=balance.min(100));
         if amount == 0 {
@@ -86,7 +86,7 @@ async fn transfer_forever(
     }
 }
 
-async fn read_balance(store: &dyn DynEventStore, stream: &str) -> Result<(u64, i64), BoxError> {
+async fn read_balance(store: &AnyEventStore, stream: &str) -> Result<(u64, i64), BoxError> {
     let events = store.read_stream(stream, 1, usize::MAX).await?;
     let balance = events.iter().map(transfer_amount).sum::<Result<i64, _>>()?;
     Ok((events.last().map_or(0, |event| event.version), balance))

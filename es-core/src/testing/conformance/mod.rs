@@ -1,5 +1,5 @@
 //! The store conformance suite: the [`EventStore`] contract as test functions, which every
-//! backend runs, once directly and once behind [`DynEventStore`](crate::DynEventStore).
+//! backend runs, once directly and once behind [`AnyEventStore`](crate::AnyEventStore).
 //!
 //! Each function is one case: it takes a store, does its work in streams no other call uses
 //! (names end in a fresh UUID), and panics with a message that names the case on a violation.
@@ -10,7 +10,7 @@
 //!
 //! [`conformance_tests!`](crate::conformance_tests) generates one `#[tokio::test]` per case,
 //! named after it, twice: once on the store itself, and once in a `dyn_store` submodule on the
-//! store behind `Arc<dyn DynEventStore>`. The second argument is a future that makes a store; it
+//! store behind [`AnyEventStore`](crate::AnyEventStore). The second argument is a future that makes a store; it
 //! is awaited once per test (a fresh temporary file, a pool on a shared database):
 //!
 //! ```
@@ -165,7 +165,7 @@ pub async fn run_all<S: EventStore + Clone>(store: &S) {
 /// Generates the conformance suite for one backend: a module `$name` with one test per case of
 /// [`testing::conformance`](crate::testing::conformance) that needs only the store, named after
 /// the case, and a submodule `dyn_store` with the same tests on the store behind
-/// `Arc<dyn DynEventStore>`.
+/// [`AnyEventStore`](crate::AnyEventStore).
 ///
 /// `$factory` is an expression of a future resolving to the store; it is evaluated and awaited
 /// at the start of every test, inside the generated module (which glob-imports its parent, so
@@ -179,7 +179,7 @@ pub async fn run_all<S: EventStore + Clone>(store: &S) {
 /// An optional third argument, `$second`, is called with a reference to the first store and
 /// returns a future of a second instance on the same database; with it the macro also generates
 /// `two_instances_see_each_other` (in `dyn_store`, both instances behind
-/// `Arc<dyn DynEventStore>`).
+/// [`AnyEventStore`](crate::AnyEventStore)).
 ///
 /// # Examples
 /// ```
@@ -238,7 +238,7 @@ macro_rules! __conformance_modules {
                 use super::super::*;
 
                 $crate::__conformance_cases!($make.map(|store| {
-                    ::std::sync::Arc::new(store) as ::std::sync::Arc<dyn $crate::DynEventStore>
+                    $crate::AnyEventStore::new(store)
                 }));
                 $($crate::__conformance_two_instances!(dyn, $make, $second);)?
             }
@@ -286,8 +286,8 @@ macro_rules! __conformance_two_instances {
         async fn two_instances_see_each_other() {
             let first = $crate::__conformance_store!($make);
             let second = ($second)(&first).await;
-            let first: ::std::sync::Arc<dyn $crate::DynEventStore> = ::std::sync::Arc::new(first);
-            let second: ::std::sync::Arc<dyn $crate::DynEventStore> = ::std::sync::Arc::new(second);
+            let first = $crate::AnyEventStore::new(first);
+            let second = $crate::AnyEventStore::new(second);
             $crate::testing::conformance::two_instances_see_each_other(&first, &second).await;
         }
     };
