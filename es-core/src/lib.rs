@@ -50,7 +50,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let app = App::builder(InMemoryEventStore::new()).aggregate::<BankAccount>().build();
+//! let app = App::builder(InMemoryEventStore::new()).aggregate::<BankAccount>().build()?;
 //! app.send(OpenAccount { account: "alice".into(), owner: "Alice".into() }).await?;
 //! let committed = app.send(Deposit { account: "alice".into(), amount: 50 }).await?;
 //! assert_eq!(committed.version, 2);
@@ -87,7 +87,7 @@ pub mod __private;
 pub use {bytes, tokio, uuid};
 
 pub use aggregate::{Aggregate, SnapshotPolicy};
-pub use app::{App, AppBuilder, CommandError, CommandMetadata, Committed, QueryError};
+pub use app::{App, AppBuilder, BuildError, CommandError, CommandMetadata, Committed, QueryError};
 pub use codec::{BoxError, Codec, Json};
 pub use command::{AggregateCommand, Command};
 pub use error::Error;
@@ -122,8 +122,8 @@ pub mod prelude {
     pub use crate::SqliteEventStore;
 
     pub use crate::{
-        Aggregate, AggregateCommand, App, Command, CommandError, CommandMetadata, Committed, Event,
-        EventMeta, EventSet, EventStore, ExpectedVersion, InMemoryEventStore, Projection, Query,
-        QueryError,
+        Aggregate, AggregateCommand, App, BuildError, Command, CommandError, CommandMetadata,
+        Committed, Event, EventMeta, EventSet, EventStore, ExpectedVersion, InMemoryEventStore,
+        Projection, Query, QueryError,
     };
 }

@@ -141,7 +141,7 @@ pub fn derive_command(input: TokenStream) -> TokenStream {
 /// # async fn main() {
 /// let app = App::builder(InMemoryEventStore::new())
 ///     .aggregate_with::<BankAccount>(Pricing { fee: 2 })
-///     .build();
+///     .build().expect("build the app");
 /// let quoted = app.send(Quote { account: "alice".into() }).await.unwrap();
 /// assert_eq!(quoted.events, vec![BankAccountEvent::QuoteGiven(QuoteGiven { price: 2 })]);
 /// let refused = app.send(Withdraw { account: "alice".into(), amount: 5 }).await.unwrap_err();
@@ -271,7 +271,7 @@ pub fn aggregate(args: TokenStream, item: TokenStream) -> TokenStream {
 /// let app = App::builder(InMemoryEventStore::new())
 ///     .aggregate::<BankAccount>()
 ///     .projection(Balances::default())
-///     .build();
+///     .build()?;
 /// app.send(Deposit { account: "alice".into(), amount: 50 }).await?;
 /// assert_eq!(app.query(GetBalance { account: "alice".into() }).await?, Some(50));
 /// # Ok(())

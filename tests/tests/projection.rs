@@ -213,7 +213,8 @@ async fn inline_projection_sees_each_command<S: EventStore + Clone>(store: S) {
     let app = App::builder(store.clone())
         .aggregate::<Counter>()
         .projection(Totals::default())
-        .build();
+        .build()
+        .expect("build the app");
     let before = app.query(GetTotal).await.expect("query").0;
     let id = fresh_id("inline");
     for amount in 1..=5 {
@@ -258,7 +259,8 @@ async fn inline_projection_sees_each_command<S: EventStore + Clone>(store: S) {
     let later = App::builder(store.clone())
         .aggregate::<Counter>()
         .projection(Totals::default())
-        .build();
+        .build()
+        .expect("build the app");
     let caught_up = later.query(GetPositions).await.expect("query");
     assert_eq!(caught_up, positions, "a new app catches up from the start");
 }
@@ -267,7 +269,8 @@ async fn unhandled_events_are_not_decoded<S: EventStore + Clone>(store: S) {
     let app = App::builder(store.clone())
         .aggregate::<Counter>()
         .projection(Totals::default())
-        .build();
+        .build()
+        .expect("build the app");
     let (before, _) = app.query(GetTotal).await.expect("query");
     let id = fresh_id("garbled");
     let stream = Counter::stream_name(&id);
@@ -320,7 +323,8 @@ async fn newer_schema_versions_stop_or_skip<S: EventStore + Clone>(store: S) {
         .aggregate::<Counter>()
         .projection(Totals::default())
         .projection(Lenient::default())
-        .build();
+        .build()
+        .expect("build the app");
     let before = app.query(LenientCount).await.expect("query");
     let id = fresh_id("newer");
     let stream = Counter::stream_name(&id);
@@ -366,7 +370,8 @@ async fn failing_handler_stops_and_resumes<S: EventStore + Clone>(store: S) {
     let app = App::builder(store.clone())
         .aggregate::<Counter>()
         .projection(picky)
-        .build();
+        .build()
+        .expect("build the app");
     // The projection is durable: rebuild resets its checkpoint (another test may share the
     // store), then it follows this app's commands.
     app.rebuild(
@@ -424,7 +429,8 @@ async fn panicking_handler_is_an_error_naming_the_event<S: EventStore + Clone>(s
         .aggregate::<Counter>()
         .projection(Totals::default())
         .projection(Initials::default())
-        .build();
+        .build()
+        .expect("build the app");
     app.send(note(&id, "first")).await.expect("send");
     let committed = app.send(note(&id, "")).await.expect("the command stands");
     let position = committed.position.expect("appended");
@@ -462,7 +468,8 @@ async fn panicking_handler_is_an_error_naming_the_event<S: EventStore + Clone>(s
     let background = App::builder(store.clone())
         .aggregate::<Counter>()
         .background_projection(Initials::default())
-        .build();
+        .build()
+        .expect("build the app");
     let error = background
         .query_at(GetInitials, position, Duration::from_millis(300))
         .await
@@ -482,7 +489,8 @@ async fn background_projection_follows_and_resumes<S: EventStore + Clone>(store:
         let app = App::builder(store.clone())
             .aggregate::<Counter>()
             .background_projection(picky)
-            .build();
+            .build()
+            .expect("build the app");
         app.rebuild(
             Picky {
                 seen: Arc::clone(&seen),
@@ -522,7 +530,8 @@ async fn background_projection_follows_and_resumes<S: EventStore + Clone>(store:
     let app = App::builder(store.clone())
         .aggregate::<Counter>()
         .background_projection(again)
-        .build();
+        .build()
+        .expect("build the app");
     let last = app
         .send(add(&id, 4))
         .await
@@ -558,7 +567,8 @@ async fn background_projection_follows_and_resumes<S: EventStore + Clone>(store:
 async fn a_query_without_its_projection_is_refused() {
     let app = App::builder(InMemoryEventStore::new())
         .aggregate::<Counter>()
-        .build();
+        .build()
+        .expect("build the app");
     let error = app.query(GetTotal).await.expect_err("not hosted");
     assert!(matches!(
         error,

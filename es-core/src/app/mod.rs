@@ -5,6 +5,7 @@
 //! the exact expected version, apply, feed the inline projections, return; on a conflict,
 //! catch up and retry.
 
+mod build_error;
 mod builder;
 mod cache;
 mod command;
@@ -29,6 +30,7 @@ use crate::codec::{Codec, Json};
 use crate::command::AggregateCommand;
 use crate::store::EventStore;
 
+pub use build_error::BuildError;
 pub use builder::AppBuilder;
 use cache::{Cache, lock};
 pub use metadata::CommandMetadata;
@@ -64,7 +66,7 @@ use projections::Hosted;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let app = App::builder(InMemoryEventStore::new()).aggregate::<BankAccount>().build();
+/// let app = App::builder(InMemoryEventStore::new()).aggregate::<BankAccount>().build()?;
 /// let committed = app.send(Deposit { account: "alice".into(), amount: 50 }).await?;
 /// assert_eq!((committed.stream.as_str(), committed.version), ("bank-account-alice", 1));
 /// let (account, version) = app.load::<BankAccount>("alice").await?;

@@ -118,7 +118,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         .aggregate::<BankAccount>()
         .projection(Balances::default())
         .projection(History::default())
-        .build();
+        .build()?;
     match cli.command.unwrap_or(Action::Demo) {
         // The demo's refusals are part of its script.
         Action::Demo => demo(&app).await.or_else(|failure| match failure {

@@ -155,6 +155,7 @@ fn app<S: EventStore>(store: S) -> App<S> {
         .max_retries(50)
         .aggregate::<BankAccount>()
         .build()
+        .expect("build the app")
 }
 
 #[tokio::test]

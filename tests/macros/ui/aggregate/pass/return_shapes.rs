@@ -91,7 +91,7 @@ async fn main() {
     assert_eq!(tally.handle(Checked(id.clone(), true).into(), &()).await, Ok(vec![]));
     assert_eq!(tally.handle(Checked(id.clone(), false).into(), &()).await, Err(Refused));
 
-    let app = App::builder(InMemoryEventStore::new()).aggregate::<Tally>().build();
+    let app = App::builder(InMemoryEventStore::new()).aggregate::<Tally>().build().expect("build the app");
     let committed = app.send(Nothing(id.clone())).await.unwrap();
     assert_eq!((committed.version, committed.position), (0, None));
     app.send(Many(id.clone(), 2)).await.unwrap();
