@@ -47,15 +47,17 @@ impl<E: Into<BoxError>> ProjectionOutcome for Result<(), E> {
     }
 }
 
-/// When `record` is a `T`: decodes it, runs the `#[on]` method, and gives its outcome, the
-/// error naming the projection and the event. `None` for other events, which are not decoded.
+/// When the stored event is a `T`: decodes it, runs the `#[on]` method, and gives its outcome,
+/// the error naming the projection and the event. `None` for other events, which are not
+/// decoded.
 pub fn on_event<T: Event, C: Codec, O: ProjectionOutcome>(
     projection: &'static str,
     skip_newer: bool,
     codec: &C,
-    record: &RecordedEvent,
+    event: EventMeta<'_>,
     handler: impl FnOnce(&T) -> O,
 ) -> Option<Result<(), Error>> {
+    let record = event.record();
     if *record.name != *T::NAME {
         return None;
     }

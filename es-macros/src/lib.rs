@@ -259,8 +259,7 @@ pub fn aggregate(args: TokenStream, item: TokenStream) -> TokenStream {
 /// impl Balances {
 ///     #[on]
 ///     fn deposited(&mut self, e: &MoneyDeposited, meta: &EventMeta<'_>) {
-///         let account = meta.stream().trim_start_matches("bank-account-").to_owned();
-///         *self.by_account.entry(account).or_default() += e.amount;
+///         *self.by_account.entry(meta.aggregate_id().to_owned()).or_default() += e.amount;
 ///     }
 ///     #[query]
 ///     fn balance(&self, q: GetBalance) -> Option<u64> { self.by_account.get(&q.account).copied() }
@@ -285,10 +284,10 @@ pub fn aggregate(args: TokenStream, item: TokenStream) -> TokenStream {
 ///     const NAME: &'static str = "balances";
 ///     const DURABLE: bool = false;
 ///     const SKIP_NEWER: bool = false;
-///     fn apply<C: Codec>(&mut self, record: &RecordedEvent, codec: &C) -> Result<(), Error> {
-///         if &*record.name == <MoneyDeposited as Event>::NAME {
-///             let e: MoneyDeposited = decode_record(codec, record)?;
-///             return projection_outcome("balances", record, self.deposited(&e, &EventMeta::new(record)));
+///     fn apply<C: Codec>(&mut self, meta: EventMeta<'_>, codec: &C) -> Result<(), Error> {
+///         if &*meta.record().name == <MoneyDeposited as Event>::NAME {
+///             let e: MoneyDeposited = decode_record(codec, meta.record())?;
+///             return projection_outcome("balances", meta.record(), self.deposited(&e, &meta));
 ///         }
 ///         Ok(()) // an event this projection does not handle: skipped, never decoded
 ///     }
@@ -301,8 +300,8 @@ pub fn aggregate(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 ///
 /// An `#[on]` method takes `&mut self`, the event by reference (any aggregate's
-/// `#[derive(Event)]` type) and optionally `&EventMeta` (stream, version, position, timestamp,
-/// correlation and causation ids); it returns `()` or `Result<(), E>`, and an error stops the
+/// `#[derive(Event)]` type) and optionally `&EventMeta` (stream, aggregate id, version,
+/// position, timestamp, correlation and causation ids); it returns `()` or `Result<(), E>`, and an error stops the
 /// projection at that event. A `#[query]` method takes `&self` and the query by value; its
 /// return type is the query's response. Each query type has one handler, by construction.
 ///

@@ -166,6 +166,67 @@ impl Lenient {
     }
 }
 
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+struct Opened;
+
+#[derive(Command, Debug, Clone)]
+struct Open {
+    #[id]
+    account: String,
+}
+
+/// An aggregate whose name has a dash, as its ids may.
+#[derive(Debug, Clone, Default)]
+struct SavingsAccount;
+
+#[aggregate(name = "savings-account")]
+impl SavingsAccount {
+    #[handle]
+    fn open(&self, _: Open) -> Opened {
+        Opened
+    }
+
+    #[apply]
+    fn opened(&mut self, _: &Opened) {}
+}
+
+/// What `EventMeta` says of each event's aggregate: (aggregate id, stream, aggregate name).
+#[derive(Debug, Default)]
+struct Ids {
+    seen: Vec<(String, String, Option<&'static str>)>,
+}
+
+#[derive(Debug)]
+struct GetIds;
+
+#[projection]
+impl Ids {
+    #[on]
+    fn opened(&mut self, _: &Opened, meta: &EventMeta<'_>) {
+        self.push(meta);
+    }
+
+    #[on]
+    fn added(&mut self, _: &Added, meta: &EventMeta<'_>) {
+        self.push(meta);
+    }
+
+    #[query]
+    fn ids(&self, _: GetIds) -> Vec<(String, String, Option<&'static str>)> {
+        self.seen.clone()
+    }
+}
+
+impl Ids {
+    fn push(&mut self, meta: &EventMeta<'_>) {
+        self.seen.push((
+            meta.aggregate_id().to_owned(),
+            meta.stream().to_owned(),
+            meta.aggregate(),
+        ));
+    }
+}
+
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
 fn fresh_id(prefix: &str) -> String {
@@ -560,6 +621,63 @@ async fn background_projection_follows_and_resumes<S: EventStore + Clone>(store:
             }
         ),
         "{timeout}"
+    );
+}
+
+#[tokio::test]
+async fn event_meta_gives_the_aggregate_id_whatever_its_dashes() {
+    let store = InMemoryEventStore::new();
+    // Stored before the app exists: read back from the store, not taken from a command.
+    store
+        .append(
+            "savings-account-eu-1-x",
+            ExpectedVersion::NoStream,
+            vec![NewEvent::new("Opened", 1, "null")],
+        )
+        .await
+        .expect("append");
+    // An event of a registered aggregate in a stream of another shape: no prefix to take off.
+    store
+        .append(
+            "elsewhere",
+            ExpectedVersion::NoStream,
+            vec![NewEvent::new("Added", 1, r#"{"amount":1}"#)],
+        )
+        .await
+        .expect("append");
+    let app = App::builder(store.clone())
+        .aggregate::<Counter>()
+        .aggregate::<SavingsAccount>()
+        .projection(Ids::default())
+        .build()
+        .expect("build the app");
+    app.send(Open {
+        account: "a-b-c".into(),
+    })
+    .await
+    .expect("send");
+    app.send(add("counter-2", 1)).await.expect("send");
+    let owned = |id: &str, stream: &str, aggregate| (id.to_owned(), stream.to_owned(), aggregate);
+    assert_eq!(
+        app.query(GetIds).await.expect("query"),
+        [
+            owned("eu-1-x", "savings-account-eu-1-x", Some("savings-account")),
+            owned("elsewhere", "elsewhere", Some("counter")),
+            owned("a-b-c", "savings-account-a-b-c", Some("savings-account")),
+            owned("counter-2", "counter-counter-2", Some("counter")),
+        ]
+    );
+
+    // An app that does not register the aggregate cannot tell its prefix: the whole stream.
+    let projector = App::builder(store)
+        .aggregate::<Counter>()
+        .projection(Ids::default())
+        .build()
+        .expect("build the app");
+    let ids = projector.query(GetIds).await.expect("query");
+    assert_eq!(
+        ids[2],
+        owned("savings-account-a-b-c", "savings-account-a-b-c", None)
     );
 }
 

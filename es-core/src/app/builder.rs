@@ -192,6 +192,10 @@ impl<S: EventStore, C: Codec> AppBuilder<S, C> {
         check_aggregates(&aggregate_keys)?;
         let projection_keys: Vec<_> = self.projections.iter().map(|(key, _)| *key).collect();
         check_projections(&projection_keys)?;
+        let owners = aggregate_keys
+            .iter()
+            .flat_map(|key| key.events.iter().map(|event| (*event, key.name)))
+            .collect();
         let slots = self
             .aggregates
             .into_iter()
@@ -215,6 +219,7 @@ impl<S: EventStore, C: Codec> AppBuilder<S, C> {
             slots,
             projections,
             hosts,
+            owners,
         });
         for start in starts {
             start(Arc::downgrade(&inner));

@@ -115,6 +115,9 @@ struct Inner<S, C> {
     projections: Vec<Arc<dyn Hosted<S, C>>>,
     /// Per projection type, its `Arc<Host<P>>`, type-erased.
     hosts: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+    /// Per stored event name, the [`Aggregate::NAME`] of the registered aggregate that records
+    /// it (one at most: `build` refuses two), for [`EventMeta`](crate::EventMeta).
+    owners: HashMap<&'static str, &'static str>,
 }
 
 /// What the app keeps per aggregate type.

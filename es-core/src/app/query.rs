@@ -24,8 +24,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
         if !host.background {
             let head = *self.inner.store.head().borrow();
             if host.position() < head {
-                host.advance(&self.inner.store, &self.inner.codec, head, &[])
-                    .await?;
+                host.advance(&self.inner, head, &[]).await?;
             }
         }
         let tracked = host.state.read().await;
@@ -60,8 +59,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
                 });
             }
         } else if host.position() < position {
-            host.advance(&self.inner.store, &self.inner.codec, position, &[])
-                .await?;
+            host.advance(&self.inner, position, &[]).await?;
         }
         let tracked = host.state.read().await;
         Ok(query.ask(&tracked.projection))
@@ -88,9 +86,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
         progress: impl FnMut(u64),
     ) -> Result<u64, QueryError> {
         let host = self.host_of::<P>(type_name::<P>())?;
-        Ok(host
-            .rebuild(&self.inner.store, &self.inner.codec, fresh, progress)
-            .await?)
+        Ok(host.rebuild(&self.inner, fresh, progress).await?)
     }
 
     fn host<Q: Query>(&self) -> Result<&Host<Q::Projection>, QueryError> {

@@ -234,16 +234,6 @@ impl BankAccount {
     }
 }
 
-/// The account id of a bank account's stream (`bank-account-{id}`).
-fn account_of(meta: EventMeta<'_>) -> String {
-    let stream = meta.stream();
-    stream
-        .strip_prefix(<BankAccount as Aggregate>::NAME)
-        .and_then(|rest| rest.strip_prefix('-'))
-        .unwrap_or(stream)
-        .to_owned()
-}
-
 /// One account as the balances read model shows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccountSummary {
@@ -288,7 +278,10 @@ pub struct AllBalances;
 impl Balances {
     #[on]
     fn opened(&mut self, event: &AccountOpened, meta: &EventMeta<'_>) {
-        let summary = self.accounts.entry(account_of(*meta)).or_default();
+        let summary = self
+            .accounts
+            .entry(meta.aggregate_id().to_owned())
+            .or_default();
         summary.owner.clone_from(&event.owner);
     }
 
@@ -298,7 +291,10 @@ impl Balances {
         event: &MoneyDeposited,
         meta: &EventMeta<'_>,
     ) -> Result<(), Unbalanced> {
-        let summary = self.accounts.entry(account_of(*meta)).or_default();
+        let summary = self
+            .accounts
+            .entry(meta.aggregate_id().to_owned())
+            .or_default();
         summary.balance = summary
             .balance
             .checked_add(event.amount)
@@ -312,7 +308,10 @@ impl Balances {
         event: &MoneyWithdrawn,
         meta: &EventMeta<'_>,
     ) -> Result<(), Unbalanced> {
-        let summary = self.accounts.entry(account_of(*meta)).or_default();
+        let summary = self
+            .accounts
+            .entry(meta.aggregate_id().to_owned())
+            .or_default();
         summary.balance = summary
             .balance
             .checked_sub(event.amount)
@@ -322,7 +321,10 @@ impl Balances {
 
     #[on]
     fn closed(&mut self, _event: &AccountClosed, meta: &EventMeta<'_>) {
-        self.accounts.entry(account_of(*meta)).or_default().closed = true;
+        self.accounts
+            .entry(meta.aggregate_id().to_owned())
+            .or_default()
+            .closed = true;
     }
 
     #[query]
@@ -372,7 +374,7 @@ pub struct GetHistory {
 impl History {
     fn record(&mut self, meta: EventMeta<'_>, what: String) {
         self.accounts
-            .entry(account_of(meta))
+            .entry(meta.aggregate_id().to_owned())
             .or_default()
             .push(HistoryEntry {
                 version: meta.version(),

@@ -355,7 +355,9 @@ async fn replayed_up_to(app: &Bank, position: u64) -> Result<Balances, es_core::
             .iter()
             .take_while(|record| record.position <= position)
         {
-            balances.apply(record, &es_core::Json)?;
+            // Every event of the bank's log is a bank account's.
+            let event = EventMeta::new(record, Some(<BankAccount as Aggregate>::NAME));
+            balances.apply(event, &es_core::Json)?;
         }
     }
     Ok(balances)
