@@ -155,8 +155,9 @@ pub fn derive_command(input: TokenStream) -> TokenStream {
 /// pub enum BankAccountEvent { MoneyWithdrawn(MoneyWithdrawn), QuoteGiven(QuoteGiven) }
 /// pub enum BankAccountCommand { Withdraw(Withdraw), Quote(Quote) }
 /// // EventSet for BankAccountEvent (stored names, versions, untagged payloads), From each event,
-/// // EventOf<BankAccountEvent> for each event type, From each command, AggregateCommand for
-/// // each command type (so `app.send(Withdraw { .. })` finds `BankAccount`), and:
+/// // EventOf<BankAccountEvent> for each event type, IntoEvents<BankAccountEvent> for
+/// // Vec<BankAccountEvent>, From each command, AggregateCommand for each command type (so
+/// // `app.send(Withdraw { .. })` finds `BankAccount`), and:
 /// impl ::es_core::__private::Aggregate for BankAccount {
 ///     const NAME: &'static str = "bank-account";
 ///     type Event = BankAccountEvent;
@@ -188,7 +189,8 @@ pub fn derive_command(input: TokenStream) -> TokenStream {
 ///   `services: &Services`. `Command` (a `#[derive(Command)]` type) becomes a variant of the
 ///   command enum. `R` is a `Result<T, E>` when its last path segment is `Result` (then
 ///   `E: Into<Error>`), else `T` itself; `T` is one event, `Vec<_>`, `Option<_>`, a tuple of
-///   events, or `()`. Every event returned must have an `#[apply]`.
+///   events, `()`, or `Vec<{Aggregate}Event>` (the generated enum, when the handler picks
+///   among several event types at run time). Every event returned must have an `#[apply]`.
 /// - `#[cfg(..)]` on a method is copied onto everything generated for it; other methods are
 ///   left alone.
 /// - Marked methods get `#[allow]` for the pedantic clippy lints their required signature
