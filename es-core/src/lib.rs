@@ -108,13 +108,16 @@ pub use store::SqliteEventStore;
 pub use es_macros::{Command, Event, aggregate, projection};
 pub use projection::{EventMeta, Projection, Query};
 
-/// One import for users: the traits, the macros, the stores, the app, and serde's derives.
+/// One import for users: the traits, the macros, the stores, the app, serde's derives, and
+/// [`Uuid`](uuid::Uuid) (the type of command, correlation and causation ids, for
+/// [`CommandMetadata`]).
 ///
 /// `Command` and `Event` name both the trait and its derive (with the `macros` feature).
 pub mod prelude {
     #[cfg(feature = "macros")]
     pub use crate::{aggregate, projection};
     pub use serde::{Deserialize, Serialize};
+    pub use uuid::Uuid;
 
     #[cfg(feature = "postgres")]
     pub use crate::PostgresEventStore;

@@ -175,6 +175,13 @@ struct Open {
     account: String,
 }
 
+/// Decided without recording anything.
+#[derive(Command, Debug, Clone)]
+struct Look {
+    #[id]
+    account: String,
+}
+
 /// An aggregate whose name has a dash, as its ids may.
 #[derive(Debug, Clone, Default)]
 struct SavingsAccount;
@@ -185,6 +192,9 @@ impl SavingsAccount {
     fn open(&self, _: Open) -> Opened {
         Opened
     }
+
+    #[handle]
+    fn look(&self, _: Look) {}
 
     #[apply]
     fn opened(&mut self, _: &Opened) {}
@@ -494,7 +504,7 @@ async fn panicking_handler_is_an_error_naming_the_event<S: EventStore + Clone>(s
         .expect("build the app");
     app.send(note(&id, "first")).await.expect("send");
     let committed = app.send(note(&id, "")).await.expect("the command stands");
-    let position = committed.position.expect("appended");
+    let position = committed.position;
     let error = app
         .query(GetInitials)
         .await
@@ -563,12 +573,7 @@ async fn background_projection_follows_and_resumes<S: EventStore + Clone>(store:
         .expect("rebuild");
         let mut last = 0;
         for amount in 1..=3 {
-            last = app
-                .send(add(&id, amount))
-                .await
-                .expect("send")
-                .position
-                .expect("appended");
+            last = app.send(add(&id, amount)).await.expect("send").position;
         }
         let read = app
             .query_at(Seen, last, Duration::from_secs(30))
@@ -593,12 +598,7 @@ async fn background_projection_follows_and_resumes<S: EventStore + Clone>(store:
         .background_projection(again)
         .build()
         .expect("build the app");
-    let last = app
-        .send(add(&id, 4))
-        .await
-        .expect("send")
-        .position
-        .expect("appended");
+    let last = app.send(add(&id, 4)).await.expect("send").position;
     app.query_at(Seen, last, Duration::from_secs(30))
         .await
         .expect("read your writes");
@@ -679,6 +679,34 @@ async fn event_meta_gives_the_aggregate_id_whatever_its_dashes() {
         ids[2],
         owned("savings-account-a-b-c", "savings-account-a-b-c", None)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_at_takes_the_committed_position_as_it_is() {
+    let app = App::builder(InMemoryEventStore::new())
+        .aggregate::<Counter>()
+        .aggregate::<SavingsAccount>()
+        .background_projection(Totals::default())
+        .build()
+        .expect("build the app");
+    let committed = app.send(add("mine", 5)).await.expect("send");
+    assert_eq!(committed.position, 1, "the position of the event appended");
+    let (total, _) = app
+        .query_at(GetTotal, committed.position, Duration::from_secs(30))
+        .await
+        .expect("read your writes");
+    assert_eq!(total, 5);
+
+    let nothing = app
+        .send(Look {
+            account: "mine".into(),
+        })
+        .await
+        .expect("send");
+    assert_eq!((nothing.events.len(), nothing.position), (0, 0));
+    app.query_at(GetTotal, nothing.position, Duration::ZERO)
+        .await
+        .expect("position 0 is reached at once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -75,7 +75,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
                     stream,
                     events,
                     version: hydrated.version,
-                    position: None,
+                    position: 0,
                     retries,
                     duplicate: false,
                 });
@@ -98,7 +98,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
                         stream,
                         events,
                         version: result.version,
-                        position: Some(result.position),
+                        position: result.position,
                         retries,
                         duplicate: false,
                     });
