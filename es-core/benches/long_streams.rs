@@ -109,6 +109,7 @@ fn app<S: EventStore + Clone>(store: &S) -> App<S> {
         .aggregate::<Snapped>()
         .aggregate::<Replayed>()
         .build()
+        .expect("build the app")
 }
 
 /// Loads the long snapshotted stream once, so that a snapshot of its head is saved, and waits

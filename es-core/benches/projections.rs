@@ -91,7 +91,10 @@ where
         seed(&store).await;
         store
     });
-    let app = App::builder(store).projection(Balances::default()).build();
+    let app = App::builder(store)
+        .projection(Balances::default())
+        .build()
+        .expect("build the app");
     let mut group = c.benchmark_group("projections");
     group
         .sample_size(10)

@@ -80,10 +80,12 @@ pub trait EventSet: Debug + Clone + PartialEq + Send + Sync + 'static {
 pub trait EventOf<E>: Into<E> {}
 
 /// What a `#[handle]` method may return on success: one event, `Vec`, `Option`, a tuple of up to
-/// eight events, or `()` for none.
+/// eight events, or `()` for none; or a `Vec` of the aggregate's event enum itself
+/// (`Vec<{Aggregate}Event>`, for a handler that decides between several event types at run
+/// time), whose impl `#[aggregate]` generates.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be returned as events of `{E}`",
-    label = "a handler returns one event, `Vec<_>`, `Option<_>`, a tuple of events, or `()`",
+    label = "a handler returns one event, `Vec<_>`, `Option<_>`, a tuple of events, `Vec<{E}>`, or `()`",
     note = "every event type a handler returns needs an `#[apply]` method in the aggregate's `impl` block"
 )]
 pub trait IntoEvents<E> {

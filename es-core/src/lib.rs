@@ -50,7 +50,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let app = App::builder(InMemoryEventStore::new()).aggregate::<BankAccount>().build();
+//! let app = App::builder(InMemoryEventStore::new()).aggregate::<BankAccount>().build()?;
 //! app.send(OpenAccount { account: "alice".into(), owner: "Alice".into() }).await?;
 //! let committed = app.send(Deposit { account: "alice".into(), amount: 50 }).await?;
 //! assert_eq!(committed.version, 2);
@@ -69,6 +69,7 @@ pub mod codec;
 pub mod command;
 pub mod error;
 pub mod event;
+pub mod process;
 pub mod projection;
 pub mod record;
 pub mod store;
@@ -88,8 +89,8 @@ pub use {bytes, tokio, uuid};
 
 pub use aggregate::{Aggregate, SnapshotPolicy};
 pub use app::{
-    App, AppBuilder, CommandError, CommandMetadata, Committed, QueryError, Transacted, Transaction,
-    TransactionError,
+    App, AppBuilder, BuildError, CommandError, CommandMetadata, Committed, QueryError, Transacted,
+    Transaction, TransactionError,
 };
 pub use codec::{BoxError, Codec, Json};
 pub use command::{AggregateCommand, Command};
@@ -109,25 +110,30 @@ pub use store::{
 pub use store::SqliteEventStore;
 
 #[cfg(feature = "macros")]
-pub use es_macros::{Command, Event, aggregate, projection};
+pub use es_macros::{Command, Event, aggregate, process_manager, projection};
 pub use projection::{EventMeta, Projection, Query};
 
-/// One import for users: the traits, the macros, the stores, the app, and serde's derives.
+/// One import for users: the traits, the macros, the stores, the app, serde's derives, and
+/// [`Uuid`](uuid::Uuid) (the type of command, correlation and causation ids, for
+/// [`CommandMetadata`]).
 ///
 /// `Command` and `Event` name both the trait and its derive (with the `macros` feature).
 pub mod prelude {
     #[cfg(feature = "macros")]
-    pub use crate::{aggregate, projection};
+    pub use crate::{aggregate, process_manager, projection};
     pub use serde::{Deserialize, Serialize};
+    pub use uuid::Uuid;
 
     #[cfg(feature = "postgres")]
     pub use crate::PostgresEventStore;
     #[cfg(feature = "sqlite")]
     pub use crate::SqliteEventStore;
 
+    pub use crate::process::{ProcessRunner, Steps};
     pub use crate::{
-        Aggregate, AggregateCommand, AnyEventStore, App, Command, CommandError, CommandMetadata,
-        Committed, Event, EventMeta, EventSet, EventStore, ExpectedVersion, InMemoryEventStore,
-        Projection, Query, QueryError, StreamAppend, Transacted, Transaction, TransactionError,
+        Aggregate, AggregateCommand, AnyEventStore, App, BuildError, Command, CommandError,
+        CommandMetadata, Committed, Event, EventMeta, EventSet, EventStore, ExpectedVersion,
+        InMemoryEventStore, Projection, Query, QueryError, StreamAppend, Transacted, Transaction,
+        TransactionError,
     };
 }

@@ -47,15 +47,17 @@ impl<E: Into<BoxError>> ProjectionOutcome for Result<(), E> {
     }
 }
 
-/// When `record` is a `T`: decodes it, runs the `#[on]` method, and gives its outcome, the
-/// error naming the projection and the event. `None` for other events, which are not decoded.
+/// When the stored event is a `T`: decodes it, runs the `#[on]` method, and gives its outcome,
+/// the error naming the projection and the event. `None` for other events, which are not
+/// decoded.
 pub fn on_event<T: Event, C: Codec, O: ProjectionOutcome>(
     projection: &'static str,
     skip_newer: bool,
     codec: &C,
-    record: &RecordedEvent,
+    event: EventMeta<'_>,
     handler: impl FnOnce(&T) -> O,
 ) -> Option<Result<(), Error>> {
+    let record = event.record();
     if *record.name != *T::NAME {
         return None;
     }
@@ -256,4 +258,116 @@ const fn str_eq(a: &str, b: &str) -> bool {
         i += 1;
     }
     true
+}
+
+pub use crate::process::{ProcessManager, Refusal, Steps};
+
+/// An event a process manager handles, decoded, with the index of its `#[on]` method.
+#[derive(Debug)]
+pub struct Routed {
+    handler: usize,
+    event: Box<dyn ::std::any::Any + Send>,
+}
+
+impl Routed {
+    /// The index of the `#[on]` method that takes it.
+    pub fn handler(&self) -> usize {
+        self.handler
+    }
+
+    /// The event, as the type its method takes.
+    ///
+    /// # Panics
+    /// When it is another type: the expansion pairs each index with its type.
+    pub fn take<T: 'static>(self) -> T {
+        *self
+            .event
+            .downcast::<T>()
+            .unwrap_or_else(|_| panic!("a routed event has the type of its handler"))
+    }
+}
+
+/// When the stored event is a `T`: decodes it and gives its correlation key and the routed
+/// event for `#[on]` method number `handler`. `None` for other events, which are not decoded.
+///
+/// # Errors
+/// When the event does not decode; the error names it.
+pub fn route<T: Event, C: Codec>(
+    codec: &C,
+    record: &RecordedEvent,
+    handler: usize,
+    key: impl FnOnce(&T) -> String,
+) -> Result<Option<(String, Routed)>, Error> {
+    if *record.name != *T::NAME {
+        return Ok(None);
+    }
+    let event = decode_record::<T, C>(codec, record)?;
+    let key = key(&event);
+    Ok(Some((
+        key,
+        Routed {
+            handler,
+            event: Box::new(event),
+        },
+    )))
+}
+
+/// What a method of a process manager or reactor may return: [`Steps`], or `()` for none.
+#[diagnostic::on_unimplemented(
+    message = "a process manager's or reactor's method returns `Steps` or `()`, not `{Self}`",
+    label = "this method returns `{Self}`",
+    note = "build the commands and deadlines with `Steps::new().send(..)`"
+)]
+pub trait IntoSteps {
+    /// The steps.
+    fn into_steps(self) -> Steps;
+}
+
+impl IntoSteps for Steps {
+    fn into_steps(self) -> Steps {
+        self
+    }
+}
+
+impl IntoSteps for () {
+    fn into_steps(self) -> Steps {
+        Steps::new()
+    }
+}
+
+/// What a process manager's state must be: it is stored after each step.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a process manager's state",
+    label = "its state is stored after every step",
+    note = "derive `Default, Clone, Serialize, Deserialize` for `{Self}`"
+)]
+pub trait ProcessState:
+    Default + Clone + ::serde::Serialize + ::serde::de::DeserializeOwned + Send + Sync + 'static
+{
+}
+
+impl<T> ProcessState for T where
+    T: Default + Clone + ::serde::Serialize + ::serde::de::DeserializeOwned + Send + Sync + 'static
+{
+}
+
+/// Logs a refusal no `#[refused]` method takes.
+pub fn unhandled_refusal(process: &'static str, refusal: &Refusal) -> Steps {
+    ::tracing::warn!(
+        process,
+        command = refusal.command_type(),
+        reason = refusal.message(),
+        "a command was refused and no #[refused] method takes it"
+    );
+    Steps::new()
+}
+
+/// Logs a deadline no `#[deadline]` method has the name of.
+pub fn unknown_deadline(process: &'static str, name: &str) -> Steps {
+    ::tracing::warn!(
+        process,
+        deadline = name,
+        "no #[deadline] method has this name"
+    );
+    Steps::new()
 }

@@ -5,6 +5,7 @@ mod aggregate;
 mod command;
 mod event;
 mod internals;
+mod process;
 mod projection;
 #[cfg(test)]
 mod tests;
@@ -141,7 +142,7 @@ pub fn derive_command(input: TokenStream) -> TokenStream {
 /// # async fn main() {
 /// let app = App::builder(InMemoryEventStore::new())
 ///     .aggregate_with::<BankAccount>(Pricing { fee: 2 })
-///     .build();
+///     .build().expect("build the app");
 /// let quoted = app.send(Quote { account: "alice".into() }).await.unwrap();
 /// assert_eq!(quoted.events, vec![BankAccountEvent::QuoteGiven(QuoteGiven { price: 2 })]);
 /// let refused = app.send(Withdraw { account: "alice".into(), amount: 5 }).await.unwrap_err();
@@ -155,8 +156,9 @@ pub fn derive_command(input: TokenStream) -> TokenStream {
 /// pub enum BankAccountEvent { MoneyWithdrawn(MoneyWithdrawn), QuoteGiven(QuoteGiven) }
 /// pub enum BankAccountCommand { Withdraw(Withdraw), Quote(Quote) }
 /// // EventSet for BankAccountEvent (stored names, versions, untagged payloads), From each event,
-/// // EventOf<BankAccountEvent> for each event type, From each command, AggregateCommand for
-/// // each command type (so `app.send(Withdraw { .. })` finds `BankAccount`), and:
+/// // EventOf<BankAccountEvent> for each event type, IntoEvents<BankAccountEvent> for
+/// // Vec<BankAccountEvent>, From each command, AggregateCommand for each command type (so
+/// // `app.send(Withdraw { .. })` finds `BankAccount`), and:
 /// impl ::es_core::__private::Aggregate for BankAccount {
 ///     const NAME: &'static str = "bank-account";
 ///     type Event = BankAccountEvent;
@@ -188,7 +190,8 @@ pub fn derive_command(input: TokenStream) -> TokenStream {
 ///   `services: &Services`. `Command` (a `#[derive(Command)]` type) becomes a variant of the
 ///   command enum. `R` is a `Result<T, E>` when its last path segment is `Result` (then
 ///   `E: Into<Error>`), else `T` itself; `T` is one event, `Vec<_>`, `Option<_>`, a tuple of
-///   events, or `()`. Every event returned must have an `#[apply]`.
+///   events, `()`, or `Vec<{Aggregate}Event>` (the generated enum, when the handler picks
+///   among several event types at run time). Every event returned must have an `#[apply]`.
 /// - `#[cfg(..)]` on a method is copied onto everything generated for it; other methods are
 ///   left alone.
 /// - Marked methods get `#[allow]` for the pedantic clippy lints their required signature
@@ -259,8 +262,7 @@ pub fn aggregate(args: TokenStream, item: TokenStream) -> TokenStream {
 /// impl Balances {
 ///     #[on]
 ///     fn deposited(&mut self, e: &MoneyDeposited, meta: &EventMeta<'_>) {
-///         let account = meta.stream().trim_start_matches("bank-account-").to_owned();
-///         *self.by_account.entry(account).or_default() += e.amount;
+///         *self.by_account.entry(meta.aggregate_id().to_owned()).or_default() += e.amount;
 ///     }
 ///     #[query]
 ///     fn balance(&self, q: GetBalance) -> Option<u64> { self.by_account.get(&q.account).copied() }
@@ -271,7 +273,7 @@ pub fn aggregate(args: TokenStream, item: TokenStream) -> TokenStream {
 /// let app = App::builder(InMemoryEventStore::new())
 ///     .aggregate::<BankAccount>()
 ///     .projection(Balances::default())
-///     .build();
+///     .build()?;
 /// app.send(Deposit { account: "alice".into(), amount: 50 }).await?;
 /// assert_eq!(app.query(GetBalance { account: "alice".into() }).await?, Some(50));
 /// # Ok(())
@@ -285,10 +287,10 @@ pub fn aggregate(args: TokenStream, item: TokenStream) -> TokenStream {
 ///     const NAME: &'static str = "balances";
 ///     const DURABLE: bool = false;
 ///     const SKIP_NEWER: bool = false;
-///     fn apply<C: Codec>(&mut self, record: &RecordedEvent, codec: &C) -> Result<(), Error> {
-///         if &*record.name == <MoneyDeposited as Event>::NAME {
-///             let e: MoneyDeposited = decode_record(codec, record)?;
-///             return projection_outcome("balances", record, self.deposited(&e, &EventMeta::new(record)));
+///     fn apply<C: Codec>(&mut self, meta: EventMeta<'_>, codec: &C) -> Result<(), Error> {
+///         if &*meta.record().name == <MoneyDeposited as Event>::NAME {
+///             let e: MoneyDeposited = decode_record(codec, meta.record())?;
+///             return projection_outcome("balances", meta.record(), self.deposited(&e, &meta));
 ///         }
 ///         Ok(()) // an event this projection does not handle: skipped, never decoded
 ///     }
@@ -301,8 +303,8 @@ pub fn aggregate(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 ///
 /// An `#[on]` method takes `&mut self`, the event by reference (any aggregate's
-/// `#[derive(Event)]` type) and optionally `&EventMeta` (stream, version, position, timestamp,
-/// correlation and causation ids); it returns `()` or `Result<(), E>`, and an error stops the
+/// `#[derive(Event)]` type) and optionally `&EventMeta` (stream, aggregate id, version,
+/// position, timestamp, correlation and causation ids); it returns `()` or `Result<(), E>`, and an error stops the
 /// projection at that event. A `#[query]` method takes `&self` and the query by value; its
 /// return type is the query's response. Each query type has one handler, by construction.
 ///
@@ -318,4 +320,46 @@ pub fn aggregate(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn projection(args: TokenStream, item: TokenStream) -> TokenStream {
     projection::attribute(args.into(), item.into()).into()
+}
+
+/// Implements `ProcessManager` for a process manager's state from its `impl` block: a
+/// long-running process across aggregates, one instance per correlation key.
+///
+/// ```ignore
+/// #[derive(Default, Clone, Serialize, Deserialize)]
+/// pub struct InterBankTransfer { amount: u64, account: String, settled: bool }
+///
+/// #[process_manager(name = "inter-bank-transfer")]
+/// impl InterBankTransfer {
+///     #[on(key = transfer)]                   // the event's field that names the instance
+///     fn requested(&mut self, e: &InterBankTransferRequested) -> Steps {
+///         self.amount = e.amount;
+///         Steps::new()
+///             .send(Withdraw { account: e.from.clone(), amount: e.amount })
+///             .deadline_in("confirmation_overdue", Duration::from_secs(60))
+///     }
+///     #[refused]                              // a command of this instance was refused
+///     fn withdrawal_refused(&mut self, cmd: &Withdraw, error: &BankError) -> Steps {
+///         Steps::new().done()
+///     }
+///     #[deadline]                             // named after the method
+///     fn confirmation_overdue(&mut self) -> Steps { /* refund */ Steps::new().done() }
+/// }
+/// ```
+///
+/// Methods take `&mut self` (the instance's state, stored after every step) and may be
+/// `async`. `#[on(key = field)]` methods take the event by reference, then optionally
+/// `meta: &EventMeta`; `#[refused]` methods the refused command and the aggregate's error, by
+/// reference; `#[deadline]` methods nothing. Each may take `services: &Services` last when
+/// the block names them. They return `Steps` (commands to send, deadlines to set or cancel,
+/// `done()`) or `()`.
+///
+/// # Options
+/// - `name = ".."`: names its streams, checkpoint and lease; default the type's name in
+///   kebab-case.
+/// - `services = Type`: what its methods may take besides the event; default `()`.
+/// - `crate = ".."`: the path of the runtime crate; default `::es_core`.
+#[proc_macro_attribute]
+pub fn process_manager(args: TokenStream, item: TokenStream) -> TokenStream {
+    process::attribute(args.into(), item.into()).into()
 }

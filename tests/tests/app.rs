@@ -54,8 +54,12 @@ async fn giving_up_after_conflicts_leaves_the_cache_to_be_reread() {
     let impatient = App::builder(store.clone())
         .max_retries(0)
         .aggregate::<Counter>()
-        .build();
-    let other = App::builder(store.clone()).aggregate::<Counter>().build();
+        .build()
+        .expect("build the app");
+    let other = App::builder(store.clone())
+        .aggregate::<Counter>()
+        .build()
+        .expect("build the app");
     impatient.send(add(1)).await.unwrap();
     other.send(add(1)).await.unwrap();
     let gave_up = impatient.send(add(1)).await.unwrap_err();
@@ -70,7 +74,10 @@ async fn giving_up_after_conflicts_leaves_the_cache_to_be_reread() {
 #[tokio::test]
 async fn a_command_whose_apply_panics_stores_nothing_and_names_the_event() {
     let store = InMemoryEventStore::new();
-    let app = App::builder(store.clone()).aggregate::<Counter>().build();
+    let app = App::builder(store.clone())
+        .aggregate::<Counter>()
+        .build()
+        .expect("build the app");
     app.send(add(1)).await.unwrap();
     PANIC_IN_APPLY.store(true, Ordering::SeqCst);
     let error = app.send(add(10)).await.unwrap_err();
@@ -116,7 +123,10 @@ async fn a_stored_event_whose_apply_panics_is_an_error_and_other_streams_keep_wo
             .await
             .unwrap();
     }
-    let app = App::builder(store.clone()).aggregate::<Counter>().build();
+    let app = App::builder(store.clone())
+        .aggregate::<Counter>()
+        .build()
+        .expect("build the app");
     for _ in 0..2 {
         let error = app
             .send(Add {

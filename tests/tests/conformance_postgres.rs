@@ -5,7 +5,6 @@
 
 mod postgres_support;
 
-
 use es_core::testing::conformance::{self, StalledAppend};
 use es_core::{AnyEventStore, AppendResult, Error, NewEvent, PostgresEventStore};
 use postgres_support::{raw, url, url_in};

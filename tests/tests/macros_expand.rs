@@ -144,6 +144,7 @@ fn app() -> App<InMemoryEventStore> {
     App::builder(InMemoryEventStore::new())
         .aggregate_with::<BankAccount>(Limits { max_deposit: 100 })
         .build()
+        .expect("build the app")
 }
 
 #[tokio::test]

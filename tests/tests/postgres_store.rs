@@ -534,7 +534,10 @@ mod typed {
         let Some((store, url, schema)) = store("typed").await else {
             return;
         };
-        let app = App::builder(store.clone()).aggregate::<Counter>().build();
+        let app = App::builder(store.clone())
+            .aggregate::<Counter>()
+            .build()
+            .expect("build the app");
         app.send(Add {
             id: "c1".into(),
             n: 2,
@@ -560,7 +563,10 @@ mod typed {
         );
         eprintln!("send: {error}");
         // Through load, by a fresh app.
-        let fresh = App::builder(store.clone()).aggregate::<Counter>().build();
+        let fresh = App::builder(store.clone())
+            .aggregate::<Counter>()
+            .build()
+            .expect("build the app");
         let error = fresh.load::<Counter>("c1").await.unwrap_err();
         assert!(
             error.to_string().contains("counter-c1") && error.to_string().contains("version 2"),

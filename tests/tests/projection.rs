@@ -166,6 +166,77 @@ impl Lenient {
     }
 }
 
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+struct Opened;
+
+#[derive(Command, Debug, Clone)]
+struct Open {
+    #[id]
+    account: String,
+}
+
+/// Decided without recording anything.
+#[derive(Command, Debug, Clone)]
+struct Look {
+    #[id]
+    account: String,
+}
+
+/// An aggregate whose name has a dash, as its ids may.
+#[derive(Debug, Clone, Default)]
+struct SavingsAccount;
+
+#[aggregate(name = "savings-account")]
+impl SavingsAccount {
+    #[handle]
+    fn open(&self, _: Open) -> Opened {
+        Opened
+    }
+
+    #[handle]
+    fn look(&self, _: Look) {}
+
+    #[apply]
+    fn opened(&mut self, _: &Opened) {}
+}
+
+/// What `EventMeta` says of each event's aggregate: (aggregate id, stream, aggregate name).
+#[derive(Debug, Default)]
+struct Ids {
+    seen: Vec<(String, String, Option<&'static str>)>,
+}
+
+#[derive(Debug)]
+struct GetIds;
+
+#[projection]
+impl Ids {
+    #[on]
+    fn opened(&mut self, _: &Opened, meta: &EventMeta<'_>) {
+        self.push(meta);
+    }
+
+    #[on]
+    fn added(&mut self, _: &Added, meta: &EventMeta<'_>) {
+        self.push(meta);
+    }
+
+    #[query]
+    fn ids(&self, _: GetIds) -> Vec<(String, String, Option<&'static str>)> {
+        self.seen.clone()
+    }
+}
+
+impl Ids {
+    fn push(&mut self, meta: &EventMeta<'_>) {
+        self.seen.push((
+            meta.aggregate_id().to_owned(),
+            meta.stream().to_owned(),
+            meta.aggregate(),
+        ));
+    }
+}
+
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
 fn fresh_id(prefix: &str) -> String {
@@ -213,7 +284,8 @@ async fn inline_projection_sees_each_command<S: EventStore + Clone>(store: S) {
     let app = App::builder(store.clone())
         .aggregate::<Counter>()
         .projection(Totals::default())
-        .build();
+        .build()
+        .expect("build the app");
     let before = app.query(GetTotal).await.expect("query").0;
     let id = fresh_id("inline");
     for amount in 1..=5 {
@@ -258,7 +330,8 @@ async fn inline_projection_sees_each_command<S: EventStore + Clone>(store: S) {
     let later = App::builder(store.clone())
         .aggregate::<Counter>()
         .projection(Totals::default())
-        .build();
+        .build()
+        .expect("build the app");
     let caught_up = later.query(GetPositions).await.expect("query");
     assert_eq!(caught_up, positions, "a new app catches up from the start");
 }
@@ -267,7 +340,8 @@ async fn unhandled_events_are_not_decoded<S: EventStore + Clone>(store: S) {
     let app = App::builder(store.clone())
         .aggregate::<Counter>()
         .projection(Totals::default())
-        .build();
+        .build()
+        .expect("build the app");
     let (before, _) = app.query(GetTotal).await.expect("query");
     let id = fresh_id("garbled");
     let stream = Counter::stream_name(&id);
@@ -320,7 +394,8 @@ async fn newer_schema_versions_stop_or_skip<S: EventStore + Clone>(store: S) {
         .aggregate::<Counter>()
         .projection(Totals::default())
         .projection(Lenient::default())
-        .build();
+        .build()
+        .expect("build the app");
     let before = app.query(LenientCount).await.expect("query");
     let id = fresh_id("newer");
     let stream = Counter::stream_name(&id);
@@ -366,7 +441,8 @@ async fn failing_handler_stops_and_resumes<S: EventStore + Clone>(store: S) {
     let app = App::builder(store.clone())
         .aggregate::<Counter>()
         .projection(picky)
-        .build();
+        .build()
+        .expect("build the app");
     // The projection is durable: rebuild resets its checkpoint (another test may share the
     // store), then it follows this app's commands.
     app.rebuild(
@@ -424,10 +500,11 @@ async fn panicking_handler_is_an_error_naming_the_event<S: EventStore + Clone>(s
         .aggregate::<Counter>()
         .projection(Totals::default())
         .projection(Initials::default())
-        .build();
+        .build()
+        .expect("build the app");
     app.send(note(&id, "first")).await.expect("send");
     let committed = app.send(note(&id, "")).await.expect("the command stands");
-    let position = committed.position.expect("appended");
+    let position = committed.position;
     let error = app
         .query(GetInitials)
         .await
@@ -462,7 +539,8 @@ async fn panicking_handler_is_an_error_naming_the_event<S: EventStore + Clone>(s
     let background = App::builder(store.clone())
         .aggregate::<Counter>()
         .background_projection(Initials::default())
-        .build();
+        .build()
+        .expect("build the app");
     let error = background
         .query_at(GetInitials, position, Duration::from_millis(300))
         .await
@@ -482,7 +560,8 @@ async fn background_projection_follows_and_resumes<S: EventStore + Clone>(store:
         let app = App::builder(store.clone())
             .aggregate::<Counter>()
             .background_projection(picky)
-            .build();
+            .build()
+            .expect("build the app");
         app.rebuild(
             Picky {
                 seen: Arc::clone(&seen),
@@ -494,12 +573,7 @@ async fn background_projection_follows_and_resumes<S: EventStore + Clone>(store:
         .expect("rebuild");
         let mut last = 0;
         for amount in 1..=3 {
-            last = app
-                .send(add(&id, amount))
-                .await
-                .expect("send")
-                .position
-                .expect("appended");
+            last = app.send(add(&id, amount)).await.expect("send").position;
         }
         let read = app
             .query_at(Seen, last, Duration::from_secs(30))
@@ -522,13 +596,9 @@ async fn background_projection_follows_and_resumes<S: EventStore + Clone>(store:
     let app = App::builder(store.clone())
         .aggregate::<Counter>()
         .background_projection(again)
-        .build();
-    let last = app
-        .send(add(&id, 4))
-        .await
-        .expect("send")
-        .position
-        .expect("appended");
+        .build()
+        .expect("build the app");
+    let last = app.send(add(&id, 4)).await.expect("send").position;
     app.query_at(Seen, last, Duration::from_secs(30))
         .await
         .expect("read your writes");
@@ -554,11 +624,97 @@ async fn background_projection_follows_and_resumes<S: EventStore + Clone>(store:
     );
 }
 
+#[tokio::test]
+async fn event_meta_gives_the_aggregate_id_whatever_its_dashes() {
+    let store = InMemoryEventStore::new();
+    // Stored before the app exists: read back from the store, not taken from a command.
+    store
+        .append(
+            "savings-account-eu-1-x",
+            ExpectedVersion::NoStream,
+            vec![NewEvent::new("Opened", 1, "null")],
+        )
+        .await
+        .expect("append");
+    // An event of a registered aggregate in a stream of another shape: no prefix to take off.
+    store
+        .append(
+            "elsewhere",
+            ExpectedVersion::NoStream,
+            vec![NewEvent::new("Added", 1, r#"{"amount":1}"#)],
+        )
+        .await
+        .expect("append");
+    let app = App::builder(store.clone())
+        .aggregate::<Counter>()
+        .aggregate::<SavingsAccount>()
+        .projection(Ids::default())
+        .build()
+        .expect("build the app");
+    app.send(Open {
+        account: "a-b-c".into(),
+    })
+    .await
+    .expect("send");
+    app.send(add("counter-2", 1)).await.expect("send");
+    let owned = |id: &str, stream: &str, aggregate| (id.to_owned(), stream.to_owned(), aggregate);
+    assert_eq!(
+        app.query(GetIds).await.expect("query"),
+        [
+            owned("eu-1-x", "savings-account-eu-1-x", Some("savings-account")),
+            owned("elsewhere", "elsewhere", Some("counter")),
+            owned("a-b-c", "savings-account-a-b-c", Some("savings-account")),
+            owned("counter-2", "counter-counter-2", Some("counter")),
+        ]
+    );
+
+    // An app that does not register the aggregate cannot tell its prefix: the whole stream.
+    let projector = App::builder(store)
+        .aggregate::<Counter>()
+        .projection(Ids::default())
+        .build()
+        .expect("build the app");
+    let ids = projector.query(GetIds).await.expect("query");
+    assert_eq!(
+        ids[2],
+        owned("savings-account-a-b-c", "savings-account-a-b-c", None)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_at_takes_the_committed_position_as_it_is() {
+    let app = App::builder(InMemoryEventStore::new())
+        .aggregate::<Counter>()
+        .aggregate::<SavingsAccount>()
+        .background_projection(Totals::default())
+        .build()
+        .expect("build the app");
+    let committed = app.send(add("mine", 5)).await.expect("send");
+    assert_eq!(committed.position, 1, "the position of the event appended");
+    let (total, _) = app
+        .query_at(GetTotal, committed.position, Duration::from_secs(30))
+        .await
+        .expect("read your writes");
+    assert_eq!(total, 5);
+
+    let nothing = app
+        .send(Look {
+            account: "mine".into(),
+        })
+        .await
+        .expect("send");
+    assert_eq!((nothing.events.len(), nothing.position), (0, 0));
+    app.query_at(GetTotal, nothing.position, Duration::ZERO)
+        .await
+        .expect("position 0 is reached at once");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_query_without_its_projection_is_refused() {
     let app = App::builder(InMemoryEventStore::new())
         .aggregate::<Counter>()
-        .build();
+        .build()
+        .expect("build the app");
     let error = app.query(GetTotal).await.expect_err("not hosted");
     assert!(matches!(
         error,

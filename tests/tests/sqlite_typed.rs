@@ -144,7 +144,10 @@ async fn unreadable_rows_are_errors_naming_stream_and_version()
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("typed.db");
     let store = SqliteEventStore::open(&path).await?;
-    let app = App::builder(store.clone()).aggregate::<Account>().build();
+    let app = App::builder(store.clone())
+        .aggregate::<Account>()
+        .build()
+        .expect("build the app");
     for account in ["corrupt", "unknown", "future"] {
         app.send(deposit(account)).await?;
         app.send(deposit(account)).await?;
@@ -161,7 +164,10 @@ async fn unreadable_rows_are_errors_naming_stream_and_version()
     assert_eq!(store.stream_version("account-corrupt").await?, 3);
 
     // A fresh app: nothing cached, every load replays from the file.
-    let app = App::builder(store.clone()).aggregate::<Account>().build();
+    let app = App::builder(store.clone())
+        .aggregate::<Account>()
+        .build()
+        .expect("build the app");
     let load = app.load::<Account>("corrupt").await.map(|(state, _)| state);
     match &load {
         Err(CommandError::Store(Error::Decode {

@@ -72,7 +72,10 @@ async fn old_events_are_upcast<S: EventStore + Clone>(store: S) {
             .append(&stream, ExpectedVersion::NoStream, vec![old])
             .await
             .expect("append an old event");
-        let app = App::builder(store.clone()).aggregate::<Account>().build();
+        let app = App::builder(store.clone())
+            .aggregate::<Account>()
+            .build()
+            .expect("build the app");
         let (state, version) = app.load::<Account>(&id).await.expect("load");
         let want = Account {
             owner: "Ada".into(),
@@ -101,7 +104,10 @@ async fn old_events_are_upcast<S: EventStore + Clone>(store: S) {
 }
 
 async fn unreadable_events_are_named<S: EventStore + Clone>(store: S) {
-    let app = App::builder(store.clone()).aggregate::<Account>().build();
+    let app = App::builder(store.clone())
+        .aggregate::<Account>()
+        .build()
+        .expect("build the app");
     let cases = [
         ("unknown", NewEvent::new("AccountFrozen", 1, "{}")),
         (

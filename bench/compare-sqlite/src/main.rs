@@ -28,7 +28,10 @@ fn main() {
         let store = SqliteEventStore::open(dir.path().join("es.db"))
             .await
             .expect("open the store");
-        App::builder(store).aggregate::<ours::BankAccount>().build()
+        App::builder(store)
+            .aggregate::<ours::BankAccount>()
+            .build()
+            .expect("build the app")
     });
     let raw_path = dir.path().join("raw.db");
     create_raw(&raw_path);

@@ -114,7 +114,8 @@ fn w5(runtime: &tokio::runtime::Runtime) {
     let store = runtime.block_on(ours::w2_store());
     let app = App::builder(store.clone())
         .aggregate::<ours::BankAccount>()
-        .build();
+        .build()
+        .expect("build the app");
     // The cache holds the long stream from here on: the first command replayed it.
     runtime.block_on(ours::deposits(&app, "long", false, 1));
     let cqrs_store = runtime.block_on(peer::w2_store());
@@ -136,7 +137,8 @@ fn w5(runtime: &tokio::runtime::Runtime) {
             run(|| async {
                 let cold = App::builder(store.clone())
                     .aggregate::<ours::BankAccount>()
-                    .build();
+                    .build()
+                    .expect("build the app");
                 ours::deposits(&cold, "long", false, 1).await;
             }),
             run(|| {

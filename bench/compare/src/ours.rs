@@ -93,7 +93,8 @@ impl BankAccount {
 pub async fn w1() {
     let app = App::builder(InMemoryEventStore::new())
         .aggregate::<BankAccount>()
-        .build();
+        .build()
+        .expect("build the app");
     send_commands(&app, 0..ACCOUNTS).await;
 }
 
@@ -205,7 +206,8 @@ pub async fn w2_store() -> InMemoryEventStore {
 pub async fn w2(store: &InMemoryEventStore) {
     let app = App::builder(store.clone())
         .aggregate::<BankAccount>()
-        .build();
+        .build()
+        .expect("build the app");
     let (state, version) = app.load::<BankAccount>("long").await.expect("load");
     assert_eq!(version, LONG);
     std::hint::black_box(state);

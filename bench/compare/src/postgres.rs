@@ -367,7 +367,10 @@ impl Raw {
 async fn ours_app(url: &str) -> App<PostgresEventStore> {
     let store = PostgresEventStore::connect(url).await.expect("connect");
     store.migrate().await.expect("migrate");
-    App::builder(store).aggregate::<ours::BankAccount>().build()
+    App::builder(store)
+        .aggregate::<ours::BankAccount>()
+        .build()
+        .expect("build the app")
 }
 
 /// postgres-es on its tables in the schema of `url`, as its documentation sets it up.
@@ -406,7 +409,10 @@ async fn w4_seed(
         .prepare("SELECT stream, name, payload FROM es_events ORDER BY position")
         .await
         .expect("prepare");
-    let app = App::builder(store).projection(Balances::default()).build();
+    let app = App::builder(store)
+        .projection(Balances::default())
+        .build()
+        .expect("build the app");
     ((client, select), app, pool)
 }
 

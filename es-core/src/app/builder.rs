@@ -1,15 +1,20 @@
 //! Building an [`App`]: the store, the aggregates with their services, the projections.
 
-use std::any::{Any, TypeId};
+use std::any::{Any, TypeId, type_name};
 use std::sync::Arc;
 
 use foldhash::{HashMap, HashMapExt};
 
+use super::build_error::{
+    AggregateKey, BuildError, ProjectionKey, check_aggregates, check_projections,
+};
 use super::cache::Cache;
+use super::dispatch::{self, Dispatcher};
 use super::projections::Registration;
 use super::{App, Inner, Slot};
 use crate::aggregate::Aggregate;
 use crate::codec::{Codec, Json};
+use crate::event::EventSet;
 use crate::projection::Projection;
 use crate::store::EventStore;
 
@@ -28,22 +33,43 @@ impl<A: Aggregate> AnySlot for Slot<A> {
     }
 }
 
-/// Builds an [`App`]: the store, then each aggregate with its services.
+/// Builds an [`App`]: the store, then each aggregate with its services, then the projections.
+///
+/// Registrations are checked together by [`build`](Self::build), which refuses a set that
+/// would break at run time (see [`BuildError`]).
 pub struct AppBuilder<S, C = Json> {
     store: S,
     codec: C,
     max_retries: u32,
     cache_capacity: usize,
-    slots: HashMap<TypeId, Box<dyn AnySlot>>,
-    projections: Vec<(TypeId, Registration<S, C>)>,
+    /// In registration order, duplicates included: `build` checks them.
+    aggregates: Vec<(AggregateKey, Box<dyn AnySlot>)>,
+    /// The command path of each aggregate for erased commands, by its type.
+    dispatchers: HashMap<TypeId, Dispatcher<S, C>>,
+    /// In registration order, duplicates included: `build` checks them.
+    projections: Vec<(ProjectionKey, Registration<S, C>)>,
 }
 
 impl<S, C> std::fmt::Debug for AppBuilder<S, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppBuilder")
             .field("store", &std::any::type_name::<S>())
-            .field("aggregates", &self.slots.len())
-            .field("projections", &self.projections.len())
+            .field(
+                "aggregates",
+                &self
+                    .aggregates
+                    .iter()
+                    .map(|(key, _)| key.type_name)
+                    .collect::<Vec<_>>(),
+            )
+            .field(
+                "projections",
+                &self
+                    .projections
+                    .iter()
+                    .map(|(key, _)| key.type_name)
+                    .collect::<Vec<_>>(),
+            )
             .field("max_retries", &self.max_retries)
             .field("cache_capacity", &self.cache_capacity)
             .finish_non_exhaustive()
@@ -58,7 +84,8 @@ impl<S: EventStore> App<S> {
             codec: Json,
             max_retries: 30,
             cache_capacity: 10_000,
-            slots: HashMap::new(),
+            aggregates: Vec::new(),
+            dispatchers: HashMap::new(),
             projections: Vec::new(),
         }
     }
@@ -77,11 +104,19 @@ impl<S: EventStore, C: Codec> AppBuilder<S, C> {
     /// Serves aggregate `A` with the given services (a clock, a client) for its handlers.
     #[must_use]
     pub fn aggregate_with<A: Aggregate>(mut self, services: A::Services) -> Self {
+        let key = AggregateKey {
+            type_id: TypeId::of::<A>(),
+            type_name: type_name::<A>(),
+            name: A::NAME,
+            events: <A::Event as EventSet>::NAMES,
+        };
         let slot = Slot::<A> {
             services,
             cache: Cache::new(self.cache_capacity),
         };
-        self.slots.insert(TypeId::of::<A>(), Box::new(slot));
+        self.aggregates.push((key, Box::new(slot)));
+        self.dispatchers
+            .insert(TypeId::of::<A>(), dispatch::dispatcher::<A, S, C>());
         self
     }
 
@@ -103,18 +138,19 @@ impl<S: EventStore, C: Codec> AppBuilder<S, C> {
     /// Uses another codec for payloads.
     ///
     /// # Panics
-    /// When a projection is already registered: choose the codec first.
+    /// When an aggregate or a projection is already registered: choose the codec first.
     pub fn codec<C2: Codec>(self, codec: C2) -> AppBuilder<S, C2> {
         assert!(
-            self.projections.is_empty(),
-            "call `codec(..)` before registering projections"
+            self.projections.is_empty() && self.aggregates.is_empty(),
+            "call `codec(..)` before registering aggregates and projections"
         );
         AppBuilder {
             store: self.store,
             codec,
             max_retries: self.max_retries,
             cache_capacity: self.cache_capacity,
-            slots: self.slots,
+            aggregates: Vec::new(),
+            dispatchers: HashMap::new(),
             projections: Vec::new(),
         }
     }
@@ -138,32 +174,49 @@ impl<S: EventStore, C: Codec> AppBuilder<S, C> {
     }
 
     fn host<P: Projection>(mut self, projection: P, background: bool) -> Self {
+        let key = ProjectionKey {
+            type_id: TypeId::of::<P>(),
+            type_name: type_name::<P>(),
+            name: P::NAME,
+        };
         self.projections
-            .retain(|(type_id, _)| *type_id != TypeId::of::<P>());
-        self.projections
-            .push((TypeId::of::<P>(), Registration::new(projection, background)));
+            .push((key, Registration::new(projection, background)));
         self
     }
 
-    /// The app.
+    /// The app, once its registrations are checked together. Background projections start
+    /// only when it is built.
+    ///
+    /// # Errors
+    /// A [`BuildError`] naming the types involved when an aggregate or a projection type is
+    /// registered twice, when two aggregates have one [`Aggregate::NAME`] or record an event
+    /// under one name, or when two projections have one [`Projection::NAME`].
     ///
     /// # Panics
     /// When a background projection is registered and no Tokio runtime is running.
-    pub fn build(self) -> App<S, C> {
+    pub fn build(self) -> Result<App<S, C>, BuildError> {
+        let aggregate_keys: Vec<_> = self.aggregates.iter().map(|(key, _)| *key).collect();
+        check_aggregates(&aggregate_keys)?;
+        let projection_keys: Vec<_> = self.projections.iter().map(|(key, _)| *key).collect();
+        check_projections(&projection_keys)?;
+        let owners = aggregate_keys
+            .iter()
+            .flat_map(|key| key.events.iter().map(|event| (*event, key.name)))
+            .collect();
         let slots = self
-            .slots
+            .aggregates
             .into_iter()
-            .map(|(type_id, mut slot)| {
+            .map(|(key, mut slot)| {
                 slot.set_cache_capacity(self.cache_capacity);
-                (type_id, slot.into_any())
+                (key.type_id, slot.into_any())
             })
             .collect();
         let mut projections = Vec::with_capacity(self.projections.len());
         let mut hosts = HashMap::with_capacity(self.projections.len());
         let mut starts = Vec::new();
-        for (type_id, registration) in self.projections {
+        for (key, registration) in self.projections {
             projections.push(registration.hosted);
-            hosts.insert(type_id, registration.any);
+            hosts.insert(key.type_id, registration.any);
             starts.extend(registration.start);
         }
         let inner = Arc::new(Inner {
@@ -173,10 +226,12 @@ impl<S: EventStore, C: Codec> AppBuilder<S, C> {
             slots,
             projections,
             hosts,
+            owners,
+            dispatchers: self.dispatchers,
         });
         for start in starts {
             start(Arc::downgrade(&inner));
         }
-        App { inner }
+        Ok(App { inner })
     }
 }

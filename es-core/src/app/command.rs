@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use crate::aggregate::Aggregate;
 use crate::codec::Codec;
-use crate::command::AggregateCommand;
 use crate::error::Error;
 use crate::event::EventSet;
 use crate::record::{NewEvent, Timestamp};
@@ -31,17 +30,15 @@ enum Appended {
 }
 
 impl<S: EventStore, C: Codec> App<S, C> {
-    /// Runs the command path for `command` on `stream`, holding the stream's entry throughout.
-    pub(super) async fn send_to<Cmd>(
+    /// Runs the command path on `stream` for the command `command` makes (once per try),
+    /// holding the stream's entry throughout.
+    pub(super) async fn send_to<A: Aggregate>(
         &self,
         stream: String,
-        command: Cmd,
+        command: impl Fn() -> A::Command,
         metadata: Resolved,
-    ) -> Result<Committed<Cmd::Aggregate>, CommandError<<Cmd::Aggregate as Aggregate>::Error>>
-    where
-        Cmd: AggregateCommand + Clone,
-    {
-        let slot = self.slot::<Cmd::Aggregate>()?;
+    ) -> Result<Committed<A>, CommandError<A::Error>> {
+        let slot = self.slot::<A>()?;
         let entry = slot.cache.entry(&stream);
         let mut hydrated = lock(&entry).await;
         let mut retries = 0;
@@ -55,12 +52,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
             if just_read {
                 self.catch_up(&stream, &mut hydrated).await?;
             }
-            let decided = Cmd::Aggregate::handle(
-                &hydrated.state,
-                command.clone().into_command(),
-                &slot.services,
-            )
-            .await;
+            let decided = A::handle(&hydrated.state, command(), &slot.services).await;
             let writes_nothing = decided.as_ref().map_or(true, Vec::is_empty);
             if !self
                 .decision_stands(&stream, writes_nothing, just_read, hydrated.version)
@@ -75,7 +67,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
                     stream,
                     events,
                     version: hydrated.version,
-                    position: None,
+                    position: 0,
                     retries,
                     duplicate: false,
                 });
@@ -98,7 +90,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
                         stream,
                         events,
                         version: result.version,
-                        position: Some(result.position),
+                        position: result.position,
                         retries,
                         duplicate: false,
                     });

@@ -53,7 +53,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
             stream: stream.to_owned(),
             events,
             version,
-            position: Some(position),
+            position,
             retries,
             duplicate: true,
         }))

@@ -25,12 +25,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
         });
         for projection in self.inner.projections.iter().filter(|p| p.is_inline()) {
             let advanced = projection
-                .advance_dyn(
-                    &self.inner.store,
-                    &self.inner.codec,
-                    appended.position,
-                    &records,
-                )
+                .advance_dyn(&self.inner, appended.position, &records)
                 .await;
             if let Err(error) = advanced {
                 tracing::warn!(

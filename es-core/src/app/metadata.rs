@@ -16,9 +16,11 @@ const IDEMPOTENT_IDS: Uuid = Uuid::from_u128(0x6573_2d69_6465_6d70_6f74_656e_742
 ///
 /// # Examples
 /// ```
-/// use es_core::CommandMetadata;
+/// use es_core::prelude::*; // `Uuid` included
 ///
+/// let request = Uuid::now_v7();
 /// let meta = CommandMetadata::new()
+///     .correlation_id(request)
 ///     .idempotency_key("request-7f3a")
 ///     .with("user", "alice");
 /// assert_eq!(meta.extra()["user"], "alice");

@@ -5,9 +5,11 @@
 //! the exact expected version, apply, feed the inline projections, return; on a conflict,
 //! catch up and retry.
 
+mod build_error;
 mod builder;
 mod cache;
 mod command;
+mod dispatch;
 mod idempotency;
 mod inline;
 mod metadata;
@@ -30,8 +32,10 @@ use crate::codec::{Codec, Json};
 use crate::command::AggregateCommand;
 use crate::store::EventStore;
 
+pub use build_error::BuildError;
 pub use builder::AppBuilder;
 use cache::{Cache, lock};
+pub(crate) use dispatch::Sent;
 pub use metadata::CommandMetadata;
 pub use outcome::{CommandError, Committed, QueryError};
 use projections::Hosted;
@@ -66,7 +70,7 @@ pub use transaction::{Transacted, Transaction, TransactionError};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let app = App::builder(InMemoryEventStore::new()).aggregate::<BankAccount>().build();
+/// let app = App::builder(InMemoryEventStore::new()).aggregate::<BankAccount>().build()?;
 /// let committed = app.send(Deposit { account: "alice".into(), amount: 50 }).await?;
 /// assert_eq!((committed.stream.as_str(), committed.version), ("bank-account-alice", 1));
 /// let (account, version) = app.load::<BankAccount>("alice").await?;
@@ -115,6 +119,11 @@ struct Inner<S, C> {
     projections: Vec<Arc<dyn Hosted<S, C>>>,
     /// Per projection type, its `Arc<Host<P>>`, type-erased.
     hosts: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+    /// Per stored event name, the [`Aggregate::NAME`] of the registered aggregate that records
+    /// it (one at most: `build` refuses two), for [`EventMeta`](crate::EventMeta).
+    owners: HashMap<&'static str, &'static str>,
+    /// Per aggregate type, its command path for erased commands (process managers, reactors).
+    dispatchers: HashMap<TypeId, dispatch::Dispatcher<S, C>>,
 }
 
 /// What the app keeps per aggregate type.
@@ -179,9 +188,13 @@ impl<S: EventStore, C: Codec> App<S, C> {
             command = type_name::<Cmd>(),
             stream = %stream,
         );
-        self.send_to(stream, command, metadata.resolve())
-            .instrument(span)
-            .await
+        self.send_to(
+            stream,
+            || command.clone().into_command(),
+            metadata.resolve(),
+        )
+        .instrument(span)
+        .await
     }
 
     /// Loads the current state of the aggregate with this id, from the cache or by replay.

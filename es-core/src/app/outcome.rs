@@ -14,8 +14,10 @@ pub struct Committed<A: Aggregate> {
     pub events: Vec<A::Event>,
     /// The stream's version after the command.
     pub version: u64,
-    /// The global position of the last event appended; `None` when none was.
-    pub position: Option<u64>,
+    /// The global position of the last event the command appended, or 0 when it appended
+    /// none. Pass it to [`App::query_at`](super::App::query_at) to read your own writes: waiting
+    /// for 0 returns at once.
+    pub position: u64,
     /// How many times the command was retried after a conflict.
     pub retries: u32,
     /// Whether its idempotency key had been used on the stream already: then `events`,

@@ -15,8 +15,8 @@ use tokio::sync::{RwLock, RwLockWriteGuard, watch};
 
 use crate::codec::Codec;
 use crate::error::{Error, Panicked, catch_panic, projection_failed};
-use crate::projection::Projection;
 use crate::projection::runner;
+use crate::projection::{EventMeta, Projection};
 use crate::record::RecordedEvent;
 use crate::store::EventStore;
 
@@ -95,68 +95,48 @@ impl<P: Projection> Host<P> {
     /// the event that failed.
     pub(super) async fn advance<S: EventStore, C: Codec>(
         &self,
-        store: &S,
-        codec: &C,
+        app: &Inner<S, C>,
         target: u64,
         known: &[RecordedEvent],
     ) -> Result<u64, Error> {
         let mut tracked = self.state.write().await;
-        self.run_locked(&mut tracked, store, codec, false, target, known, |_| {})
+        self.run_locked(&mut tracked, app, false, target, known, |_| {})
             .await
     }
 
     /// Applies the log to the end for a background run, storing the checkpoint after each
     /// batch when the projection is durable.
-    async fn follow<S: EventStore, C: Codec>(&self, store: &S, codec: &C) -> Result<u64, Error> {
+    async fn follow<S: EventStore, C: Codec>(&self, app: &Inner<S, C>) -> Result<u64, Error> {
         let mut tracked = self.state.write().await;
-        self.run_locked(
-            &mut tracked,
-            store,
-            codec,
-            P::DURABLE,
-            u64::MAX,
-            &[],
-            |_| {},
-        )
-        .await
+        self.run_locked(&mut tracked, app, P::DURABLE, u64::MAX, &[], |_| {})
+            .await
     }
 
     /// Replaces the state with `fresh` and replays the whole log into it, reporting the
     /// position reached after each batch. Queries wait meanwhile: the lock is held throughout.
     pub(super) async fn rebuild<S: EventStore, C: Codec>(
         &self,
-        store: &S,
-        codec: &C,
+        app: &Inner<S, C>,
         fresh: P,
         progress: impl FnMut(u64),
     ) -> Result<u64, Error> {
         let mut tracked = self.state.write().await;
         // The checkpoint first: when it cannot be reset, the projection stays as it was.
         if P::DURABLE {
-            store.save_checkpoint(P::NAME, 0).await?;
+            app.store.save_checkpoint(P::NAME, 0).await?;
         }
         *tracked = Tracked::new(fresh);
-        self.run_locked(
-            &mut tracked,
-            store,
-            codec,
-            P::DURABLE,
-            u64::MAX,
-            &[],
-            progress,
-        )
-        .await
+        self.run_locked(&mut tracked, app, P::DURABLE, u64::MAX, &[], progress)
+            .await
     }
 
     /// Under the held write lock: takes `known` (a command's own records) when they come next,
     /// runs the checkpointed runner to `target`, and publishes the position reached, also
     /// after an error.
-    #[allow(clippy::too_many_arguments)] // private, and each argument is one decision of the caller's
     async fn run_locked<S: EventStore, C: Codec>(
         &self,
         tracked: &mut RwLockWriteGuard<'_, Tracked<P>>,
-        store: &S,
-        codec: &C,
+        app: &Inner<S, C>,
         save_checkpoints: bool,
         target: u64,
         known: &[RecordedEvent],
@@ -164,12 +144,11 @@ impl<P: Projection> Host<P> {
     ) -> Result<u64, Error> {
         let mut locked = Locked {
             tracked,
-            store,
-            codec,
+            app,
             save_checkpoints,
         };
         let result = match locked.take_known(known) {
-            Ok(()) => runner::run(store, &mut locked, BATCH, target, progress).await,
+            Ok(()) => runner::run(&app.store, &mut locked, BATCH, target, progress).await,
             Err(error) => Err(error),
         };
         self.publish(tracked);
@@ -188,10 +167,9 @@ impl<P: Projection> Host<P> {
 /// A hosted projection under its write lock: the checkpointed runner's unit of work applies a
 /// batch in memory and, for a durable projection run in the background or rebuilt, stores the
 /// checkpoint after it.
-struct Locked<'t, 's, P, S, C> {
+struct Locked<'t, 'a, P, S, C> {
     tracked: &'t mut Tracked<P>,
-    store: &'s S,
-    codec: &'s C,
+    app: &'a Inner<S, C>,
     save_checkpoints: bool,
 }
 
@@ -208,8 +186,9 @@ impl<P: Projection, S: EventStore, C: Codec> Locked<'_, '_, P, S, C> {
         Ok(())
     }
 
-    /// Applies `batch` in order; a panic in an `#[on]` method is the projection's error on
-    /// that event, which the projection stays before.
+    /// Applies `batch` in order, each event with the aggregate that records its name; a panic
+    /// in an `#[on]` method is the projection's error on that event, which the projection
+    /// stays before.
     fn apply_all(&mut self, batch: &[RecordedEvent]) -> Result<(), Error> {
         for record in batch {
             if let Some((event, panicked)) = &self.tracked.poisoned {
@@ -220,7 +199,8 @@ impl<P: Projection, S: EventStore, C: Codec> Locked<'_, '_, P, S, C> {
                 ));
             }
             let projection = &mut self.tracked.projection;
-            match catch_panic(|| projection.apply(record, self.codec)) {
+            let event = EventMeta::new(record, self.app.owners.get(&*record.name).copied());
+            match catch_panic(|| projection.apply(event, &self.app.codec)) {
                 Ok(applied) => applied?,
                 Err(panicked) => {
                     self.tracked.poisoned = Some((record.clone(), panicked.clone()));
@@ -242,7 +222,8 @@ impl<P: Projection, S: EventStore, C: Codec> runner::Checkpointed for Locked<'_,
     async fn commit(&mut self, _after: u64, batch: Vec<RecordedEvent>) -> Result<(), Error> {
         self.apply_all(&batch)?;
         if self.save_checkpoints {
-            self.store
+            self.app
+                .store
                 .save_checkpoint(P::NAME, self.tracked.position)
                 .await?;
         }
@@ -257,8 +238,7 @@ pub(super) trait Hosted<S, C>: Send + Sync {
     fn is_inline(&self) -> bool;
     async fn advance_dyn(
         &self,
-        store: &S,
-        codec: &C,
+        app: &Inner<S, C>,
         target: u64,
         known: &[RecordedEvent],
     ) -> Result<u64, Error>;
@@ -274,12 +254,11 @@ impl<P: Projection, S: EventStore, C: Codec> Hosted<S, C> for Host<P> {
     }
     async fn advance_dyn(
         &self,
-        store: &S,
-        codec: &C,
+        app: &Inner<S, C>,
         target: u64,
         known: &[RecordedEvent],
     ) -> Result<u64, Error> {
-        self.advance(store, codec, target, known).await
+        self.advance(app, target, known).await
     }
 }
 
@@ -330,17 +309,16 @@ where
         let Some(app) = app.upgrade() else {
             return;
         };
-        let (store, codec) = (&app.store, &app.codec);
         head.borrow_and_update();
         let advanced = async {
             if !resumed {
-                let checkpoint = store.load_checkpoint(P::NAME).await?;
+                let checkpoint = app.store.load_checkpoint(P::NAME).await?;
                 let mut tracked = host.state.write().await;
                 tracked.position = tracked.position.max(checkpoint);
                 host.publish(&tracked);
                 resumed = true;
             }
-            host.follow(store, codec).await
+            host.follow(&app).await
         }
         .await;
         drop(app);

@@ -24,21 +24,73 @@ impl<S: EventStore, C: Codec> App<S, C> {
         if !host.background {
             let head = *self.inner.store.head().borrow();
             if host.position() < head {
-                host.advance(&self.inner.store, &self.inner.codec, head, &[])
-                    .await?;
+                host.advance(&self.inner, head, &[]).await?;
             }
         }
         let tracked = host.state.read().await;
         Ok(query.ask(&tracked.projection))
     }
 
-    /// Answers `query` once the projection has applied the global log up to `position` (the
-    /// [`Committed::position`](super::Committed::position) of a command, for reading your own writes), waiting up to
-    /// `timeout` for a background projection.
+    /// Answers `query` once the projection has applied the global log up to `position`,
+    /// waiting up to `timeout` for a background projection. To read your own writes, pass the
+    /// [`Committed::position`](super::Committed::position) of your command (0, when it wrote
+    /// nothing, is reached at once).
     ///
     /// # Errors
     /// As [`query`](Self::query), and [`QueryError::Timeout`] (with the error a background
     /// projection is stopped at, if any) when it does not get there in time.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// use es_core::prelude::*;
+    ///
+    /// #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+    /// struct Pinged;
+    ///
+    /// #[derive(Command, Debug, Clone)]
+    /// struct Ping { #[id] id: u32 }
+    ///
+    /// #[derive(Debug, Default)]
+    /// struct Pinger;
+    ///
+    /// #[aggregate]
+    /// impl Pinger {
+    ///     #[handle]
+    ///     fn ping(&self, _: Ping) -> Pinged { Pinged }
+    ///     #[apply]
+    ///     fn pinged(&mut self, _: &Pinged) {}
+    /// }
+    ///
+    /// #[derive(Debug, Default)]
+    /// struct Pings { count: u64 }
+    ///
+    /// #[derive(Debug)]
+    /// struct CountPings;
+    ///
+    /// #[projection]
+    /// impl Pings {
+    ///     #[on]
+    ///     fn pinged(&mut self, _: &Pinged) { self.count += 1; }
+    ///     #[query]
+    ///     fn count(&self, _: CountPings) -> u64 { self.count }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let app = App::builder(InMemoryEventStore::new())
+    ///     .aggregate::<Pinger>()
+    ///     .background_projection(Pings::default())
+    ///     .build()?;
+    /// let committed = app.send(Ping { id: 1 }).await?;
+    /// let count = app
+    ///     .query_at(CountPings, committed.position, Duration::from_secs(5))
+    ///     .await?;
+    /// assert_eq!(count, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn query_at<Q: Query>(
         &self,
         query: Q,
@@ -60,8 +112,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
                 });
             }
         } else if host.position() < position {
-            host.advance(&self.inner.store, &self.inner.codec, position, &[])
-                .await?;
+            host.advance(&self.inner, position, &[]).await?;
         }
         let tracked = host.state.read().await;
         Ok(query.ask(&tracked.projection))
@@ -88,9 +139,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
         progress: impl FnMut(u64),
     ) -> Result<u64, QueryError> {
         let host = self.host_of::<P>(type_name::<P>())?;
-        Ok(host
-            .rebuild(&self.inner.store, &self.inner.codec, fresh, progress)
-            .await?)
+        Ok(host.rebuild(&self.inner, fresh, progress).await?)
     }
 
     fn host<Q: Query>(&self) -> Result<&Host<Q::Projection>, QueryError> {

@@ -27,14 +27,14 @@ pub trait Projection: Send + Sync + 'static {
     /// projection with [`Error::FutureSchema`]: `#[projection(skip_newer)]`.
     const SKIP_NEWER: bool = false;
 
-    /// Applies one stored event: decodes it and calls its `#[on]` method when the projection
-    /// handles its name; does nothing otherwise.
+    /// Applies one stored event ([`EventMeta::record`]): decodes it and calls its `#[on]`
+    /// method when the projection handles its name; does nothing otherwise.
     ///
     /// # Errors
     /// [`Error::Decode`], [`Error::FutureSchema`] when the event does not decode, or
     /// [`Error::Projection`] when the handler fails, each naming the event; the projection
     /// stays before it.
-    fn apply<C: Codec>(&mut self, record: &RecordedEvent, codec: &C) -> Result<(), Error>;
+    fn apply<C: Codec>(&mut self, event: EventMeta<'_>, codec: &C) -> Result<(), Error>;
 }
 
 /// A question a projection answers, with its typed response.
@@ -58,15 +58,69 @@ pub trait Query: Send + 'static {
 
 /// What an `#[on]` method may know of the event besides its payload. Borrows the stored
 /// record: building it costs nothing.
+///
+/// The app that hosts the projection also names the aggregate the event belongs to: the
+/// registered aggregate whose event enum has the event's stored name (one at most, since
+/// [`build`](crate::AppBuilder::build) refuses two aggregates sharing an event name). From it
+/// comes [`aggregate_id`](Self::aggregate_id).
 #[derive(Debug, Clone, Copy)]
 pub struct EventMeta<'a> {
     record: &'a RecordedEvent,
+    aggregate: Option<&'static str>,
 }
 
 impl<'a> EventMeta<'a> {
-    /// The metadata of `record`.
-    pub fn new(record: &'a RecordedEvent) -> Self {
-        Self { record }
+    /// The metadata of `record`, an event of the aggregate named `aggregate` (its
+    /// [`Aggregate::NAME`](crate::Aggregate::NAME)), when known.
+    pub fn new(record: &'a RecordedEvent, aggregate: Option<&'static str>) -> Self {
+        Self { record, aggregate }
+    }
+
+    /// The stored event: name, schema version, payload and the rest.
+    pub fn record(&self) -> &'a RecordedEvent {
+        self.record
+    }
+
+    /// The [`Aggregate::NAME`](crate::Aggregate::NAME) of the aggregate the event belongs to:
+    /// the aggregate, registered with the app hosting the projection, whose events include the
+    /// event's stored name. `None` when no registered aggregate records that name.
+    pub fn aggregate(&self) -> Option<&'static str> {
+        self.aggregate
+    }
+
+    /// The id of the aggregate instance that recorded the event, as the command's `#[id]` field
+    /// gave it: the stream name without its `{Aggregate::NAME}-` prefix, whatever dashes the
+    /// name and the id contain.
+    ///
+    /// The whole stream name when the prefix is unknown or absent: the event's aggregate is not
+    /// registered with the app hosting the projection (a process that only hosts projections
+    /// registers the aggregates whose ids it reads too), or the event was appended to a stream
+    /// of another shape.
+    ///
+    /// # Examples
+    /// ```
+    /// use es_core::{EventMeta, NewEvent, RecordedEvent};
+    ///
+    /// let new = NewEvent::new("MoneyDeposited", 1, &b"{}"[..]);
+    /// let record = RecordedEvent {
+    ///     id: new.id,
+    ///     stream: "bank-account-eu-7".into(),
+    ///     version: 1,
+    ///     position: 1,
+    ///     name: "MoneyDeposited".into(),
+    ///     schema_version: 1,
+    ///     payload: new.payload,
+    ///     metadata: new.metadata,
+    /// };
+    /// assert_eq!(EventMeta::new(&record, Some("bank-account")).aggregate_id(), "eu-7");
+    /// assert_eq!(EventMeta::new(&record, None).aggregate_id(), "bank-account-eu-7");
+    /// ```
+    pub fn aggregate_id(&self) -> &'a str {
+        let stream: &'a str = &self.record.stream;
+        self.aggregate
+            .and_then(|name| stream.strip_prefix(name))
+            .and_then(|rest| rest.strip_prefix('-'))
+            .unwrap_or(stream)
     }
 
     /// The event's id.

@@ -114,7 +114,8 @@ impl<A: Aggregate, C: Codec> TestFixture<A, C> {
         }
     }
 
-    /// Adds past events: one event, a tuple of events, a `Vec` or an `Option` of one type.
+    /// Adds past events: one event, a tuple of events, a `Vec` or an `Option` of one type, or a
+    /// `Vec` of the aggregate's event enum.
     #[must_use]
     pub fn given(mut self, events: impl IntoEvents<A::Event>) -> Self {
         events.push_into(&mut self.given);

@@ -197,14 +197,27 @@ fn event_set(aggregate: &Aggregate) -> TokenStream {
     }
 }
 
-/// `From` each event and command into its enum, `EventOf` for each event type, and
-/// `AggregateCommand` for each command type.
+/// `From` each event and command into its enum, `EventOf` for each event type,
+/// `AggregateCommand` for each command type, and `IntoEvents` for a `Vec` of the event enum.
 fn conversions(aggregate: &Aggregate) -> TokenStream {
     let private = aggregate.options.krate.private();
     let self_ty = &aggregate.self_ty;
     let event_enum = aggregate.event_enum();
     let command_enum = aggregate.command_enum();
     let value = local("__es_value");
+    let out = local("__es_out");
+    // Here rather than in es-core: a blanket `impl<E> IntoEvents<E> for Vec<E>` would overlap
+    // es-core's `Vec<T: Event>` impl; for this crate's own enum, which is no `Event`, it does
+    // not.
+    let vec_of_enum = quote! {
+        #[automatically_derived]
+        impl #private::IntoEvents<#event_enum> for #private::std::vec::Vec<#event_enum> {
+            #[inline]
+            fn push_into(self, #out: &mut #private::std::vec::Vec<#event_enum>) {
+                #out.extend(self);
+            }
+        }
+    };
     let events = aggregate.applies.iter().map(|apply| {
         let cfgs = &apply.cfgs;
         let variant = &apply.variant;
@@ -256,6 +269,7 @@ fn conversions(aggregate: &Aggregate) -> TokenStream {
     });
     quote! {
         #(#events)*
+        #vec_of_enum
         #(#commands)*
     }
 }

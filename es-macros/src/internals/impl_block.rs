@@ -39,6 +39,8 @@ pub(crate) struct Marker {
     /// The pedantic clippy lints the signature the marker requires may trigger; allowed on the
     /// method, since they are not the user's to fix.
     allow: &'static [&'static str],
+    /// Whether the marker takes arguments (`#[on(key = id)]`); the macro reads them.
+    pub(crate) arguments: bool,
 }
 
 impl Marker {
@@ -48,6 +50,16 @@ impl Marker {
         Self {
             name,
             allow: &["unused_self", "trivially_copy_pass_by_ref"],
+            arguments: false,
+        }
+    }
+
+    /// A marker like [`by_reference`](Self::by_reference) whose arguments the macro reads.
+    pub(crate) const fn with_arguments(name: &'static str) -> Self {
+        Self {
+            name,
+            allow: &["unused_self", "trivially_copy_pass_by_ref"],
+            arguments: true,
         }
     }
 
@@ -57,6 +69,7 @@ impl Marker {
         Self {
             name,
             allow: &["unused_self", "needless_pass_by_value"],
+            arguments: false,
         }
     }
 }
@@ -350,7 +363,9 @@ fn take_marker(
             kept.push(attr);
             continue;
         };
-        require_bare(&attr, marker.name, errors);
+        if !marker.arguments {
+            require_bare(&attr, marker.name, errors);
+        }
         match &found {
             None => found = Some((marker, attr)),
             Some((first, first_attr)) if first.name == marker.name => errors.duplicate(

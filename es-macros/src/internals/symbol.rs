@@ -45,3 +45,13 @@ pub(crate) const QUERY: &str = "query";
 pub(crate) const DURABLE: &str = "durable";
 pub(crate) const SKIP_NEWER: &str = "skip_newer";
 pub(crate) const PROJECTION_KEYS: &[&str] = &[NAME, DURABLE, SKIP_NEWER, CRATE];
+
+/// `#[process_manager(..)]` on a process manager's `impl` block, and its method attributes
+/// (`#[on(key = field)]` shares `ON`).
+pub(crate) const REFUSED: &str = "refused";
+pub(crate) const DEADLINE: &str = "deadline";
+/// Keys of `#[process_manager(..)]`.
+pub(crate) const PROCESS_KEYS: &[&str] = &[NAME, SERVICES, CRATE];
+/// Keys of `#[on(..)]` in a process manager.
+pub(crate) const KEY: &str = "key";
+pub(crate) const ON_KEYS: &[&str] = &[KEY];

@@ -14,7 +14,7 @@ pub(super) fn expand(projection: &Projection) -> TokenStream {
     let name = projection.name();
     let durable = projection.options.durable;
     let skip_newer = projection.options.skip_newer;
-    let record = local("__es_record");
+    let meta = local("__es_meta");
     let codec = local("__es_codec");
     let event = local("__es_event");
     let dispatch = projection.ons.iter().map(|on| {
@@ -22,7 +22,7 @@ pub(super) fn expand(projection: &Projection) -> TokenStream {
         let method = &on.method;
         let ty = &on.event;
         let call = if on.meta {
-            quote!(self.#method(#event, &#private::EventMeta::new(#record)))
+            quote!(self.#method(#event, &#meta))
         } else {
             quote!(self.#method(#event))
         };
@@ -34,7 +34,7 @@ pub(super) fn expand(projection: &Projection) -> TokenStream {
                 <Self as #private::Projection>::NAME,
                 <Self as #private::Projection>::SKIP_NEWER,
                 #codec,
-                #record,
+                #meta,
                 |#event| #call,
             ) {
                 return __es_outcome;
@@ -72,11 +72,11 @@ pub(super) fn expand(projection: &Projection) -> TokenStream {
 
             fn apply<__EsCodec: #private::Codec>(
                 &mut self,
-                #record: &#private::RecordedEvent,
+                #meta: #private::EventMeta<'_>,
                 #codec: &__EsCodec,
             ) -> ::core::result::Result<(), #private::Error> {
                 #(#dispatch)*
-                let _ = (#record, #codec);
+                let _ = (#meta, #codec);
                 ::core::result::Result::Ok(())
             }
         }

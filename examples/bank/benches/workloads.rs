@@ -135,7 +135,8 @@ where
     });
     let app = App::builder(store.clone())
         .aggregate::<BankAccount>()
-        .build();
+        .build()
+        .expect("build the app");
     let mut group = c.benchmark_group(format!("bank/{name}"));
     group
         .sample_size(10)
@@ -179,7 +180,8 @@ where
             // A new app: no cache, no snapshot.
             let cold = App::builder(store.clone())
                 .aggregate::<BankAccount>()
-                .build();
+                .build()
+                .expect("build the app");
             async move { cold.load::<BankAccount>("long").await.expect("load") }
         });
     });
@@ -232,7 +234,10 @@ fn bench_rebuild<S: EventStore + Clone>(
     runtime: &tokio::runtime::Runtime,
     log: S,
 ) {
-    let read_side = App::builder(log).projection(Balances::default()).build();
+    let read_side = App::builder(log)
+        .projection(Balances::default())
+        .build()
+        .expect("build the app");
     group.throughput(Throughput::Elements(1_000 * 100));
     group.bench_function(
         BenchmarkId::new("W4 rebuild balances", "100k events"),

@@ -6,6 +6,8 @@
 
 use es_core::prelude::*;
 
+pub mod wire;
+
 /// A new account was opened for `owner`.
 #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct AccountOpened {
@@ -106,6 +108,12 @@ pub enum BankError {
         /// The amount asked for.
         requested: u64,
     },
+    /// A wire that was never requested.
+    #[error("no such wire")]
+    NoSuchWire,
+    /// A wire already confirmed, refunded or failed.
+    #[error("the wire is already settled")]
+    WireSettled,
     /// A transfer from an account to itself.
     #[error("a transfer needs two different accounts")]
     SameAccount,
@@ -274,16 +282,6 @@ impl BankAccount {
     }
 }
 
-/// The account id of a bank account's stream (`bank-account-{id}`).
-fn account_of(meta: EventMeta<'_>) -> String {
-    let stream = meta.stream();
-    stream
-        .strip_prefix(<BankAccount as Aggregate>::NAME)
-        .and_then(|rest| rest.strip_prefix('-'))
-        .unwrap_or(stream)
-        .to_owned()
-}
-
 /// One account as the balances read model shows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccountSummary {
@@ -328,7 +326,10 @@ pub struct AllBalances;
 impl Balances {
     #[on]
     fn opened(&mut self, event: &AccountOpened, meta: &EventMeta<'_>) {
-        let summary = self.accounts.entry(account_of(*meta)).or_default();
+        let summary = self
+            .accounts
+            .entry(meta.aggregate_id().to_owned())
+            .or_default();
         summary.owner.clone_from(&event.owner);
     }
 
@@ -338,7 +339,10 @@ impl Balances {
         event: &MoneyDeposited,
         meta: &EventMeta<'_>,
     ) -> Result<(), Unbalanced> {
-        let summary = self.accounts.entry(account_of(*meta)).or_default();
+        let summary = self
+            .accounts
+            .entry(meta.aggregate_id().to_owned())
+            .or_default();
         summary.balance = summary
             .balance
             .checked_add(event.amount)
@@ -352,7 +356,10 @@ impl Balances {
         event: &MoneyWithdrawn,
         meta: &EventMeta<'_>,
     ) -> Result<(), Unbalanced> {
-        let summary = self.accounts.entry(account_of(*meta)).or_default();
+        let summary = self
+            .accounts
+            .entry(meta.aggregate_id().to_owned())
+            .or_default();
         summary.balance = summary
             .balance
             .checked_sub(event.amount)
@@ -362,7 +369,10 @@ impl Balances {
 
     #[on]
     fn closed(&mut self, _event: &AccountClosed, meta: &EventMeta<'_>) {
-        self.accounts.entry(account_of(*meta)).or_default().closed = true;
+        self.accounts
+            .entry(meta.aggregate_id().to_owned())
+            .or_default()
+            .closed = true;
     }
 
     #[query]
@@ -412,7 +422,7 @@ pub struct GetHistory {
 impl History {
     fn record(&mut self, meta: EventMeta<'_>, what: String) {
         self.accounts
-            .entry(account_of(meta))
+            .entry(meta.aggregate_id().to_owned())
             .or_default()
             .push(HistoryEntry {
                 version: meta.version(),

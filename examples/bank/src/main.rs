@@ -126,7 +126,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         .aggregate::<BankAccount>()
         .projection(Balances::default())
         .projection(History::default())
-        .build();
+        .build()?;
     match cli.command.unwrap_or(Action::Demo) {
         // The demo's refusals are part of its script.
         Action::Demo => demo(&app).await.or_else(|failure| match failure {
@@ -389,7 +389,9 @@ async fn replayed_up_to(app: &Bank, position: u64) -> Result<Balances, es_core::
             .iter()
             .take_while(|record| record.position <= position)
         {
-            balances.apply(record, &es_core::Json)?;
+            // Every event of the bank's log is a bank account's.
+            let event = EventMeta::new(record, Some(<BankAccount as Aggregate>::NAME));
+            balances.apply(event, &es_core::Json)?;
         }
     }
     Ok(balances)

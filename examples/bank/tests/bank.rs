@@ -155,6 +155,7 @@ fn app<S: EventStore>(store: S) -> App<S> {
         .max_retries(50)
         .aggregate::<BankAccount>()
         .build()
+        .expect("build the app")
 }
 
 #[tokio::test]
@@ -167,10 +168,10 @@ async fn the_command_path_appends_and_returns_versions_and_positions() {
         })
         .await
         .unwrap();
-    assert_eq!((opened.version, opened.position), (1, Some(1)));
+    assert_eq!((opened.version, opened.position), (1, 1));
     assert_eq!(opened.stream, "bank-account-a");
     let deposited = app.send(deposit(70)).await.unwrap();
-    assert_eq!((deposited.version, deposited.position), (2, Some(2)));
+    assert_eq!((deposited.version, deposited.position), (2, 2));
     let refused = app.send(withdraw(100)).await.unwrap_err();
     assert_eq!(
         refused.into_rejection().unwrap(),
@@ -352,7 +353,7 @@ async fn two_concurrent_senders_on_one_stream_lose_nothing() {
         assert_eq!(outcome.events, vec![MoneyDeposited { amount: 1 }.into()]);
         let record = &stored[usize::try_from(outcome.version - 2).unwrap()];
         assert_eq!(
-            (record.version, Some(record.position), &*record.name),
+            (record.version, record.position, &*record.name),
             (outcome.version, outcome.position, MoneyDeposited::NAME)
         );
     }

@@ -16,6 +16,7 @@ async fn bank(path: &std::path::Path) -> Bank {
         .projection(Balances::default())
         .projection(History::default())
         .build()
+        .expect("build the app")
 }
 
 async fn script(app: &Bank) {

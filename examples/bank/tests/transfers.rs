@@ -12,7 +12,10 @@ const TASKS: u64 = 8;
 const TRANSFERS_PER_TASK: u64 = 125;
 
 fn bank<S: EventStore>(store: S) -> App<S> {
-    App::builder(store).aggregate::<BankAccount>().build()
+    App::builder(store)
+        .aggregate::<BankAccount>()
+        .build()
+        .expect("build the app")
 }
 
 async fn open_accounts<S: EventStore>(app: &App<S>, prefix: &str) -> Vec<String> {

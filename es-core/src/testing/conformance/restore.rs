@@ -34,7 +34,10 @@ pub async fn snapshot_restores_state<S: EventStore + Clone>(store: &S) {
     const CASE: &str = "snapshot_restores_state";
     let id = unique_stream(CASE);
     let stream = Tally::stream_name(&id);
-    let app = App::builder(store.clone()).aggregate::<Tally>().build();
+    let app = App::builder(store.clone())
+        .aggregate::<Tally>()
+        .build()
+        .expect("build the app");
     let mut events = Vec::new();
     for n in 1..=10 {
         let event = if n % 3 == 0 {
@@ -187,7 +190,10 @@ async fn plant<S: EventStore>(
 
 /// Loads through a new app, so nothing is cached.
 async fn load<S: EventStore + Clone>(case: &str, store: &S, id: &str) -> (Tally, u64) {
-    let app = App::builder(store.clone()).aggregate::<Tally>().build();
+    let app = App::builder(store.clone())
+        .aggregate::<Tally>()
+        .build()
+        .expect("build the app");
     ok(
         case,
         "load",

@@ -34,7 +34,10 @@ pub async fn unencodable_event_rejected<S: EventStore + Clone>(store: &S) {
         "{CASE}: encoding a failing payload gave {direct:?}"
     );
 
-    let app = App::builder(store.clone()).aggregate::<Probe>().build();
+    let app = App::builder(store.clone())
+        .aggregate::<Probe>()
+        .build()
+        .expect("build the app");
     let id = unique_stream(CASE);
     let stream = Probe::stream_name(&id);
     let first = app.send(Record::new(&id, vec![ProbeEvent::Fine(1)])).await;
@@ -101,7 +104,10 @@ pub async fn unencodable_event_rejected<S: EventStore + Clone>(store: &S) {
 /// On a violation of the contract.
 pub async fn panicking_apply_stores_nothing<S: EventStore + Clone>(store: &S) {
     const CASE: &str = "panicking_apply_stores_nothing";
-    let app = App::builder(store.clone()).aggregate::<Probe>().build();
+    let app = App::builder(store.clone())
+        .aggregate::<Probe>()
+        .build()
+        .expect("build the app");
     let id = unique_stream(CASE);
     let stream = Probe::stream_name(&id);
     let first = app.send(Record::new(&id, vec![ProbeEvent::Fine(1)])).await;
@@ -186,7 +192,10 @@ pub async fn panicking_apply_stores_nothing<S: EventStore + Clone>(store: &S) {
 /// On a violation of the contract.
 pub async fn command_metadata_recorded<S: EventStore + Clone>(store: &S) {
     const CASE: &str = "command_metadata_recorded";
-    let app = App::builder(store.clone()).aggregate::<Probe>().build();
+    let app = App::builder(store.clone())
+        .aggregate::<Probe>()
+        .build()
+        .expect("build the app");
     let id = unique_stream(CASE);
     let stream = Probe::stream_name(&id);
     let (command_id, correlation_id) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
@@ -241,7 +250,10 @@ pub async fn command_metadata_recorded<S: EventStore + Clone>(store: &S) {
 /// On a violation of the contract.
 pub async fn idempotent_commands<S: EventStore + Clone>(store: &S) {
     const CASE: &str = "idempotent_commands";
-    let app = App::builder(store.clone()).aggregate::<Probe>().build();
+    let app = App::builder(store.clone())
+        .aggregate::<Probe>()
+        .build()
+        .expect("build the app");
     let id = unique_stream(CASE);
     let stream = Probe::stream_name(&id);
     let keyed = |key: &str| CommandMetadata::new().idempotency_key(key);
@@ -254,7 +266,10 @@ pub async fn idempotent_commands<S: EventStore + Clone>(store: &S) {
     let first = ok(CASE, "first send", first.map_err(store_error));
     assert!(!first.duplicate, "{CASE}: a new key is not a duplicate");
 
-    let other_app = App::builder(store.clone()).aggregate::<Probe>().build();
+    let other_app = App::builder(store.clone())
+        .aggregate::<Probe>()
+        .build()
+        .expect("build the app");
     for (who, app) in [("the same app", &app), ("another app", &other_app)] {
         // Different events under the same key: the key decides, not the payload.
         let again = app
@@ -288,7 +303,10 @@ pub async fn idempotent_commands<S: EventStore + Clone>(store: &S) {
     assert!(!sent.duplicate, "{CASE}: keys are per stream");
 
     let racing = (1..=4).map(|n| {
-        let app = App::builder(store.clone()).aggregate::<Probe>().build();
+        let app = App::builder(store.clone())
+            .aggregate::<Probe>()
+            .build()
+            .expect("build the app");
         let id = id.clone();
         tokio::spawn(async move {
             app.send_with(Record::new(&id, vec![ProbeEvent::Fine(n)]), keyed("race"))

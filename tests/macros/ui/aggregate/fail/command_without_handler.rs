@@ -21,6 +21,6 @@ impl Account {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let app = App::builder(InMemoryEventStore::new()).aggregate::<Account>().build();
+    let app = App::builder(InMemoryEventStore::new()).aggregate::<Account>().build().expect("build the app");
     let _ = app.send(Freeze { id: "a".into() }).await;
 }

@@ -89,7 +89,7 @@ async fn main() {
 
     let app = App::builder(InMemoryEventStore::new())
         .aggregate_with::<Order>(services)
-        .build();
+        .build().expect("build the app");
     let committed = app.send(Price { order: "o-1".into(), items: 3 }).await.unwrap();
     assert_eq!(committed.events, vec![Priced { cents: 750 }.into()]);
     let Err(rejected) = app.send(Price { order: "o-1".into(), items: 0 }).await else {

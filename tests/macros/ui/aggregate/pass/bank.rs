@@ -154,7 +154,7 @@ async fn main() {
     assert_eq!(rejected, Err(BankError::InsufficientFunds { balance: 0, requested: 1 }));
 
     // Through the app and the in-memory store.
-    let app = App::builder(InMemoryEventStore::new()).aggregate::<BankAccount>().build();
+    let app = App::builder(InMemoryEventStore::new()).aggregate::<BankAccount>().build().expect("build the app");
     app.send(OpenAccount { account: "alice".into(), owner: "Alice".into() }).await.unwrap();
     app.send(Deposit { account: "alice".into(), amount: 50 }).await.unwrap();
     let committed = app.send(Withdraw { account: "alice".into(), amount: 20 }).await.unwrap();

@@ -56,7 +56,7 @@ impl From<Audit> for AccountCommand {
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     assert_eq!(<AccountEvent as EventSet>::NAMES, ["Opened"]);
-    let app = App::builder(InMemoryEventStore::new()).aggregate::<Account>().build();
+    let app = App::builder(InMemoryEventStore::new()).aggregate::<Account>().build().expect("build the app");
     let committed = app.send(Open("a".into())).await.unwrap();
     assert_eq!(committed.events, vec![AccountEvent::Opened(Opened)]);
     let _ = (Audited, AccountCommand::from(Audit("a".into())));

@@ -56,7 +56,7 @@ impl Account {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let app = App::builder(InMemoryEventStore::new()).aggregate::<Account>().build();
+    let app = App::builder(InMemoryEventStore::new()).aggregate::<Account>().build().expect("build the app");
     let committed = app.send(Deposit { account: "a".into(), amount: 5 }).await.unwrap();
     assert_eq!(committed.events, vec![AccountEvent::Deposited(Deposited { amount: 5 })]);
     let mut account = Account::default();

@@ -79,7 +79,7 @@ impl Account {
 fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     runtime.block_on(async {
-        let app = App::builder(InMemoryEventStore::new()).aggregate::<Account>().build();
+        let app = App::builder(InMemoryEventStore::new()).aggregate::<Account>().build().expect("build the app");
         let open = Open { id: "h".into(), owner: "Hy".into() };
         app.send(open.clone()).await.unwrap();
         let ::core::result::Result::Err(error) = app.send(open).await else {

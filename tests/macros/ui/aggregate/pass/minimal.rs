@@ -40,7 +40,7 @@ async fn main() {
     counter.apply(&events[0]);
     assert_eq!(counter.pings, 1);
 
-    let app = App::builder(InMemoryEventStore::new()).aggregate::<Counter>().build();
+    let app = App::builder(InMemoryEventStore::new()).aggregate::<Counter>().build().expect("build the app");
     app.send(Ping(1)).await.unwrap();
     let committed = app.send(Ping(1)).await.unwrap();
     assert_eq!(committed.stream, "counter-1");

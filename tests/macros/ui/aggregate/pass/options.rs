@@ -71,7 +71,7 @@ async fn main() {
     let events = ShoppingCart::default().handle(command, &()).await.unwrap();
     assert_eq!(events, vec![ItemAdded { sku: "y".into() }.into()]);
 
-    let app = App::builder(InMemoryEventStore::new()).aggregate::<ShoppingCart>().build();
+    let app = App::builder(InMemoryEventStore::new()).aggregate::<ShoppingCart>().build().expect("build the app");
     let committed = app.send(AddItem { cart: 9, sku: "z".into() }).await.unwrap();
     assert_eq!(committed.stream, "cart-9");
     let cart = ShoppingCart::default();

@@ -91,9 +91,9 @@ async fn main() {
     assert_eq!(tally.handle(Checked(id.clone(), true).into(), &()).await, Ok(vec![]));
     assert_eq!(tally.handle(Checked(id.clone(), false).into(), &()).await, Err(Refused));
 
-    let app = App::builder(InMemoryEventStore::new()).aggregate::<Tally>().build();
+    let app = App::builder(InMemoryEventStore::new()).aggregate::<Tally>().build().expect("build the app");
     let committed = app.send(Nothing(id.clone())).await.unwrap();
-    assert_eq!((committed.version, committed.position), (0, None));
+    assert_eq!((committed.version, committed.position), (0, 0));
     app.send(Many(id.clone(), 2)).await.unwrap();
     let committed = app.send(Both(id.clone())).await.unwrap();
     assert_eq!(committed.version, 4);

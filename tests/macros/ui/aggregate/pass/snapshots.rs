@@ -54,7 +54,7 @@ async fn main() {
     assert!(Plain.encode_snapshot(&es_core::Json).is_none());
 
     let store = InMemoryEventStore::new();
-    let app = App::builder(store.clone()).aggregate::<Sum>().build();
+    let app = App::builder(store.clone()).aggregate::<Sum>().build().expect("build the app");
     for amount in 1..=7 {
         app.send(Add { id: 1, amount }).await.unwrap();
     }
@@ -67,7 +67,7 @@ async fn main() {
     assert_eq!(snapshot.schema_version, 2);
     assert_eq!(&snapshot.payload[..], br#"{"total":21}"#);
 
-    let again = App::builder(store).aggregate::<Sum>().build();
+    let again = App::builder(store).aggregate::<Sum>().build().expect("build the app");
     let (state, version) = again.load::<Sum>(&1).await.unwrap();
     assert_eq!((state, version), (Sum { total: 28 }, 7));
 }

@@ -102,7 +102,7 @@ async fn main() {
         .aggregate::<Account>()
         .projection(Owners::default())
         .projection(Mailer)
-        .build();
+        .build().expect("build the app");
     app.send(Open { id: "a".into(), owner: "Ada".into() }).await.unwrap();
     let owner: Option<String> = app.query(OwnerOf("account-a".into())).await.unwrap();
     assert_eq!(owner.as_deref(), Some("Ada"));

@@ -1,0 +1,116 @@
+//! The lease that lets one node at a time run a process: the last event of the stream
+//! `process-{NAME}.lease` names its holder and until when. A node takes it (or renews it) by
+//! appending with the exact version it read, so of two nodes racing for it one wins; every
+//! step the holder writes is guarded by the lease stream's version, so a node that lost the
+//! lease (paused past its end, then resumed) cannot write again.
+
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::clock::Clock;
+use super::record::{LEASE, LeaseRecord, decode, derived_id, new_event};
+use crate::error::Error;
+use crate::record::Timestamp;
+use crate::store::{EventStore, ExpectedVersion, StreamAppend};
+
+/// This node's view of the lease.
+#[derive(Debug)]
+pub(super) struct Lease {
+    stream: String,
+    node: Uuid,
+    ttl: Duration,
+    /// The lease stream's version after our last take or renewal, and until when it holds;
+    /// `None` while another node holds it (or nobody does and we have not taken it).
+    held: Option<(u64, Timestamp)>,
+}
+
+/// What [`Lease::hold`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Holding {
+    /// We hold it, as we did before.
+    Kept,
+    /// We have just taken it: what others wrote before must be read again.
+    Taken,
+    /// Another node holds it.
+    Elsewhere,
+}
+
+impl Lease {
+    pub(super) fn new(process: &str, node: Uuid, ttl: Duration) -> Self {
+        Self {
+            stream: format!("process-{process}.lease"),
+            node,
+            ttl,
+            held: None,
+        }
+    }
+
+    /// Takes or renews the lease when it is free, ours, or ours and past half its time.
+    pub(super) async fn hold<S: EventStore>(
+        &mut self,
+        store: &S,
+        clock: &dyn Clock,
+    ) -> Result<Holding, Error> {
+        let now = clock.now();
+        let half = micros(self.ttl / 2);
+        if let Some((_, until)) = self.held {
+            if until.0.saturating_sub(half) > now.0 {
+                return Ok(Holding::Kept);
+            }
+        }
+        let version = store.stream_version(&self.stream).await?;
+        if version > 0 {
+            let last = store.read_stream(&self.stream, version, 1).await?;
+            if let Some(record) = last.first() {
+                let lease: LeaseRecord = decode(record)?;
+                if lease.holder != self.node && lease.until > now.0 {
+                    self.held = None;
+                    return Ok(Holding::Elsewhere);
+                }
+            }
+        }
+        let until = Timestamp(now.0.saturating_add(micros(self.ttl)));
+        let record = LeaseRecord {
+            holder: self.node,
+            until: until.0,
+        };
+        let id = derived_id(&[&self.stream, &version.to_string()]);
+        let event = new_event(id, LEASE, &record)?;
+        let was_ours = self.held.is_some_and(|(held, _)| held == version);
+        match store
+            .append(&self.stream, ExpectedVersion::Exact(version), vec![event])
+            .await
+        {
+            Ok(result) => {
+                self.held = Some((result.version, until));
+                Ok(if was_ours {
+                    Holding::Kept
+                } else {
+                    Holding::Taken
+                })
+            }
+            Err(error) if error.is_conflict() || matches!(error, Error::DuplicateEvent { .. }) => {
+                self.held = None;
+                Ok(Holding::Elsewhere)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The guard every step appends with: the lease stream as we last wrote it.
+    pub(super) fn guard(&self) -> Option<StreamAppend> {
+        self.held.map(|(version, _)| {
+            StreamAppend::new(&self.stream, ExpectedVersion::Exact(version), Vec::new())
+        })
+    }
+
+    /// Forgets the lease: a step's guard failed, so another node took it.
+    pub(super) fn lost(&mut self) {
+        self.held = None;
+    }
+}
+
+fn micros(duration: Duration) -> i64 {
+    i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,274 @@
+//! [`ProcessManager`] -> `impl ProcessManager`. Cannot fail.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::internals::dummy::wrap_in_const;
+
+use super::model::{Method, ProcessManager};
+
+pub(super) fn expand(process: &ProcessManager) -> TokenStream {
+    let private = process.options.krate.private();
+    let self_ty = &process.self_ty;
+    let name = process.name();
+    let services_ty = process
+        .options
+        .services
+        .as_ref()
+        .map_or_else(|| quote!(()), |ty| quote!(#ty));
+    let locals = Locals {
+        codec: local("__es_codec"),
+        record: local("__es_record"),
+        input: local("__es_input"),
+        meta: local("__es_meta"),
+        services: local("__es_services"),
+        refusal: local("__es_refusal"),
+        deadline: local("__es_deadline"),
+    };
+    let Dispatch {
+        handles,
+        routes,
+        ons,
+        refusals,
+        deadlines,
+    } = dispatch(process, &private, &locals);
+    let Locals {
+        codec,
+        record,
+        input,
+        meta,
+        services,
+        refusal,
+        deadline,
+    } = &locals;
+    let state_check = quote_spanned! {self_ty.span()=>
+        fn __es_state_is_stored<T: #private::ProcessState>() {}
+        let _ = __es_state_is_stored::<#self_ty>;
+    };
+    wrap_in_const(&quote! {
+        #[automatically_derived]
+        impl #private::ProcessManager for #self_ty {
+            const NAME: &'static ::core::primitive::str = #name;
+            const HANDLES: &'static [&'static ::core::primitive::str] = &[#(#handles),*];
+            type Services = #services_ty;
+            type Input = #private::Routed;
+
+            fn route<__EsCodec: #private::Codec>(
+                #record: &#private::RecordedEvent,
+                #codec: &__EsCodec,
+            ) -> ::core::result::Result<
+                ::core::option::Option<(#private::std::string::String, #private::Routed)>,
+                #private::Error,
+            > {
+                #state_check
+                #(#routes)*
+                let _ = (#record, #codec);
+                ::core::result::Result::Ok(::core::option::Option::None)
+            }
+
+            #[allow(clippy::manual_async_fn)]
+            fn on_event(
+                &mut self,
+                #input: #private::Routed,
+                #meta: #private::EventMeta<'_>,
+                #services: &Self::Services,
+            ) -> impl ::core::future::Future<Output = #private::Steps> + ::core::marker::Send {
+                async move {
+                    let _ = (&#meta, #services);
+                    match #input.handler() {
+                        #(#ons)*
+                        _ => #private::Steps::new(),
+                    }
+                }
+            }
+
+            #[allow(clippy::manual_async_fn)]
+            fn on_refused(
+                &mut self,
+                #refusal: &#private::Refusal,
+                #services: &Self::Services,
+            ) -> impl ::core::future::Future<Output = #private::Steps> + ::core::marker::Send {
+                async move {
+                    let _ = #services;
+                    #(#refusals)*
+                    #private::unhandled_refusal(#name, #refusal)
+                }
+            }
+
+            #[allow(clippy::manual_async_fn)]
+            fn on_deadline(
+                &mut self,
+                #deadline: &::core::primitive::str,
+                #services: &Self::Services,
+            ) -> impl ::core::future::Future<Output = #private::Steps> + ::core::marker::Send {
+                async move {
+                    let _ = #services;
+                    #(#deadlines)*
+                    #private::unknown_deadline(#name, #deadline)
+                }
+            }
+        }
+    })
+}
+
+/// The names the generated methods use, hygienic.
+struct Locals {
+    codec: syn::Ident,
+    record: syn::Ident,
+    input: syn::Ident,
+    meta: syn::Ident,
+    services: syn::Ident,
+    refusal: syn::Ident,
+    deadline: syn::Ident,
+}
+
+/// The generated pieces for the marked methods: event names, routes, event, refusal and
+/// deadline dispatches.
+struct Dispatch {
+    handles: Vec<TokenStream>,
+    routes: Vec<TokenStream>,
+    ons: Vec<TokenStream>,
+    refusals: Vec<TokenStream>,
+    deadlines: Vec<TokenStream>,
+}
+
+fn dispatch(process: &ProcessManager, private: &TokenStream, locals: &Locals) -> Dispatch {
+    let Locals {
+        codec,
+        record,
+        input,
+        meta,
+        services,
+        ..
+    } = locals;
+    let call = |method: &Method, args: TokenStream| call(method, &args, private, services);
+    let handles: Vec<_> = process
+        .methods
+        .ons
+        .iter()
+        .map(|on| {
+            let ty = &on.event;
+            let cfgs = &on.method.cfgs;
+            quote_spanned! {ty.span()=> #(#cfgs)* <#ty as #private::Event>::NAME }
+        })
+        .collect();
+    let routes: Vec<_> = process.methods.ons.iter().enumerate().map(|(index, on)| {
+        let ty = &on.event;
+        let cfgs = &on.method.cfgs;
+        let key = &on.key;
+        let event = local("__es_event");
+        let key_expr =
+            quote_spanned! {key.span()=> #private::std::string::ToString::to_string(&#event.#key) };
+        quote! {
+            #(#cfgs)*
+            if let ::core::option::Option::Some(__es_routed) =
+                #private::route::<#ty, _>(#codec, #record, #index, |#event: &#ty| #key_expr)?
+            {
+                return ::core::result::Result::Ok(::core::option::Option::Some(__es_routed));
+            }
+        }
+    }).collect();
+    let ons: Vec<_> = process
+        .methods
+        .ons
+        .iter()
+        .enumerate()
+        .map(|(index, on)| {
+            let ty = &on.event;
+            let cfgs = &on.method.cfgs;
+            let event = local("__es_event");
+            let meta_arg = on.meta.then(|| quote!(&#meta,));
+            let call = call(&on.method, quote!(&#event, #meta_arg));
+            quote! {
+                #(#cfgs)*
+                #index => {
+                    let #event: #ty = #input.take::<#ty>();
+                    #call
+                }
+            }
+        })
+        .collect();
+    let (refusals, deadlines) = answers(process, private, locals);
+    Dispatch {
+        handles,
+        routes,
+        ons,
+        refusals,
+        deadlines,
+    }
+}
+
+/// The dispatches of refusals and deadlines.
+fn answers(
+    process: &ProcessManager,
+    private: &TokenStream,
+    locals: &Locals,
+) -> (Vec<TokenStream>, Vec<TokenStream>) {
+    let Locals {
+        services,
+        refusal,
+        deadline,
+        ..
+    } = locals;
+    let call = |method: &Method, args: TokenStream| call(method, &args, private, services);
+    let refusals: Vec<_> = process
+        .methods
+        .refused
+        .iter()
+        .map(|refused| {
+            let (command, error) = (&refused.command, &refused.error);
+            let cfgs = &refused.method.cfgs;
+            let (c, e) = (local("__es_command"), local("__es_error"));
+            let call = call(&refused.method, quote!(#c, #e,));
+            quote! {
+                #(#cfgs)*
+                if let (::core::option::Option::Some(#c), ::core::option::Option::Some(#e)) =
+                    (#refusal.command::<#command>(), #refusal.error::<#error>())
+                {
+                    return #call;
+                }
+            }
+        })
+        .collect();
+    let deadlines: Vec<_> = process
+        .methods
+        .deadlines
+        .iter()
+        .map(|method| {
+            let cfgs = &method.method.cfgs;
+            let label = method.method.ident.to_string();
+            let call = call(&method.method, quote!());
+            quote! {
+                #(#cfgs)*
+                if #deadline == #label {
+                    return #call;
+                }
+            }
+        })
+        .collect();
+    (refusals, deadlines)
+}
+
+/// The call of a marked method, awaited when it is `async`, its outcome turned into `Steps`.
+fn call(
+    method: &Method,
+    args: &TokenStream,
+    private: &TokenStream,
+    services: &syn::Ident,
+) -> TokenStream {
+    let ident = &method.ident;
+    let services_arg = method.services.then(|| quote!(#services));
+    let call = quote!(self.#ident(#args #services_arg));
+    let call = if method.is_async {
+        quote!(#call.await)
+    } else {
+        call
+    };
+    // Spanned at the method: a return type that is not `Steps` says so there.
+    quote_spanned! {ident.span()=> #private::IntoSteps::into_steps(#call) }
+}
+
+fn local(name: &str) -> syn::Ident {
+    format_ident!("{}", name, span = Span::mixed_site())
+}
