@@ -23,6 +23,8 @@ pub(super) struct Step<P> {
     pub(super) state: P,
     /// Whether the instance's work is done.
     pub(super) done: bool,
+    /// The conversation the instance's commands join: the correlation id of its first event.
+    pub(super) correlation: Option<Uuid>,
 }
 
 /// A change to the schedule of deadlines.

@@ -77,6 +77,8 @@ struct Instance<P> {
     version: u64,
     state: P,
     done: bool,
+    /// The correlation id of the first event it handled: the conversation its commands join.
+    correlation: Option<Uuid>,
 }
 
 /// The deadlines as stored: the stream's version, and each deadline by due time.
@@ -259,15 +261,15 @@ impl<P: ProcessManager, S: EventStore, C: Codec> ProcessRunner<P, S, C> {
         if !self.instances.contains_key(key) {
             let stream = instance_stream(P::NAME, key);
             let version = self.app.store().stream_version(&stream).await?;
-            let (state, done) = if version == 0 {
-                (P::default(), false)
+            let (state, done, correlation) = if version == 0 {
+                (P::default(), false, None)
             } else {
                 let last = self.app.store().read_stream(&stream, version, 1).await?;
                 let record = last
                     .first()
                     .ok_or_else(|| Error::backend(format!("`{stream}` lost its last step")))?;
                 let step: Step<P> = decode(record)?;
-                (step.state, step.done)
+                (step.state, step.done, step.correlation)
             };
             self.instances.insert(
                 key.to_owned(),
@@ -276,6 +278,7 @@ impl<P: ProcessManager, S: EventStore, C: Codec> ProcessRunner<P, S, C> {
                     version,
                     state,
                     done,
+                    correlation,
                 },
             );
         }
@@ -298,11 +301,12 @@ impl<P: ProcessManager, S: EventStore, C: Codec> ProcessRunner<P, S, C> {
             }
         };
         let instance = self.instance(key).await?;
-        let (mut state, done, stream, version) = (
+        let (mut state, done, stream, version, conversation) = (
             instance.state.clone(),
             instance.done,
             instance.stream.clone(),
             instance.version,
+            instance.correlation,
         );
         let mut changes = Vec::new();
         if let Trigger::Deadline { name, .. } = &trigger {
@@ -312,7 +316,11 @@ impl<P: ProcessManager, S: EventStore, C: Codec> ProcessRunner<P, S, C> {
             });
         }
         if done || self.app.store().find_event(id).await?.is_some() {
-            // Handled before (its step is stored), or the instance's work is over.
+            // Handled before (its step is stored: read the instance again next time), or the
+            // instance's work is over.
+            if !done {
+                self.instances.remove(key);
+            }
             if !changes.is_empty() {
                 self.record(key, None, changes).await?;
             }
@@ -323,10 +331,10 @@ impl<P: ProcessManager, S: EventStore, C: Codec> ProcessRunner<P, S, C> {
                 state
                     .on_event(input, self.app.meta(record), &self.services)
                     .await,
-                record.metadata.correlation_id,
+                conversation.or(record.metadata.correlation_id),
             ),
             Trigger::Deadline { ref name, .. } => {
-                (state.on_deadline(name, &self.services).await, None)
+                (state.on_deadline(name, &self.services).await, conversation)
             }
         };
         let outcome = self
@@ -361,6 +369,7 @@ impl<P: ProcessManager, S: EventStore, C: Codec> ProcessRunner<P, S, C> {
             trigger: id,
             state,
             done: outcome.done,
+            correlation,
         };
         let event = new_event(id, STEP, &step)?;
         self.record(key, Some((stream, version, event, step)), changes)
@@ -419,6 +428,7 @@ impl<P: ProcessManager, S: EventStore, C: Codec> ProcessRunner<P, S, C> {
                             version,
                             state: step.state,
                             done: step.done,
+                            correlation: step.correlation,
                         },
                     );
                 }
@@ -446,8 +456,8 @@ impl<P: ProcessManager, S: EventStore, C: Codec> ProcessRunner<P, S, C> {
     }
 
     /// Sends the commands of `steps` in order, each keyed by `base` and its index; a refusal
-    /// goes to the instance's `on_refused`, whose steps follow. Returns the deadline changes
-    /// and whether the instance is done.
+    /// goes to the instance's `on_refused`, whose commands replace those not sent yet. Returns
+    /// the deadline changes and whether the instance is done.
     async fn carry_out(
         &self,
         state: &mut P,
@@ -479,7 +489,10 @@ impl<P: ProcessManager, S: EventStore, C: Codec> ProcessRunner<P, S, C> {
                     reason = refusal.message(),
                     "refused"
                 );
+                // The commands after a refused one depended on it: the `#[refused]` method's
+                // steps replace them.
                 let more = state.on_refused(&refusal, &self.services).await;
+                queue.clear();
                 queue.extend(more.commands);
                 outcome.deadlines.extend(more.deadlines);
                 outcome.done |= more.done;

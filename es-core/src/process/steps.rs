@@ -52,7 +52,8 @@ impl Steps {
     }
 
     /// Sends `command` (after the commands added before it). A refusal comes back to the
-    /// process manager's `#[refused]` method for that command type.
+    /// process manager's `#[refused]` method for that command type, and the commands after it
+    /// are not sent: that method's steps take their place.
     pub fn send<Cmd>(mut self, command: Cmd) -> Self
     where
         Cmd: AggregateCommand + Clone + fmt::Debug + Sync,

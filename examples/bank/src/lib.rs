@@ -111,6 +111,9 @@ pub enum BankError {
     /// A wire that was never requested.
     #[error("no such wire")]
     NoSuchWire,
+    /// A wire whose money has not been sent yet.
+    #[error("the wire has not been sent yet")]
+    WireNotSent,
     /// A wire already confirmed, refunded or failed.
     #[error("the wire is already settled")]
     WireSettled,

@@ -2,9 +2,12 @@
 
 use std::process::ExitCode;
 
+use std::time::Duration;
+
+use bank::wire::{ConfirmWire, RequestWire, Wire, WireProcess, WireSettings};
 use bank::{
-    AllBalances, Balances, BankAccount, CloseAccount, Deposit, GetBalance, GetHistory, History,
-    OpenAccount, Withdraw,
+    AllBalances, Balances, BankAccount, BankError, CloseAccount, Deposit, GetBalance, GetHistory,
+    History, OpenAccount, Withdraw,
 };
 use clap::{Parser, Subcommand};
 use es_core::prelude::*;
@@ -78,6 +81,40 @@ enum Action {
     },
     /// Rebuilds the read models (balances, history) from the event log.
     Rebuild,
+    /// Wires money to another bank: withdrawn by `settle`, refunded if not confirmed in time.
+    Wire {
+        /// The wire's id, chosen by the caller (a retry with the same id is one wire).
+        wire: String,
+        /// The account paying.
+        from: String,
+        /// The other bank's account.
+        to: String,
+        /// In cents.
+        amount: u64,
+    },
+    /// The other bank confirms a wire.
+    WireConfirm {
+        /// The wire's id.
+        wire: String,
+    },
+    /// Shows where a wire stands.
+    WireStatus {
+        /// The wire's id.
+        wire: String,
+    },
+    /// Runs the wire process: withdraws requested wires, refunds overdue ones.
+    Settle {
+        /// Keep running, following the log (one node at a time holds the process's lease).
+        #[arg(long)]
+        follow: bool,
+        /// How long the other bank has to confirm a wire, in milliseconds.
+        #[arg(long, default_value_t = 60_000)]
+        wire_timeout_ms: u64,
+        /// How long this node's lease on the process lasts without renewal, in milliseconds:
+        /// how long another node waits to take over if this one dies.
+        #[arg(long, default_value_t = 10_000)]
+        lease_ms: u64,
+    },
 }
 
 type Bank = App<AnyEventStore>;
@@ -124,6 +161,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     let store = open_store(&cli.database).await?;
     let app: Bank = App::builder(store)
         .aggregate::<BankAccount>()
+        .aggregate::<Wire>()
         .projection(Balances::default())
         .projection(History::default())
         .build()?;
@@ -141,6 +179,58 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Action::Balance { account } => balance(&app, &account).await,
         Action::History { account } => history(&app, &account).await,
         Action::Rebuild => rebuild(&app).await,
+        Action::Wire {
+            wire,
+            from,
+            to,
+            amount,
+        } => {
+            let request = RequestWire {
+                wire,
+                from,
+                to,
+                amount,
+            };
+            send(&app, request).await
+        }
+        Action::WireConfirm { wire } => send(&app, ConfirmWire { wire }).await,
+        Action::WireStatus { wire } => {
+            let (state, version) = app.load::<Wire>(&wire).await?;
+            println!(
+                "wire {}: {:?}, {} cents from {} (version {version})",
+                wire.escape_debug(),
+                state.status,
+                state.amount,
+                state.from.escape_debug()
+            );
+            Ok(())
+        }
+        Action::Settle {
+            follow,
+            wire_timeout_ms,
+            lease_ms,
+        } => {
+            let settings = WireSettings {
+                confirmation_timeout: Duration::from_millis(wire_timeout_ms),
+            };
+            let mut runner = ProcessRunner::<WireProcess, _>::new(app.clone(), settings)
+                .lease(Duration::from_millis(lease_ms));
+            if follow {
+                println!("following the log; stop with Ctrl-C");
+                runner.run(Duration::from_millis(100)).await;
+                return Ok(());
+            }
+            let progress = runner.run_once().await?;
+            if progress.leading {
+                println!(
+                    "settled up to position {}: {} events handled, {} deadlines fired",
+                    progress.position, progress.events, progress.deadlines
+                );
+            } else {
+                println!("another node holds the wire process's lease; nothing done");
+            }
+            Ok(())
+        }
     }
 }
 
@@ -239,7 +329,8 @@ where
 /// Sends one command and prints it with its events, or with the bank's refusal.
 async fn send<C>(app: &Bank, command: C) -> Result<(), Failure>
 where
-    C: AggregateCommand<Aggregate = BankAccount> + Clone + std::fmt::Debug,
+    C: AggregateCommand + Clone + std::fmt::Debug,
+    C::Aggregate: Aggregate<Error = BankError>,
 {
     println!("> {command:?}");
     match app.send(command).await {

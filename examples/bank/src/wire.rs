@@ -1,11 +1,11 @@
 //! Transfers to another bank: work that spans aggregates and time, as a process manager.
 //!
-//! A wire is its own aggregate ([`Wire`]): requested, then confirmed by the other bank, or
-//! refunded when no confirmation came in time, or failed when the account could not pay. The
-//! [`WireProcess`] moves the money: it withdraws the amount when the wire is requested, waits
-//! for the confirmation with a deadline, and refunds the account when the wire is refunded.
-//! A late confirmation of a refunded wire is refused by the wire itself, so a wire is settled
-//! one way only.
+//! A wire is its own aggregate ([`Wire`]): requested; sent once the money is withdrawn (or
+//! failed when the account cannot pay); then confirmed by the other bank, or refunded when no
+//! confirmation came in time. The [`WireProcess`] moves the money: it withdraws the amount and
+//! marks the wire sent, waits for the confirmation with a deadline, and pays the account back
+//! when the wire is refunded. The wire itself refuses a confirmation of a wire not sent or
+//! already refunded, and a refund of a confirmed one, so a wire settles one way only.
 
 use std::time::Duration;
 
@@ -24,6 +24,13 @@ pub struct WireRequested {
     pub to: String,
     /// In cents.
     pub amount: u64,
+}
+
+/// The money was withdrawn and sent: waiting for the other bank.
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct WireSent {
+    /// The wire's id.
+    pub wire: String,
 }
 
 /// The other bank confirmed the wire: the money has left.
@@ -67,6 +74,14 @@ pub struct RequestWire {
     pub amount: u64,
 }
 
+/// Records that the money was withdrawn and sent.
+#[derive(Command, Debug, Clone)]
+pub struct MarkWireSent {
+    /// The wire's id.
+    #[id]
+    pub wire: String,
+}
+
 /// The other bank confirms the wire.
 #[derive(Command, Debug, Clone)]
 pub struct ConfirmWire {
@@ -99,8 +114,10 @@ pub enum WireStatus {
     /// Not requested.
     #[default]
     None,
-    /// Waiting for the other bank.
-    Pending,
+    /// Requested: the money is about to be withdrawn.
+    Requested,
+    /// Sent: waiting for the other bank.
+    Sent,
     /// The money has left.
     Confirmed,
     /// The money went back to the account.
@@ -142,14 +159,20 @@ impl Wire {
     }
 
     #[handle]
+    fn mark_sent(&self, cmd: MarkWireSent) -> Result<WireSent, BankError> {
+        self.expect(WireStatus::Requested)?;
+        Ok(WireSent { wire: cmd.wire })
+    }
+
+    #[handle]
     fn confirm(&self, cmd: ConfirmWire) -> Result<WireConfirmed, BankError> {
-        self.pending()?;
+        self.expect(WireStatus::Sent)?;
         Ok(WireConfirmed { wire: cmd.wire })
     }
 
     #[handle]
     fn refund(&self, cmd: RefundWire) -> Result<WireRefunded, BankError> {
-        self.pending()?;
+        self.expect(WireStatus::Sent)?;
         Ok(WireRefunded {
             wire: cmd.wire,
             from: self.from.clone(),
@@ -159,7 +182,7 @@ impl Wire {
 
     #[handle]
     fn fail(&self, cmd: FailWire) -> Result<WireFailed, BankError> {
-        self.pending()?;
+        self.expect(WireStatus::Requested)?;
         Ok(WireFailed {
             wire: cmd.wire,
             reason: cmd.reason,
@@ -168,9 +191,14 @@ impl Wire {
 
     #[apply]
     fn requested(&mut self, event: &WireRequested) {
-        self.status = WireStatus::Pending;
+        self.status = WireStatus::Requested;
         self.from.clone_from(&event.from);
         self.amount = event.amount;
+    }
+
+    #[apply]
+    fn sent(&mut self, _event: &WireSent) {
+        self.status = WireStatus::Sent;
     }
 
     #[apply]
@@ -188,10 +216,11 @@ impl Wire {
         self.status = WireStatus::Failed;
     }
 
-    fn pending(&self) -> Result<(), BankError> {
+    fn expect(&self, status: WireStatus) -> Result<(), BankError> {
         match self.status {
-            WireStatus::Pending => Ok(()),
+            current if current == status => Ok(()),
             WireStatus::None => Err(BankError::NoSuchWire),
+            WireStatus::Requested => Err(BankError::WireNotSent),
             _ => Err(BankError::WireSettled),
         }
     }
@@ -212,7 +241,8 @@ impl Default for WireSettings {
     }
 }
 
-/// The process of one wire: withdraw, wait for the confirmation, refund on the deadline.
+/// The process of one wire: withdraw and send, wait for the confirmation, refund on the
+/// deadline.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WireProcess {
     /// The wire's id.
@@ -230,8 +260,9 @@ pub struct WireProcess {
 
 #[process_manager(name = "wire", services = WireSettings)]
 impl WireProcess {
+    /// Withdraws, then marks the wire sent; a refused withdrawal stops there (the wire fails).
     #[on(key = wire)]
-    fn requested(&mut self, event: &WireRequested, settings: &WireSettings) -> Steps {
+    fn requested(&mut self, event: &WireRequested) -> Steps {
         self.wire.clone_from(&event.wire);
         self.from.clone_from(&event.from);
         self.amount = event.amount;
@@ -241,18 +272,23 @@ impl WireProcess {
                 account: event.from.clone(),
                 amount: event.amount,
             })
-            .deadline_in("confirmation_overdue", settings.confirmation_timeout)
+            .send(MarkWireSent {
+                wire: event.wire.clone(),
+            })
     }
 
     #[refused]
     fn withdrawal_refused(&mut self, _cmd: &Withdraw, error: &BankError) -> Steps {
         self.withdrawn = false;
-        Steps::new()
-            .cancel_deadline("confirmation_overdue")
-            .send(FailWire {
-                wire: self.wire.clone(),
-                reason: error.to_string(),
-            })
+        Steps::new().send(FailWire {
+            wire: self.wire.clone(),
+            reason: error.to_string(),
+        })
+    }
+
+    #[on(key = wire)]
+    fn sent(&mut self, _event: &WireSent, settings: &WireSettings) -> Steps {
+        Steps::new().deadline_in("confirmation_overdue", settings.confirmation_timeout)
     }
 
     /// The other bank confirmed first: its confirmation closes the wire.

