@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use bank::wire::{ConfirmWire, RequestWire, Wire, WireProcess, WireSettings, WireStatus};
 use bank::{BankAccount, Deposit, OpenAccount};
 use es_core::prelude::*;
+use es_core::store::postgres::driver::tokio_postgres;
 
 const ACCOUNTS: usize = 5;
 const OPENING: u64 = 1_000;
@@ -22,10 +23,11 @@ const LEASE_MS: u64 = 300;
 
 type Bank = App<AnyEventStore>;
 
-fn settle_follow(database: &str) -> Child {
+/// `bank settle --follow` on `database`, wires refunded after `timeout_ms`.
+fn settle_follow(database: &str, timeout_ms: u64) -> Child {
     Command::new(env!("CARGO_BIN_EXE_bank"))
         .args(["--database", database, "settle", "--follow"])
-        .args(["--wire-timeout-ms", &TIMEOUT_MS.to_string()])
+        .args(["--wire-timeout-ms", &timeout_ms.to_string()])
         .args(["--lease-ms", &LEASE_MS.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -59,7 +61,7 @@ async fn kill_loop(app: &Bank, database: &str, prefix: &str, kills: usize) {
     let mut wires: Vec<String> = Vec::new();
     let started = Instant::now();
     for kill in 0..kills {
-        let mut child = settle_follow(database);
+        let mut child = settle_follow(database, TIMEOUT_MS);
         let until = Instant::now() + Duration::from_millis(50 + rng.u64(..300));
         while Instant::now() < until {
             let wire = format!("{prefix}-wire-{}", wires.len());
@@ -198,15 +200,119 @@ async fn wires_settle_once_under_sigkill_on_sqlite() {
     kill_loop(&app, path.to_str().expect("a UTF-8 path"), "s", 20).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wires_settle_once_under_sigkill_on_postgres() {
+/// The URL of a fresh schema `bank_t_{name}` on the database `ES_POSTGRES_URL` names, and an
+/// app on it; `None` when the variable is not set.
+async fn postgres(name: &str) -> Option<(String, Bank)> {
     let Ok(url) = std::env::var("ES_POSTGRES_URL") else {
-        eprintln!("WARNING: PostgreSQL test DID NOT RUN: ES_POSTGRES_URL is not set");
-        return;
+        eprintln!("WARNING: PostgreSQL test {name} DID NOT RUN: ES_POSTGRES_URL is not set");
+        return None;
     };
+    let schema = format!("bank_t_{name}");
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        ))
+        .await
+        .expect("a fresh schema");
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let url = format!("{url}{separator}options=-csearch_path%3D{schema}");
     let store = PostgresEventStore::connect(&url).await.expect("connect");
     store.migrate().await.expect("migrate");
-    let app = bank_app(AnyEventStore::new(store));
-    let prefix = format!("p{}", Uuid::now_v7().simple());
-    kill_loop(&app, &url, &prefix, 20).await;
+    Some((url, bank_app(AnyEventStore::new(store))))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wires_settle_once_under_sigkill_on_postgres() {
+    let Some((url, app)) = postgres("wire_kill").await else {
+        return;
+    };
+    kill_loop(&app, &url, "p", 20).await;
+}
+
+/// Two nodes run `settle --follow` on one database: only the lease holder acts; when it is
+/// killed, the other takes over within the lease's length and settles what follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lease_passes_to_the_second_node_when_the_holder_dies_on_postgres() {
+    let Some((url, app)) = postgres("wire_lease").await else {
+        return;
+    };
+    app.send(OpenAccount {
+        account: "a".into(),
+        owner: "A".into(),
+    })
+    .await
+    .expect("open");
+    app.send(Deposit {
+        account: "a".into(),
+        amount: OPENING,
+    })
+    .await
+    .expect("deposit");
+    let request = |wire: &str| RequestWire {
+        wire: wire.into(),
+        from: "a".into(),
+        to: "other-bank/9".into(),
+        amount: 10,
+    };
+    // Wires wait a minute for their confirmation: none is refunded during the test.
+    let mut first = settle_follow(&url, 60_000);
+    app.send(request("w1")).await.expect("request");
+    wait_until_sent(&app, "w1").await;
+    let holder = lease_holder(&app).await;
+    let mut second = settle_follow(&url, 60_000);
+    app.send(request("w2")).await.expect("request");
+    wait_until_sent(&app, "w2").await;
+    // Three lease lengths with both running: the holder renews, the other never takes it.
+    tokio::time::sleep(Duration::from_millis(3 * LEASE_MS)).await;
+    assert_eq!(
+        lease_holder(&app).await,
+        holder,
+        "the lease moved while its holder lived"
+    );
+    first.kill().expect("SIGKILL the holder");
+    first.wait().expect("reap it");
+    app.send(request("w3")).await.expect("request");
+    let started = Instant::now();
+    wait_until_sent(&app, "w3").await;
+    let taken = started.elapsed();
+    assert_ne!(
+        lease_holder(&app).await,
+        holder,
+        "the second node took the lease"
+    );
+    second.kill().expect("SIGKILL the second node");
+    second.wait().expect("reap it");
+    let (account, _) = app.load::<BankAccount>("a").await.expect("load");
+    assert_eq!(account.balance, OPENING - 30, "each wire withdrawn once");
+    eprintln!("the second node took over and settled a wire {taken:.1?} after the holder's death");
+}
+
+async fn wait_until_sent(app: &Bank, wire: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while app.load::<Wire>(wire).await.expect("load").0.status != WireStatus::Sent {
+        assert!(Instant::now() < deadline, "wire {wire} was never sent");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The node that last took or renewed the wire process's lease, as its stream records it.
+async fn lease_holder(app: &Bank) -> String {
+    let stream = "process-wire.lease";
+    let version = app
+        .store()
+        .stream_version(stream)
+        .await
+        .expect("lease version");
+    let last = app
+        .store()
+        .read_stream(stream, version, 1)
+        .await
+        .expect("read the lease");
+    let record: serde_json::Value =
+        serde_json::from_slice(&last[0].payload).expect("a lease record");
+    record["holder"].to_string()
 }
