@@ -136,6 +136,27 @@ pub enum Error {
         supported: u16,
     },
 
+    /// A reactor's `#[on]` method failed on a stored event; the event is delivered again.
+    #[error(
+        "reactor `{reactor}` failed on event `{event}` at version {version} of stream \
+         `{stream}` (position {position}); it is delivered again"
+    )]
+    Reaction {
+        /// The reactor's name.
+        reactor: &'static str,
+        /// The stream of the event.
+        stream: String,
+        /// The event's version in the stream.
+        version: u64,
+        /// The event's global position.
+        position: u64,
+        /// The stored event name.
+        event: String,
+        /// The handler's error.
+        #[source]
+        source: BoxError,
+    },
+
     /// A projection's `#[on]` method failed on a stored event; the projection stays before it.
     #[error(
         "projection `{projection}` failed on event `{event}` at version {version} of stream \

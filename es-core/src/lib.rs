@@ -110,7 +110,7 @@ pub use store::{
 pub use store::SqliteEventStore;
 
 #[cfg(feature = "macros")]
-pub use es_macros::{Command, Event, aggregate, process_manager, projection};
+pub use es_macros::{Command, Event, aggregate, process_manager, projection, reactor};
 pub use projection::{EventMeta, Projection, Query};
 
 /// One import for users: the traits, the macros, the stores, the app, serde's derives, and
@@ -120,7 +120,7 @@ pub use projection::{EventMeta, Projection, Query};
 /// `Command` and `Event` name both the trait and its derive (with the `macros` feature).
 pub mod prelude {
     #[cfg(feature = "macros")]
-    pub use crate::{aggregate, process_manager, projection};
+    pub use crate::{aggregate, process_manager, projection, reactor};
     pub use serde::{Deserialize, Serialize};
     pub use uuid::Uuid;
 

@@ -371,3 +371,30 @@ pub fn unknown_deadline(process: &'static str, name: &str) -> Steps {
     );
     Steps::new()
 }
+
+pub use crate::process::Reactor;
+
+/// What a reactor's `#[on]` method may return: [`Steps`], `()`, or a `Result` of either.
+#[diagnostic::on_unimplemented(
+    message = "a reactor's `#[on]` method returns `Steps`, `()` or a `Result` of either, not `{Self}`",
+    label = "this method returns `{Self}`"
+)]
+pub trait IntoReaction {
+    /// The steps, or the error that has the event delivered again.
+    ///
+    /// # Errors
+    /// The handler's error.
+    fn into_reaction(self) -> Result<Steps, BoxError>;
+}
+
+impl<T: IntoSteps> IntoReaction for T {
+    fn into_reaction(self) -> Result<Steps, BoxError> {
+        Ok(self.into_steps())
+    }
+}
+
+impl<T: IntoSteps, E: Into<BoxError>> IntoReaction for Result<T, E> {
+    fn into_reaction(self) -> Result<Steps, BoxError> {
+        self.map(IntoSteps::into_steps).map_err(Into::into)
+    }
+}

@@ -7,6 +7,7 @@ mod event;
 mod internals;
 mod process;
 mod projection;
+mod reactor;
 #[cfg(test)]
 mod tests;
 
@@ -362,4 +363,32 @@ pub fn projection(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn process_manager(args: TokenStream, item: TokenStream) -> TokenStream {
     process::attribute(args.into(), item.into()).into()
+}
+
+/// Implements `Reactor` from an `impl` block's `#[on]` methods: the stateless case of work that
+/// follows events. Each method takes `&self` and the event by reference (then optionally
+/// `meta: &EventMeta`, and `services: &Services` when the block names them), may be `async`,
+/// does its side effects (delivered at least once: use `meta.event_id()` as their idempotency
+/// key), and returns `Steps` (commands to send, each keyed by the event's id), `()`, or a
+/// `Result` of either.
+///
+/// ```ignore
+/// #[reactor(name = "welcome-mail", services = Mailer)]
+/// impl WelcomeMail {
+///     #[on]
+///     async fn opened(&self, e: &AccountOpened, meta: &EventMeta<'_>, mailer: &Mailer)
+///         -> Result<(), MailError>
+///     {
+///         mailer.send_once(meta.event_id(), &e.owner).await
+///     }
+/// }
+/// ```
+///
+/// # Options
+/// - `name = ".."`: names its checkpoint and lease; default the type's name in kebab-case.
+/// - `services = Type`: what its methods may take besides the event; default `()`.
+/// - `crate = ".."`: the path of the runtime crate; default `::es_core`.
+#[proc_macro_attribute]
+pub fn reactor(args: TokenStream, item: TokenStream) -> TokenStream {
+    reactor::attribute(args.into(), item.into()).into()
 }

@@ -20,6 +20,7 @@
 
 mod clock;
 mod lease;
+mod reactor;
 mod record;
 mod runner;
 pub(crate) mod steps;
@@ -30,6 +31,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use reactor::{Reactor, ReactorRunner};
 pub use runner::{ProcessRunner, Progress};
 pub use steps::{DeadlineChange, Due, Refusal, Steps};
 

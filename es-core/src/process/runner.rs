@@ -34,7 +34,8 @@ const BATCH: usize = 256;
 pub struct Progress {
     /// Whether this node held the lease (if not, it did nothing).
     pub leading: bool,
-    /// The events of the log handled by an instance.
+    /// The events of the log that led to a step of an instance (process managers) or to
+    /// commands (reactors).
     pub events: usize,
     /// The deadlines fired.
     pub deadlines: usize,

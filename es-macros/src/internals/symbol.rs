@@ -55,3 +55,5 @@ pub(crate) const PROCESS_KEYS: &[&str] = &[NAME, SERVICES, CRATE];
 /// Keys of `#[on(..)]` in a process manager.
 pub(crate) const KEY: &str = "key";
 pub(crate) const ON_KEYS: &[&str] = &[KEY];
+/// Keys of `#[reactor(..)]`.
+pub(crate) const REACTOR_KEYS: &[&str] = &[NAME, SERVICES, CRATE];

@@ -4,8 +4,8 @@
 
 mod check;
 mod expand;
-mod model;
-mod parse;
+pub(crate) mod model;
+pub(crate) mod parse;
 
 use proc_macro2::TokenStream;
 

@@ -32,13 +32,13 @@ pub(super) struct Methods {
 }
 
 /// What every marked method shares.
-pub(super) struct Method {
-    pub(super) ident: syn::Ident,
+pub(crate) struct Method {
+    pub(crate) ident: syn::Ident,
     /// `#[cfg(..)]` attributes of the method, copied onto its dispatch.
-    pub(super) cfgs: Vec<syn::Attribute>,
-    pub(super) is_async: bool,
+    pub(crate) cfgs: Vec<syn::Attribute>,
+    pub(crate) is_async: bool,
     /// Whether it takes the services as its last argument.
-    pub(super) services: bool,
+    pub(crate) services: bool,
 }
 
 /// `#[on(key = field)] [async] fn m(&mut self, e: &Event[, meta: &EventMeta][, s: &Services])`.

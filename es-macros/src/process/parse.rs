@@ -55,7 +55,7 @@ fn mutable_self(marked: &Marked<'_>, usage: &str, errors: &mut Errors) {
 }
 
 /// The type behind a shared reference, when `ty` is one to a named type.
-fn by_reference(ty: &syn::Type) -> Option<syn::Type> {
+pub(crate) fn by_reference(ty: &syn::Type) -> Option<syn::Type> {
     match ty {
         syn::Type::Reference(reference) if reference.mutability.is_none() => {
             named_type(&reference.elem).map(|(ty, _)| ty.clone())
@@ -65,13 +65,18 @@ fn by_reference(ty: &syn::Type) -> Option<syn::Type> {
 }
 
 /// Whether `ty` is `&EventMeta` (with or without a lifetime or a path).
-fn is_meta(ty: &syn::Type) -> bool {
+pub(crate) fn is_meta(ty: &syn::Type) -> bool {
     by_reference(ty)
         .is_some_and(|ty| named_type(&ty).is_some_and(|(_, ident)| ident == "EventMeta"))
 }
 
 /// Checks the arguments after the fixed ones: at most the services, by shared reference.
-fn services(marked: &Marked<'_>, rest: &[&syn::PatType], usage: &str, errors: &mut Errors) -> bool {
+pub(crate) fn services(
+    marked: &Marked<'_>,
+    rest: &[&syn::PatType],
+    usage: &str,
+    errors: &mut Errors,
+) -> bool {
     let (role, method) = (marked.marker, &marked.sig.ident);
     for extra in rest.iter().skip(1) {
         errors.error(
@@ -95,7 +100,7 @@ fn services(marked: &Marked<'_>, rest: &[&syn::PatType], usage: &str, errors: &m
     true
 }
 
-fn method(marked: &Marked<'_>, services: bool) -> Method {
+pub(crate) fn method(marked: &Marked<'_>, services: bool) -> Method {
     Method {
         ident: marked.sig.ident.clone(),
         cfgs: marked.cfgs.clone(),
