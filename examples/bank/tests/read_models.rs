@@ -2,8 +2,8 @@
 //! store, across restarts and rebuilds.
 
 use bank::{
-    AccountSummary, AllBalances, Balances, BankAccount, CloseAccount, Deposit, GetBalance,
-    GetHistory, History, OpenAccount, Withdraw,
+    AccountOpened, AccountSummary, AllBalances, Balances, BankAccount, CloseAccount, Deposit,
+    GetBalance, GetHistory, History, MoneyDeposited, MoneyWithdrawn, OpenAccount, Withdraw,
 };
 use es_core::prelude::*;
 
@@ -137,4 +137,42 @@ async fn a_restart_rebuilds_the_read_models_from_the_file_and_rebuild_agrees() {
     assert_eq!(reached, *app.store().head().borrow());
     assert_eq!(reported.last(), Some(&reached), "progress ends at the head");
     assert_eq!(app.query(AllBalances).await.expect("query"), before);
+}
+
+/// The balances read model alone, given events of two accounts.
+#[test]
+fn balances_answer_from_given_events() {
+    use es_core::testing::ProjectionFixture;
+
+    ProjectionFixture::new(Balances::default())
+        .given::<BankAccount>(
+            "alice-1",
+            AccountOpened {
+                owner: "Alice".into(),
+            },
+        )
+        .given::<BankAccount>("alice-1", MoneyDeposited { amount: 70 })
+        .given::<BankAccount>(
+            "bob",
+            AccountOpened {
+                owner: "Bob".into(),
+            },
+        )
+        .given::<BankAccount>("alice-1", MoneyWithdrawn { amount: 20 })
+        .then_answers(
+            GetBalance {
+                account: "alice-1".into(),
+            },
+            Some(AccountSummary {
+                owner: "Alice".into(),
+                balance: 50,
+                closed: false,
+            }),
+        )
+        .then_answers(
+            GetBalance {
+                account: "carol".into(),
+            },
+            None,
+        );
 }

@@ -145,3 +145,72 @@ async fn a_second_node_waits_for_the_lease() {
     );
     assert!(!first.run_once().await.expect("run").leading, "and lost it");
 }
+
+/// The process's decisions, one step at a time, without a store.
+#[tokio::test]
+async fn the_wire_process_decides_step_by_step() {
+    use bank::Withdraw;
+    use bank::wire::{FailWire, MarkWireSent, RefundWire, WireConfirmed, WireRequested, WireSent};
+    use es_core::process::Due;
+    use es_core::testing::ProcessFixture;
+
+    let settings = WireSettings {
+        confirmation_timeout: Duration::from_secs(90),
+    };
+    let requested = WireRequested {
+        wire: "w".into(),
+        from: "alice".into(),
+        to: "other-bank/9".into(),
+        amount: 5,
+    };
+    let fixture = || ProcessFixture::<WireProcess>::new(settings);
+    fixture()
+        .when(requested.clone())
+        .await
+        .then_sends(Withdraw {
+            account: "alice".into(),
+            amount: 5,
+        })
+        .then_sends(MarkWireSent { wire: "w".into() })
+        .then_sends_nothing();
+    let refused = fixture()
+        .given(requested.clone())
+        .await
+        .when_refused(
+            Withdraw {
+                account: "alice".into(),
+                amount: 5,
+            },
+            BankError::InsufficientFunds {
+                balance: 1,
+                requested: 5,
+            },
+        )
+        .await
+        .then_sends(FailWire {
+            wire: "w".into(),
+            reason: "insufficient funds: balance 1, requested 5".into(),
+        })
+        .then_sends_nothing();
+    assert!(!refused.state().withdrawn, "nothing to refund");
+    fixture()
+        .given(requested.clone())
+        .await
+        .when(WireSent { wire: "w".into() })
+        .await
+        .then_sets_deadline("confirmation_overdue", Due::In(Duration::from_secs(90)));
+    fixture()
+        .given(requested.clone())
+        .await
+        .when_deadline("confirmation_overdue")
+        .await
+        .then_sends(RefundWire { wire: "w".into() });
+    fixture()
+        .given(requested)
+        .await
+        .when(WireConfirmed { wire: "w".into() })
+        .await
+        .then_cancels_deadline("confirmation_overdue")
+        .then_sends_nothing()
+        .then_done();
+}
