@@ -9,7 +9,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use super::clock::Clock;
-use super::record::{LEASE, LeaseRecord, decode, derived_id, new_event};
+use super::record::{LEASE, LeaseRecord, decode, new_event};
 use crate::error::Error;
 use crate::record::Timestamp;
 use crate::store::{EventStore, ExpectedVersion, StreamAppend};
@@ -75,8 +75,9 @@ impl Lease {
             holder: self.node,
             until: until.0,
         };
-        let id = derived_id(&[&self.stream, &version.to_string()]);
-        let event = new_event(id, LEASE, &record)?;
+        // A fresh id: two nodes racing for the same version must not look like one append
+        // retried (the store would answer the second with the first one's success).
+        let event = new_event(Uuid::now_v7(), LEASE, &record)?;
         let was_ours = self.held.is_some_and(|(held, _)| held == version);
         match store
             .append(&self.stream, ExpectedVersion::Exact(version), vec![event])

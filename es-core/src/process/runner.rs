@@ -26,6 +26,10 @@ use crate::store::{EventStore, ExpectedVersion, StreamAppend};
 /// bound on a handler that keeps answering a refusal with the same command.
 const MAX_COMMANDS: usize = 256;
 
+/// How many instances a runner keeps in memory; past it, it forgets them all (and reads each
+/// again from its stream when next needed).
+const MAX_CACHED: usize = 10_000;
+
 /// How many events of the log a run reads per round trip.
 const BATCH: usize = 256;
 
@@ -422,6 +426,16 @@ impl<P: ProcessManager, S: EventStore, C: Codec> ProcessRunner<P, S, C> {
             Ok(results) => {
                 if let Some((stream, _, _, step)) = step {
                     let version = results[0].version;
+                    // The store is the truth: the cache is only emptied, never wrong. A done
+                    // instance is read again (and skipped) if an event for it comes.
+                    if step.done || self.instances.len() >= MAX_CACHED {
+                        self.instances.remove(key);
+                        if self.instances.len() >= MAX_CACHED {
+                            self.instances.clear();
+                        }
+                        self.apply_changes(deadlines_part, &changes, &results);
+                        return Ok(());
+                    }
                     self.instances.insert(
                         key.to_owned(),
                         Instance {
@@ -433,12 +447,7 @@ impl<P: ProcessManager, S: EventStore, C: Codec> ProcessRunner<P, S, C> {
                         },
                     );
                 }
-                if let (Some(part), Some(schedule)) = (deadlines_part, self.schedule.as_mut()) {
-                    for change in &changes {
-                        schedule.apply(change);
-                    }
-                    schedule.version = results[part].version;
-                }
+                self.apply_changes(deadlines_part, &changes, &results);
                 Ok(())
             }
             Err(error) if error.is_conflict() || matches!(error, Error::DuplicateEvent { .. }) => {
@@ -453,6 +462,21 @@ impl<P: ProcessManager, S: EventStore, C: Codec> ProcessRunner<P, S, C> {
                 self.instances.remove(key);
                 Err(error)
             }
+        }
+    }
+
+    /// Takes the recorded deadline changes into the schedule.
+    fn apply_changes(
+        &mut self,
+        part: Option<usize>,
+        changes: &[DeadlineRecord],
+        results: &[crate::store::AppendResult],
+    ) {
+        if let (Some(part), Some(schedule)) = (part, self.schedule.as_mut()) {
+            for change in changes {
+                schedule.apply(change);
+            }
+            schedule.version = results[part].version;
         }
     }
 
