@@ -214,3 +214,38 @@ async fn the_wire_process_decides_step_by_step() {
         .then_sends_nothing()
         .then_done();
 }
+
+/// Two nodes reach for a free lease at the same moment (on SQLite, whose calls really wait, so
+/// both read the lease before either writes): exactly one gets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_two_nodes_racing_for_a_free_lease_one_wins() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    for round in 0..20 {
+        let store = SqliteEventStore::open(dir.path().join(format!("{round}.db")))
+            .await
+            .expect("open");
+        let app = App::builder(store)
+            .aggregate::<BankAccount>()
+            .aggregate::<Wire>()
+            .build()
+            .expect("build the app");
+        let clock = ManualClock::new(Timestamp(1_000_000_000_000));
+        let runner = || {
+            ProcessRunner::<WireProcess, _>::new(app.clone(), WireSettings::default())
+                .clock(clock.clone())
+        };
+        let (mut first, mut second) = (runner(), runner());
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let (a, b) = tokio::join!(
+            async {
+                barrier.wait().await;
+                first.run_once().await.expect("run")
+            },
+            async {
+                barrier.wait().await;
+                second.run_once().await.expect("run")
+            }
+        );
+        assert!(a.leading != b.leading, "one leads, not {a:?} and {b:?}");
+    }
+}
