@@ -136,6 +136,22 @@ pub enum Error {
         supported: u16,
     },
 
+    /// A process manager's method panicked; the instance's state is as before, and the event
+    /// or deadline is tried again.
+    #[error("process `{process}` failed on {trigger} of instance `{key}`; it is tried again")]
+    Process {
+        /// The process manager's name.
+        process: &'static str,
+        /// The instance's correlation key.
+        key: String,
+        /// What it was handling: "event `WireSent` at version 2 of stream `wire-w1`", "deadline
+        /// `confirmation_overdue`", "the refusal of `Withdraw`".
+        trigger: String,
+        /// The panic.
+        #[source]
+        source: BoxError,
+    },
+
     /// A reactor's `#[on]` method failed on a stored event; the event is delivered again.
     #[error(
         "reactor `{reactor}` failed on event `{event}` at version {version} of stream \
@@ -269,7 +285,6 @@ impl Panicked {
 
 /// Polls `future`, turning a panic in any poll into [`Panicked`]; as [`catch_panic`], the
 /// caller discards what the future was changing.
-#[cfg(feature = "postgres")]
 pub(crate) async fn catch_panic_async<F: std::future::Future>(
     future: F,
 ) -> Result<F::Output, Panicked> {

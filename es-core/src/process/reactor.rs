@@ -14,7 +14,7 @@ use super::runner::Progress;
 use super::steps::Steps;
 use crate::app::{App, Sent};
 use crate::codec::{BoxError, Codec, Json};
-use crate::error::Error;
+use crate::error::{Error, catch_panic_async};
 use crate::projection::EventMeta;
 use crate::record::RecordedEvent;
 use crate::store::EventStore;
@@ -137,18 +137,21 @@ impl<R: Reactor, S: EventStore, C: Codec> ReactorRunner<R, S, C> {
 
     /// Reacts to one event; whether the reactor handled it.
     async fn react(&self, record: &RecordedEvent) -> Result<bool, Error> {
-        let steps = self
-            .reactor
-            .react(self.app.meta(record), self.app.codec(), &self.services)
-            .await
-            .map_err(|source| Error::Reaction {
-                reactor: R::NAME,
-                stream: record.stream.to_string(),
-                version: record.version,
-                position: record.position,
-                event: record.name.to_string(),
-                source,
-            })?;
+        let reacted = catch_panic_async(self.reactor.react(
+            self.app.meta(record),
+            self.app.codec(),
+            &self.services,
+        ))
+        .await
+        .unwrap_or_else(|panic| Err(Box::new(panic)));
+        let steps = reacted.map_err(|source| Error::Reaction {
+            reactor: R::NAME,
+            stream: record.stream.to_string(),
+            version: record.version,
+            position: record.position,
+            event: record.name.to_string(),
+            source,
+        })?;
         if !steps.deadlines.is_empty() {
             tracing::warn!(
                 reactor = R::NAME,

@@ -18,7 +18,7 @@ use super::record::{
 use super::steps::{DeadlineChange, Steps};
 use crate::app::{App, Sent};
 use crate::codec::{Codec, Json};
-use crate::error::Error;
+use crate::error::{Error, Panicked, catch_panic_async};
 use crate::record::{NewEvent, RecordedEvent};
 use crate::store::{EventStore, ExpectedVersion, StreamAppend};
 
@@ -331,19 +331,26 @@ impl<P: ProcessManager, S: EventStore, C: Codec> ProcessRunner<P, S, C> {
             }
             return Ok(false);
         }
-        let (steps, correlation) = match trigger {
+        // A panicking method changed only `state`, a copy, which is dropped with the error.
+        let (steps, correlation, what) = match trigger {
             Trigger::Event(record, input) => (
-                state
-                    .on_event(input, self.app.meta(record), &self.services)
+                catch_panic_async(state.on_event(input, self.app.meta(record), &self.services))
                     .await,
                 conversation.or(record.metadata.correlation_id),
+                format!(
+                    "event `{}` at version {} of stream `{}`",
+                    record.name, record.version, record.stream
+                ),
             ),
-            Trigger::Deadline { ref name, .. } => {
-                (state.on_deadline(name, &self.services).await, conversation)
-            }
+            Trigger::Deadline { ref name, .. } => (
+                catch_panic_async(state.on_deadline(name, &self.services)).await,
+                conversation,
+                format!("deadline `{name}`"),
+            ),
         };
+        let steps = steps.map_err(|panic| failed::<P>(key, what, panic))?;
         let outcome = self
-            .carry_out(&mut state, steps, &id.to_string(), correlation)
+            .carry_out(&mut state, key, steps, &id.to_string(), correlation)
             .await?;
         let now = self.clock.now();
         for change in outcome.deadlines {
@@ -486,6 +493,7 @@ impl<P: ProcessManager, S: EventStore, C: Codec> ProcessRunner<P, S, C> {
     async fn carry_out(
         &self,
         state: &mut P,
+        key: &str,
         steps: Steps,
         base: &str,
         correlation: Option<Uuid>,
@@ -503,10 +511,12 @@ impl<P: ProcessManager, S: EventStore, C: Codec> ProcessRunner<P, S, C> {
                     P::NAME
                 )));
             }
-            let key = format!("{}:{base}:{index}", P::NAME);
+            let idempotency = format!("{}:{base}:{index}", P::NAME);
             index += 1;
-            if let Sent::Refused(refusal) =
-                self.app.send_outgoing(&outgoing, key, correlation).await?
+            if let Sent::Refused(refusal) = self
+                .app
+                .send_outgoing(&outgoing, idempotency, correlation)
+                .await?
             {
                 tracing::debug!(
                     process = P::NAME,
@@ -516,7 +526,12 @@ impl<P: ProcessManager, S: EventStore, C: Codec> ProcessRunner<P, S, C> {
                 );
                 // The commands after a refused one depended on it: the `#[refused]` method's
                 // steps replace them.
-                let more = state.on_refused(&refusal, &self.services).await;
+                let more = catch_panic_async(state.on_refused(&refusal, &self.services))
+                    .await
+                    .map_err(|panic| {
+                        let what = format!("the refusal of `{}`", refusal.command_type());
+                        failed::<P>(key, what, panic)
+                    })?;
                 queue.clear();
                 queue.extend(more.commands);
                 outcome.deadlines.extend(more.deadlines);
@@ -531,6 +546,16 @@ impl<P: ProcessManager, S: EventStore, C: Codec> ProcessRunner<P, S, C> {
 struct Outcome {
     deadlines: Vec<DeadlineChange>,
     done: bool,
+}
+
+/// The error of a method of `P` that panicked on `what` for instance `key`.
+fn failed<P: ProcessManager>(key: &str, what: String, panic: Panicked) -> Error {
+    Error::Process {
+        process: P::NAME,
+        key: key.to_owned(),
+        trigger: what,
+        source: Box::new(panic),
+    }
 }
 
 /// The checkpoint of process `P`.
