@@ -26,7 +26,7 @@ pub(super) fn check(process: &mut ProcessManager, errors: &mut Errors) {
         .map(|on| &on.method)
         .chain(process.methods.refused.iter().map(|r| &r.method))
         .chain(process.methods.deadlines.iter().map(|d| &d.method))
-        .find(|method| method.services);
+        .find(|method| method.services.is_some());
     if let (Some(method), None) = (needs_services, &process.options.services) {
         errors.error(
             &method.ident,

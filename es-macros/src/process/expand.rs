@@ -5,6 +5,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::internals::dummy::wrap_in_const;
+use crate::internals::tokens::{located_group, relocate, span_range};
 
 use super::model::{Method, ProcessManager};
 
@@ -251,6 +252,10 @@ fn answers(
 }
 
 /// The call of a marked method, awaited when it is `async`, its outcome turned into `Steps`.
+///
+/// The conversion is located at the method's return type, so that one that is not `Steps` or
+/// `()` is reported there; the services argument at the services parameter's type, so that a
+/// mismatch with `services = ..` is reported there.
 fn call(
     method: &Method,
     args: &TokenStream,
@@ -258,15 +263,24 @@ fn call(
     services: &syn::Ident,
 ) -> TokenStream {
     let ident = &method.ident;
-    let services_arg = method.services.then(|| quote!(#services));
-    let call = quote!(self.#ident(#args #services_arg));
-    let call = if method.is_async {
-        quote!(#call.await)
-    } else {
-        call
-    };
-    // Spanned at the method: a return type that is not `Steps` says so there.
-    quote_spanned! {ident.span()=> #private::IntoSteps::into_steps(#call) }
+    let (first, last) = method
+        .output
+        .as_ref()
+        .map_or((ident.span(), ident.span()), span_range);
+    let mut args = args.clone();
+    if let Some(ty) = &method.services {
+        let services =
+            syn::Ident::new(&services.to_string(), services.span().located_at(ty.span()));
+        args.extend(quote!(#services));
+    }
+    let mut call = relocate(quote!(self.#ident), first);
+    call.extend([located_group(args, last)]);
+    if method.is_async {
+        call.extend(relocate(quote!(.await), last));
+    }
+    let mut convert = relocate(quote!(#private::IntoSteps::into_steps), first);
+    convert.extend([located_group(call, last)]);
+    convert
 }
 
 fn local(name: &str) -> syn::Ident {

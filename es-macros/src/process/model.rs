@@ -37,8 +37,10 @@ pub(super) struct Method {
     /// `#[cfg(..)]` attributes of the method, copied onto its dispatch.
     pub(super) cfgs: Vec<syn::Attribute>,
     pub(super) is_async: bool,
-    /// Whether it takes the services as its last argument.
-    pub(super) services: bool,
+    /// The type of its services parameter (`&Services`), when it takes one, last.
+    pub(super) services: Option<syn::Type>,
+    /// What it returns as written, `None` for `()`.
+    pub(super) output: Option<syn::Type>,
 }
 
 /// `#[on(key = field)] [async] fn m(&mut self, e: &Event[, meta: &EventMeta][, s: &Services])`.

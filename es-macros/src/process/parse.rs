@@ -70,8 +70,14 @@ fn is_meta(ty: &syn::Type) -> bool {
         .is_some_and(|ty| named_type(&ty).is_some_and(|(_, ident)| ident == "EventMeta"))
 }
 
-/// Checks the arguments after the fixed ones: at most the services, by shared reference.
-fn services(marked: &Marked<'_>, rest: &[&syn::PatType], usage: &str, errors: &mut Errors) -> bool {
+/// Checks the arguments after the fixed ones: at most the services, by shared reference; gives
+/// the type of the services parameter.
+fn services(
+    marked: &Marked<'_>,
+    rest: &[&syn::PatType],
+    usage: &str,
+    errors: &mut Errors,
+) -> Option<syn::Type> {
     let (role, method) = (marked.marker, &marked.sig.ident);
     for extra in rest.iter().skip(1) {
         errors.error(
@@ -81,9 +87,7 @@ fn services(marked: &Marked<'_>, rest: &[&syn::PatType], usage: &str, errors: &m
             ),
         );
     }
-    let Some(services) = rest.first() else {
-        return false;
-    };
+    let services = rest.first()?;
     if by_reference(&services.ty).is_none() {
         errors.error(
             &services.ty,
@@ -92,15 +96,19 @@ fn services(marked: &Marked<'_>, rest: &[&syn::PatType], usage: &str, errors: &m
             ),
         );
     }
-    true
+    Some((*services.ty).clone())
 }
 
-fn method(marked: &Marked<'_>, services: bool) -> Method {
+fn method(marked: &Marked<'_>, services: Option<syn::Type>) -> Method {
     Method {
         ident: marked.sig.ident.clone(),
         cfgs: marked.cfgs.clone(),
         is_async: marked.sig.asyncness.is_some(),
         services,
+        output: match &marked.sig.output {
+            syn::ReturnType::Default => None,
+            syn::ReturnType::Type(_, ty) => Some((**ty).clone()),
+        },
     }
 }
 
