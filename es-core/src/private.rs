@@ -312,6 +312,23 @@ pub fn route<T: Event, C: Codec>(
     )))
 }
 
+/// What may name a process manager's instance: the type of an `#[on(key = ..)]` field.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot name a process manager's instance: it does not implement `Display`",
+    label = "the `key` field names the instance, as text",
+    note = "key the `#[on]` method on a field that implements `Display` (a `String`, an id), or implement `Display` for `{Self}`"
+)]
+pub trait CorrelationKey {
+    /// The key as text: the instance's stream is named after it.
+    fn correlation_key(&self) -> String;
+}
+
+impl<T: ::std::fmt::Display + ?Sized> CorrelationKey for T {
+    fn correlation_key(&self) -> String {
+        self.to_string()
+    }
+}
+
 /// What a method of a process manager or reactor may return: [`Steps`], or `()` for none.
 #[diagnostic::on_unimplemented(
     message = "a process manager's or reactor's method returns `Steps` or `()`, not `{Self}`",

@@ -154,22 +154,30 @@ fn dispatch(process: &ProcessManager, private: &TokenStream, locals: &Locals) ->
             quote_spanned! {ty.span()=> #(#cfgs)* <#ty as #private::Event>::NAME }
         })
         .collect();
-    let routes: Vec<_> = process.methods.ons.iter().enumerate().map(|(index, on)| {
-        let ty = &on.event;
-        let cfgs = &on.method.cfgs;
-        let key = &on.key;
-        let event = local("__es_event");
-        let key_expr =
-            quote_spanned! {key.span()=> #private::std::string::ToString::to_string(&#event.#key) };
-        quote! {
-            #(#cfgs)*
-            if let ::core::option::Option::Some(__es_routed) =
-                #private::route::<#ty, _>(#codec, #record, #index, |#event: &#ty| #key_expr)?
-            {
-                return ::core::result::Result::Ok(::core::option::Option::Some(__es_routed));
+    let routes: Vec<_> = process
+        .methods
+        .ons
+        .iter()
+        .enumerate()
+        .map(|(index, on)| {
+            let ty = &on.event;
+            let cfgs = &on.method.cfgs;
+            let key = &on.key;
+            let event = local("__es_event");
+            // Located at the key: a field that is not `Display` is reported there.
+            let at = key.span();
+            let mut key_expr = relocate(quote!(#private::CorrelationKey::correlation_key), at);
+            key_expr.extend([located_group(relocate(quote!(&#event.#key), at), at)]);
+            quote! {
+                #(#cfgs)*
+                if let ::core::option::Option::Some(__es_routed) =
+                    #private::route::<#ty, _>(#codec, #record, #index, |#event: &#ty| #key_expr)?
+                {
+                    return ::core::result::Result::Ok(::core::option::Option::Some(__es_routed));
+                }
             }
-        }
-    }).collect();
+        })
+        .collect();
     let ons: Vec<_> = process
         .methods
         .ons
