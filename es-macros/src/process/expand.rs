@@ -144,14 +144,20 @@ fn dispatch(process: &ProcessManager, private: &TokenStream, locals: &Locals) ->
         ..
     } = locals;
     let call = |method: &Method, args: TokenStream| call(method, &args, private, services);
+    // Every use of an event type goes through `RoutedEvent`, located at the method's
+    // parameter: a type without `#[derive(Event)]` gets the same diagnostic at each use, there,
+    // and the compiler shows it once.
+    let as_routed = |ty: &syn::Type, item: TokenStream| {
+        relocate(quote!(<#ty as #private::RoutedEvent>::#item), ty.span())
+    };
     let handles: Vec<_> = process
         .methods
         .ons
         .iter()
         .map(|on| {
-            let ty = &on.event;
             let cfgs = &on.method.cfgs;
-            quote_spanned! {ty.span()=> #(#cfgs)* <#ty as #private::Event>::NAME }
+            let name = as_routed(&on.event, quote!(NAME));
+            quote! { #(#cfgs)* #name }
         })
         .collect();
     let routes: Vec<_> = process
@@ -168,10 +174,11 @@ fn dispatch(process: &ProcessManager, private: &TokenStream, locals: &Locals) ->
             let at = key.span();
             let mut key_expr = relocate(quote!(#private::CorrelationKey::correlation_key), at);
             key_expr.extend([located_group(relocate(quote!(&#event.#key), at), at)]);
+            let route = as_routed(ty, quote!(route));
             quote! {
                 #(#cfgs)*
                 if let ::core::option::Option::Some(__es_routed) =
-                    #private::route::<#ty, _>(#codec, #record, #index, |#event: &#ty| #key_expr)?
+                    #route(#codec, #record, #index, |#event: &#ty| #key_expr)?
                 {
                     return ::core::result::Result::Ok(::core::option::Option::Some(__es_routed));
                 }
