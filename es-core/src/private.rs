@@ -355,6 +355,12 @@ impl<T: ::std::fmt::Display + ?Sized> CorrelationKey for T {
     }
 }
 
+/// The refused command and the aggregate's error, when they are a `Cmd` and an `E`: the
+/// arguments of a `#[refused]` method.
+pub fn refused<Cmd: Command, E: 'static>(refusal: &Refusal) -> Option<(&Cmd, &E)> {
+    Some((refusal.command::<Cmd>()?, refusal.error::<E>()?))
+}
+
 /// What a method of a process manager or reactor may return: [`Steps`], or `()` for none.
 #[diagnostic::on_unimplemented(
     message = "a process manager's or reactor's method returns `Steps` or `()`, not `{Self}`",

@@ -350,8 +350,9 @@ pub fn projection(args: TokenStream, item: TokenStream) -> TokenStream {
 /// Methods take `&mut self` (the instance's state, stored after every step) and may be
 /// `async`. `#[on(key = field)]` methods take the event by reference, then optionally
 /// `meta: &EventMeta`; the key field (`key = 0` for a tuple struct) names the instance, so its
-/// type implements `Display`. `#[refused]` methods take the refused command and the
-/// aggregate's error, by reference; `#[deadline]` methods nothing. Each may take `services: &Services` last when
+/// type implements `Display`. `#[refused]` methods take the refused command (a
+/// `#[derive(Command)]` type) and the aggregate's error, by reference; `#[deadline]` methods
+/// nothing. Each may take `services: &Services` last when
 /// the block names them. They return `Steps` (commands to send, deadlines to set or cancel,
 /// `done()`) or `()`.
 ///

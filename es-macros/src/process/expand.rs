@@ -237,11 +237,14 @@ fn answers(
             let cfgs = &refused.method.cfgs;
             let (c, e) = (local("__es_command"), local("__es_error"));
             let call = call(&refused.method, quote!(#c, #e,));
+            // Located at the command's type: one that is not a command is reported there.
+            let refused = relocate(
+                quote!(#private::refused::<#command, #error>),
+                command.span(),
+            );
             quote! {
                 #(#cfgs)*
-                if let (::core::option::Option::Some(#c), ::core::option::Option::Some(#e)) =
-                    (#refusal.command::<#command>(), #refusal.error::<#error>())
-                {
+                if let ::core::option::Option::Some((#c, #e)) = #refused(#refusal) {
                     return #call;
                 }
             }
