@@ -384,22 +384,6 @@ impl IntoSteps for () {
     }
 }
 
-/// What a process manager's state must be: it is stored after each step.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be a process manager's state",
-    label = "its state is stored after every step",
-    note = "derive `Default, Clone, Serialize, Deserialize` for `{Self}`"
-)]
-pub trait ProcessState:
-    Default + Clone + ::serde::Serialize + ::serde::de::DeserializeOwned + Send + Sync + 'static
-{
-}
-
-impl<T> ProcessState for T where
-    T: Default + Clone + ::serde::Serialize + ::serde::de::DeserializeOwned + Send + Sync + 'static
-{
-}
-
 /// Logs a refusal no `#[refused]` method takes.
 pub fn unhandled_refusal(process: &'static str, refusal: &Refusal) -> Steps {
     ::tracing::warn!(

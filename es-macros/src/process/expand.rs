@@ -1,7 +1,7 @@
 //! [`ProcessManager`] -> `impl ProcessManager`. Cannot fail.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote};
 use syn::spanned::Spanned;
 
 use crate::internals::dummy::wrap_in_const;
@@ -43,10 +43,9 @@ pub(super) fn expand(process: &ProcessManager) -> TokenStream {
         refusal,
         deadline,
     } = &locals;
-    let state_check = quote_spanned! {self_ty.span()=>
-        fn __es_state_is_stored<T: #private::ProcessState>() {}
-        let _ = __es_state_is_stored::<#self_ty>;
-    };
+    // The signatures name the services type rather than `Self::Services`: a state that is not
+    // `Default`, `Serialize`, .. is then reported once, at the `impl`'s type, by the trait's
+    // supertraits, and not again at each projection through `Self`.
     wrap_in_const(&quote! {
         #[automatically_derived]
         impl #private::ProcessManager for #self_ty {
@@ -62,7 +61,6 @@ pub(super) fn expand(process: &ProcessManager) -> TokenStream {
                 ::core::option::Option<(#private::std::string::String, #private::Routed)>,
                 #private::Error,
             > {
-                #state_check
                 #(#routes)*
                 let _ = (#record, #codec);
                 ::core::result::Result::Ok(::core::option::Option::None)
@@ -73,7 +71,7 @@ pub(super) fn expand(process: &ProcessManager) -> TokenStream {
                 &mut self,
                 #input: #private::Routed,
                 #meta: #private::EventMeta<'_>,
-                #services: &Self::Services,
+                #services: &#services_ty,
             ) -> impl ::core::future::Future<Output = #private::Steps> + ::core::marker::Send {
                 async move {
                     let _ = (&#meta, #services);
@@ -88,7 +86,7 @@ pub(super) fn expand(process: &ProcessManager) -> TokenStream {
             fn on_refused(
                 &mut self,
                 #refusal: &#private::Refusal,
-                #services: &Self::Services,
+                #services: &#services_ty,
             ) -> impl ::core::future::Future<Output = #private::Steps> + ::core::marker::Send {
                 async move {
                     let _ = #services;
@@ -101,7 +99,7 @@ pub(super) fn expand(process: &ProcessManager) -> TokenStream {
             fn on_deadline(
                 &mut self,
                 #deadline: &::core::primitive::str,
-                #services: &Self::Services,
+                #services: &#services_ty,
             ) -> impl ::core::future::Future<Output = #private::Steps> + ::core::marker::Send {
                 async move {
                     let _ = #services;
