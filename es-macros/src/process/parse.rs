@@ -9,7 +9,8 @@ use crate::internals::Errors;
 use crate::internals::impl_block::Marked;
 use crate::internals::keys::{self, Keys};
 use crate::internals::signature::{Receiver, arguments, named_type, receiver};
-use crate::internals::symbol::{CRATE, KEY, NAME, ON_KEYS, PROCESS_KEYS, SERVICES};
+use crate::internals::symbol::{CRATE, DEADLINE, KEY, NAME, ON, ON_KEYS, PROCESS_KEYS, SERVICES};
+use crate::internals::tokens::display;
 
 use super::model::{Deadline, Method, On, Options, Refused};
 
@@ -80,19 +81,29 @@ fn services(
 ) -> Option<syn::Type> {
     let (role, method) = (marked.marker, &marked.sig.ident);
     for extra in rest.iter().skip(1) {
-        errors.error(
-            extra,
+        let message = if role == ON && is_meta(&extra.ty) {
+            format!(
+                "`#[on]` method `{method}` takes `meta: &EventMeta` right after the event, before the services; move it there: {usage}"
+            )
+        } else {
             format!(
                 "`#[{role}]` method `{method}` takes too many arguments: {usage}; remove this one"
-            ),
-        );
+            )
+        };
+        errors.error(extra, message);
     }
     let services = rest.first()?;
     if by_reference(&services.ty).is_none() {
+        let why = if role == DEADLINE {
+            "a deadline carries no data (keep what it needs in the state)"
+        } else {
+            "only the services may follow, by shared reference"
+        };
         errors.error(
             &services.ty,
             format!(
-                "`#[{role}]` method `{method}` takes the services by shared reference, e.g. `services: &Services`"
+                "`#[{role}]` method `{method}` cannot take `{}` here: {why}; write {usage}",
+                display(&services.ty)
             ),
         );
     }
