@@ -287,29 +287,78 @@ impl Routed {
     }
 }
 
-/// When the stored event is a `T`: decodes it and gives its correlation key and the routed
-/// event for `#[on]` method number `handler`. `None` for other events, which are not decoded.
+/// An event an `#[on]` method of a process manager takes: every [`Event`]. The expansion
+/// reaches the event's name and its routing through this one trait, located at the method's
+/// parameter, so that a type without `#[derive(Event)]` is reported there, once.
 ///
-/// # Errors
-/// When the event does not decode; the error names it.
-pub fn route<T: Event, C: Codec>(
-    codec: &C,
-    record: &RecordedEvent,
-    handler: usize,
-    key: impl FnOnce(&T) -> String,
-) -> Result<Option<(String, Routed)>, Error> {
-    if *record.name != *T::NAME {
-        return Ok(None);
+/// The bound is on the blanket impl, not a supertrait, so that the headline is this trait's.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an event",
+    label = "add `#[derive(Event)]` to `{Self}`"
+)]
+pub trait RoutedEvent: Sized {
+    /// [`Event::NAME`].
+    const NAME: &'static str;
+
+    /// When the stored event is a `Self`: decodes it and gives its correlation key and the
+    /// routed event for `#[on]` method number `handler`. `None` for other events, which are
+    /// not decoded.
+    ///
+    /// # Errors
+    /// When the event does not decode; the error names it.
+    fn route<C: Codec>(
+        codec: &C,
+        record: &RecordedEvent,
+        handler: usize,
+        key: impl FnOnce(&Self) -> String,
+    ) -> Result<Option<(String, Routed)>, Error>;
+}
+
+impl<T: Event> RoutedEvent for T {
+    const NAME: &'static str = T::NAME;
+
+    fn route<C: Codec>(
+        codec: &C,
+        record: &RecordedEvent,
+        handler: usize,
+        key: impl FnOnce(&Self) -> String,
+    ) -> Result<Option<(String, Routed)>, Error> {
+        if *record.name != *T::NAME {
+            return Ok(None);
+        }
+        let event = decode_record::<T, C>(codec, record)?;
+        let key = key(&event);
+        Ok(Some((
+            key,
+            Routed {
+                handler,
+                event: Box::new(event),
+            },
+        )))
     }
-    let event = decode_record::<T, C>(codec, record)?;
-    let key = key(&event);
-    Ok(Some((
-        key,
-        Routed {
-            handler,
-            event: Box::new(event),
-        },
-    )))
+}
+
+/// What may name a process manager's instance: the type of an `#[on(key = ..)]` field.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot name a process manager's instance: it does not implement `Display`",
+    label = "the `key` field names the instance, as text",
+    note = "key the `#[on]` method on a field that implements `Display` (a `String`, an id), or implement `Display` for `{Self}`"
+)]
+pub trait CorrelationKey {
+    /// The key as text: the instance's stream is named after it.
+    fn correlation_key(&self) -> String;
+}
+
+impl<T: ::std::fmt::Display + ?Sized> CorrelationKey for T {
+    fn correlation_key(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// The refused command and the aggregate's error, when they are a `Cmd` and an `E`: the
+/// arguments of a `#[refused]` method.
+pub fn refused<Cmd: Command, E: 'static>(refusal: &Refusal) -> Option<(&Cmd, &E)> {
+    Some((refusal.command::<Cmd>()?, refusal.error::<E>()?))
 }
 
 /// What a method of a process manager or reactor may return: [`Steps`], or `()` for none.
@@ -333,22 +382,6 @@ impl IntoSteps for () {
     fn into_steps(self) -> Steps {
         Steps::new()
     }
-}
-
-/// What a process manager's state must be: it is stored after each step.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be a process manager's state",
-    label = "its state is stored after every step",
-    note = "derive `Default, Clone, Serialize, Deserialize` for `{Self}`"
-)]
-pub trait ProcessState:
-    Default + Clone + ::serde::Serialize + ::serde::de::DeserializeOwned + Send + Sync + 'static
-{
-}
-
-impl<T> ProcessState for T where
-    T: Default + Clone + ::serde::Serialize + ::serde::de::DeserializeOwned + Send + Sync + 'static
-{
 }
 
 /// Logs a refusal no `#[refused]` method takes.

@@ -326,32 +326,56 @@ pub fn projection(args: TokenStream, item: TokenStream) -> TokenStream {
 /// Implements `ProcessManager` for a process manager's state from its `impl` block: a
 /// long-running process across aggregates, one instance per correlation key.
 ///
-/// ```ignore
-/// #[derive(Default, Clone, Serialize, Deserialize)]
-/// pub struct InterBankTransfer { amount: u64, account: String, settled: bool }
+/// ```
+/// use std::time::Duration;
+/// use es_core::prelude::*;
 ///
-/// #[process_manager(name = "inter-bank-transfer")]
-/// impl InterBankTransfer {
+/// #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+/// struct TransferRequested { transfer: String, from: String, amount: u64 }
+///
+/// #[derive(Command, Debug, Clone)]
+/// struct Withdraw { #[id] account: String, amount: u64 }
+/// # #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+/// # struct MoneyWithdrawn { amount: u64 }
+/// # #[derive(Debug, thiserror::Error)] #[error("no funds")] struct NoFunds;
+/// # #[derive(Debug, Clone, Default)] struct Account;
+/// # #[aggregate(name = "account", error = NoFunds)]
+/// # impl Account {
+/// #     #[handle] fn withdraw(&self, c: Withdraw) -> Result<MoneyWithdrawn, NoFunds> { Err(NoFunds) }
+/// #     #[apply] fn withdrawn(&mut self, _e: &MoneyWithdrawn) {}
+/// # }
+///
+/// #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// struct Transfer { from: String, amount: u64, failed: bool }
+///
+/// #[process_manager(name = "transfer")]
+/// impl Transfer {
 ///     #[on(key = transfer)]                   // the event's field that names the instance
-///     fn requested(&mut self, e: &InterBankTransferRequested) -> Steps {
+///     fn requested(&mut self, e: &TransferRequested) -> Steps {
+///         self.from.clone_from(&e.from);
 ///         self.amount = e.amount;
 ///         Steps::new()
 ///             .send(Withdraw { account: e.from.clone(), amount: e.amount })
-///             .deadline_in("confirmation_overdue", Duration::from_secs(60))
+///             .deadline_in("overdue", Duration::from_secs(60))
 ///     }
 ///     #[refused]                              // a command of this instance was refused
-///     fn withdrawal_refused(&mut self, cmd: &Withdraw, error: &BankError) -> Steps {
-///         Steps::new().done()
+///     fn withdrawal_refused(&mut self, _cmd: &Withdraw, _error: &NoFunds) -> Steps {
+///         self.failed = true;
+///         Steps::new().cancel_deadline("overdue").done()
 ///     }
 ///     #[deadline]                             // named after the method
-///     fn confirmation_overdue(&mut self) -> Steps { /* refund */ Steps::new().done() }
+///     fn overdue(&mut self) -> Steps {
+///         Steps::new().done()
+///     }
 /// }
 /// ```
 ///
 /// Methods take `&mut self` (the instance's state, stored after every step) and may be
 /// `async`. `#[on(key = field)]` methods take the event by reference, then optionally
-/// `meta: &EventMeta`; `#[refused]` methods the refused command and the aggregate's error, by
-/// reference; `#[deadline]` methods nothing. Each may take `services: &Services` last when
+/// `meta: &EventMeta`; the key field (`key = 0` for a tuple struct) names the instance, so its
+/// type implements `Display`. `#[refused]` methods take the refused command (a
+/// `#[derive(Command)]` type) and the aggregate's error, by reference; `#[deadline]` methods
+/// nothing. Each may take `services: &Services` last when
 /// the block names them. They return `Steps` (commands to send, deadlines to set or cancel,
 /// `done()`) or `()`.
 ///
@@ -372,7 +396,29 @@ pub fn process_manager(args: TokenStream, item: TokenStream) -> TokenStream {
 /// key), and returns `Steps` (commands to send, each keyed by the event's id), `()`, or a
 /// `Result` of either.
 ///
-/// ```ignore
+/// ```
+/// use es_core::prelude::*;
+///
+/// #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+/// struct AccountOpened { owner: String }
+/// # #[derive(Command, Debug, Clone)] struct Open { #[id] account: String }
+/// # #[derive(Debug, Clone, Default)] struct Account;
+/// # #[aggregate(name = "account")]
+/// # impl Account {
+/// #     #[handle] fn open(&self, _c: Open) -> AccountOpened { AccountOpened { owner: String::new() } }
+/// #     #[apply] fn opened(&mut self, _e: &AccountOpened) {}
+/// # }
+///
+/// #[derive(Debug, Default)]
+/// struct Mailer;
+/// # #[derive(Debug, thiserror::Error)] #[error("mail server down")] struct MailError;
+/// impl Mailer {
+///     async fn send_once(&self, key: Uuid, to: &str) -> Result<(), MailError> { Ok(()) }
+/// }
+///
+/// #[derive(Debug)]
+/// struct WelcomeMail;
+///
 /// #[reactor(name = "welcome-mail", services = Mailer)]
 /// impl WelcomeMail {
 ///     #[on]

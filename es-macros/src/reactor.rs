@@ -93,7 +93,7 @@ impl ImplAttribute for Reactor {
 
     fn check(&mut self, errors: &mut Errors) {
         if let (Some(on), None) = (
-            self.ons.iter().find(|on| on.method.services),
+            self.ons.iter().find(|on| on.method.services.is_some()),
             &self.options.services,
         ) {
             errors.error(
@@ -199,7 +199,7 @@ fn expand(reactor: &Reactor) -> TokenStream {
         let cfgs = &on.method.cfgs;
         let ident = &on.method.ident;
         let meta_arg = on.meta.then(|| quote!(&#meta,));
-        let services_arg = on.method.services.then(|| quote!(#services));
+        let services_arg = on.method.services.is_some().then(|| quote!(#services));
         let call = quote!(self.#ident(&#event, #meta_arg #services_arg));
         let call = if on.method.is_async {
             quote!(#call.await)

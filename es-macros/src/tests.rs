@@ -186,3 +186,31 @@ fn projection_read_model() {
     };
     insta::assert_snapshot!(pretty(crate::projection::attribute(args, item)));
 }
+
+#[test]
+fn process_manager_wire() {
+    let args = quote!(name = "wire", services = WireSettings);
+    let item = quote! {
+        impl WireProcess {
+            #[on(key = wire)]
+            fn requested(&mut self, e: &WireRequested, settings: &WireSettings) -> Steps {
+                Steps::new().deadline_in("confirmation_overdue", settings.timeout)
+            }
+
+            #[on(key = 0)]
+            #[cfg(feature = "audit")]
+            async fn audited(&mut self, e: &WireAudited, meta: &EventMeta) {}
+
+            #[refused]
+            fn withdrawal_refused(&mut self, cmd: &Withdraw, error: &BankError) -> Steps {
+                Steps::new().done()
+            }
+
+            #[deadline]
+            async fn confirmation_overdue(&mut self, settings: &WireSettings) -> Steps {
+                Steps::new()
+            }
+        }
+    };
+    insta::assert_snapshot!(pretty(crate::process::attribute(args, item)));
+}

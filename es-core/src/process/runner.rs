@@ -51,9 +51,25 @@ pub struct Progress {
 /// one node's runner act at a time, the others wait to take over.
 ///
 /// # Examples
-/// ```ignore
-/// let runner = ProcessRunner::<InterBankTransfer, _>::new(app.clone(), ());
-/// tokio::spawn(runner.run(Duration::from_millis(200)));
+/// ```
+/// # use es_core::prelude::*;
+/// # #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+/// # struct Started { id: String }
+/// # #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// # struct Flow;
+/// # #[process_manager]
+/// # impl Flow { #[on(key = id)] fn started(&mut self, _e: &Started) {} }
+/// use std::time::Duration;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let app = App::builder(InMemoryEventStore::new()).build()?;
+/// let mut runner = ProcessRunner::<Flow, _>::new(app.clone(), ());
+/// let progress = runner.run_once().await?;          // or: tokio::spawn(runner.run(poll))
+/// assert!(progress.leading);
+/// # let _ = Duration::ZERO;
+/// # Ok(())
+/// # }
 /// ```
 pub struct ProcessRunner<P: ProcessManager, S, C = Json> {
     app: App<S, C>,

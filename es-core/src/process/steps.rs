@@ -21,6 +21,15 @@ use crate::record::Timestamp;
 ///
 /// #[derive(Command, Debug, Clone)]
 /// struct Withdraw { #[id] account: String, amount: u64 }
+/// # #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+/// # struct MoneyWithdrawn { amount: u64 }
+/// # #[derive(Debug, Clone, Default)]
+/// # struct Account;
+/// # #[aggregate(name = "account")]
+/// # impl Account {
+/// #     #[handle] fn withdraw(&self, c: Withdraw) -> MoneyWithdrawn { MoneyWithdrawn { amount: c.amount } }
+/// #     #[apply] fn withdrawn(&mut self, _e: &MoneyWithdrawn) {}
+/// # }
 ///
 /// let steps = Steps::new()
 ///     .send(Withdraw { account: "alice".into(), amount: 30 })

@@ -1,11 +1,11 @@
 //! [`Aggregate`] -> the two enums, their impls and `impl Aggregate`. Cannot fail.
 
-use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::internals::dummy::wrap_in_const;
-use crate::internals::tokens::{display, relocate, span_range};
+use crate::internals::tokens::{display, located_group, relocate, span_range};
 
 use super::model::{Aggregate, Handle};
 
@@ -481,13 +481,6 @@ fn handle_arm(
         #(#cfgs)*
         #command_enum::#variant(#command) => #convert,
     }
-}
-
-/// `( tokens )` located at `span`.
-fn located_group(tokens: TokenStream, span: Span) -> TokenTree {
-    let mut group = Group::new(Delimiter::Parenthesis, tokens);
-    group.set_span(group.span().located_at(span));
-    TokenTree::Group(group)
 }
 
 /// A local of generated code, invisible to the user's code.

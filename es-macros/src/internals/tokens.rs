@@ -1,6 +1,6 @@
 //! Token helpers: re-spanning, and types written back in messages.
 
-use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use quote::ToTokens;
 
 /// `tokens` located at `span` (nested groups included) but resolving as before, so that a
@@ -20,6 +20,13 @@ pub(crate) fn relocate(tokens: TokenStream, span: Span) -> TokenStream {
             }
         })
         .collect()
+}
+
+/// `( tokens )` located at `span`: the arguments of a call located by [`relocate`].
+pub(crate) fn located_group(tokens: TokenStream, span: Span) -> TokenTree {
+    let mut group = Group::new(Delimiter::Parenthesis, tokens);
+    group.set_span(group.span().located_at(span));
+    TokenTree::Group(group)
 }
 
 /// The spans of the first and the last token of `tokens`: a compiler diagnostic about an

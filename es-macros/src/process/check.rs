@@ -1,10 +1,12 @@
-//! Rules across the methods of one `#[process_manager]` block. Duplicates are reported and
-//! dropped, so that the model left behind expands without clashes.
+//! Rules across the methods of one `#[process_manager]` block. Duplicates, and methods that take
+//! services the block does not declare, are reported and dropped, so that the model left behind
+//! expands without clashes or a second error.
 
 use crate::internals::Errors;
+use crate::internals::symbol::{DEADLINE, ON, REFUSED};
 use crate::internals::tokens::display;
 
-use super::model::ProcessManager;
+use super::model::{Method, ProcessManager};
 
 pub(super) fn check(process: &mut ProcessManager, errors: &mut Errors) {
     if let Some(name) = &process.options.name {
@@ -19,22 +21,17 @@ pub(super) fn check(process: &mut ProcessManager, errors: &mut Errors) {
             );
         }
     }
-    let needs_services = process
-        .methods
-        .ons
-        .iter()
-        .map(|on| &on.method)
-        .chain(process.methods.refused.iter().map(|r| &r.method))
-        .chain(process.methods.deadlines.iter().map(|d| &d.method))
-        .find(|method| method.services);
-    if let (Some(method), None) = (needs_services, &process.options.services) {
-        errors.error(
-            &method.ident,
-            format!(
-                "method `{}` takes services, but `#[process_manager(..)]` names none: add `services = MyServices`",
-                method.ident
-            ),
-        );
+    if process.options.services.is_none() {
+        let methods = &mut process.methods;
+        methods
+            .ons
+            .retain(|on| !undeclared_services(ON, &on.method, errors));
+        methods
+            .refused
+            .retain(|refused| !undeclared_services(REFUSED, &refused.method, errors));
+        methods
+            .deadlines
+            .retain(|deadline| !undeclared_services(DEADLINE, &deadline.method, errors));
     }
     let mut kept = Vec::new();
     for on in std::mem::take(&mut process.methods.ons) {
@@ -72,4 +69,29 @@ pub(super) fn check(process: &mut ProcessManager, errors: &mut Errors) {
         }
     }
     process.methods.refused = kept.into_iter().map(|(_, refused)| refused).collect();
+}
+
+/// Whether `method` takes services though the block declares none (`&()` excepted), reported
+/// at its parameter's type; such a method is left out of the expansion, so that the error is
+/// the only one.
+fn undeclared_services(role: &str, method: &Method, errors: &mut Errors) -> bool {
+    let Some(services) = &method.services else {
+        return false;
+    };
+    let named = match services {
+        syn::Type::Reference(reference) => &*reference.elem,
+        other => other,
+    };
+    if matches!(named, syn::Type::Tuple(tuple) if tuple.elems.is_empty()) {
+        return false;
+    }
+    errors.error(
+        services,
+        format!(
+            "`#[{role}]` method `{}` takes services, but `#[process_manager]` declares none; add `services = {}` to `#[process_manager(..)]`",
+            method.ident,
+            display(named)
+        ),
+    );
+    true
 }

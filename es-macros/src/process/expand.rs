@@ -1,10 +1,11 @@
 //! [`ProcessManager`] -> `impl ProcessManager`. Cannot fail.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote};
 use syn::spanned::Spanned;
 
 use crate::internals::dummy::wrap_in_const;
+use crate::internals::tokens::{located_group, relocate, span_range};
 
 use super::model::{Method, ProcessManager};
 
@@ -42,10 +43,9 @@ pub(super) fn expand(process: &ProcessManager) -> TokenStream {
         refusal,
         deadline,
     } = &locals;
-    let state_check = quote_spanned! {self_ty.span()=>
-        fn __es_state_is_stored<T: #private::ProcessState>() {}
-        let _ = __es_state_is_stored::<#self_ty>;
-    };
+    // The signatures name the services type rather than `Self::Services`: a state that is not
+    // `Default`, `Serialize`, .. is then reported once, at the `impl`'s type, by the trait's
+    // supertraits, and not again at each projection through `Self`.
     wrap_in_const(&quote! {
         #[automatically_derived]
         impl #private::ProcessManager for #self_ty {
@@ -61,7 +61,6 @@ pub(super) fn expand(process: &ProcessManager) -> TokenStream {
                 ::core::option::Option<(#private::std::string::String, #private::Routed)>,
                 #private::Error,
             > {
-                #state_check
                 #(#routes)*
                 let _ = (#record, #codec);
                 ::core::result::Result::Ok(::core::option::Option::None)
@@ -72,7 +71,7 @@ pub(super) fn expand(process: &ProcessManager) -> TokenStream {
                 &mut self,
                 #input: #private::Routed,
                 #meta: #private::EventMeta<'_>,
-                #services: &Self::Services,
+                #services: &#services_ty,
             ) -> impl ::core::future::Future<Output = #private::Steps> + ::core::marker::Send {
                 async move {
                     let _ = (&#meta, #services);
@@ -87,7 +86,7 @@ pub(super) fn expand(process: &ProcessManager) -> TokenStream {
             fn on_refused(
                 &mut self,
                 #refusal: &#private::Refusal,
-                #services: &Self::Services,
+                #services: &#services_ty,
             ) -> impl ::core::future::Future<Output = #private::Steps> + ::core::marker::Send {
                 async move {
                     let _ = #services;
@@ -100,7 +99,7 @@ pub(super) fn expand(process: &ProcessManager) -> TokenStream {
             fn on_deadline(
                 &mut self,
                 #deadline: &::core::primitive::str,
-                #services: &Self::Services,
+                #services: &#services_ty,
             ) -> impl ::core::future::Future<Output = #private::Steps> + ::core::marker::Send {
                 async move {
                     let _ = #services;
@@ -143,32 +142,47 @@ fn dispatch(process: &ProcessManager, private: &TokenStream, locals: &Locals) ->
         ..
     } = locals;
     let call = |method: &Method, args: TokenStream| call(method, &args, private, services);
+    // Every use of an event type goes through `RoutedEvent`, located at the method's
+    // parameter: a type without `#[derive(Event)]` gets the same diagnostic at each use, there,
+    // and the compiler shows it once.
+    let as_routed = |ty: &syn::Type, item: TokenStream| {
+        relocate(quote!(<#ty as #private::RoutedEvent>::#item), ty.span())
+    };
     let handles: Vec<_> = process
         .methods
         .ons
         .iter()
         .map(|on| {
-            let ty = &on.event;
             let cfgs = &on.method.cfgs;
-            quote_spanned! {ty.span()=> #(#cfgs)* <#ty as #private::Event>::NAME }
+            let name = as_routed(&on.event, quote!(NAME));
+            quote! { #(#cfgs)* #name }
         })
         .collect();
-    let routes: Vec<_> = process.methods.ons.iter().enumerate().map(|(index, on)| {
-        let ty = &on.event;
-        let cfgs = &on.method.cfgs;
-        let key = &on.key;
-        let event = local("__es_event");
-        let key_expr =
-            quote_spanned! {key.span()=> #private::std::string::ToString::to_string(&#event.#key) };
-        quote! {
-            #(#cfgs)*
-            if let ::core::option::Option::Some(__es_routed) =
-                #private::route::<#ty, _>(#codec, #record, #index, |#event: &#ty| #key_expr)?
-            {
-                return ::core::result::Result::Ok(::core::option::Option::Some(__es_routed));
+    let routes: Vec<_> = process
+        .methods
+        .ons
+        .iter()
+        .enumerate()
+        .map(|(index, on)| {
+            let ty = &on.event;
+            let cfgs = &on.method.cfgs;
+            let key = &on.key;
+            let event = local("__es_event");
+            // Located at the key: a field that is not `Display` is reported there.
+            let at = key.span();
+            let mut key_expr = relocate(quote!(#private::CorrelationKey::correlation_key), at);
+            key_expr.extend([located_group(relocate(quote!(&#event.#key), at), at)]);
+            let route = as_routed(ty, quote!(route));
+            quote! {
+                #(#cfgs)*
+                if let ::core::option::Option::Some(__es_routed) =
+                    #route(#codec, #record, #index, |#event: &#ty| #key_expr)?
+                {
+                    return ::core::result::Result::Ok(::core::option::Option::Some(__es_routed));
+                }
             }
-        }
-    }).collect();
+        })
+        .collect();
     let ons: Vec<_> = process
         .methods
         .ons
@@ -221,11 +235,14 @@ fn answers(
             let cfgs = &refused.method.cfgs;
             let (c, e) = (local("__es_command"), local("__es_error"));
             let call = call(&refused.method, quote!(#c, #e,));
+            // Located at the command's type: one that is not a command is reported there.
+            let refused = relocate(
+                quote!(#private::refused::<#command, #error>),
+                command.span(),
+            );
             quote! {
                 #(#cfgs)*
-                if let (::core::option::Option::Some(#c), ::core::option::Option::Some(#e)) =
-                    (#refusal.command::<#command>(), #refusal.error::<#error>())
-                {
+                if let ::core::option::Option::Some((#c, #e)) = #refused(#refusal) {
                     return #call;
                 }
             }
@@ -251,6 +268,10 @@ fn answers(
 }
 
 /// The call of a marked method, awaited when it is `async`, its outcome turned into `Steps`.
+///
+/// The conversion is located at the method's return type, so that one that is not `Steps` or
+/// `()` is reported there; the services argument at the services parameter's type, so that a
+/// mismatch with `services = ..` is reported there.
 fn call(
     method: &Method,
     args: &TokenStream,
@@ -258,15 +279,24 @@ fn call(
     services: &syn::Ident,
 ) -> TokenStream {
     let ident = &method.ident;
-    let services_arg = method.services.then(|| quote!(#services));
-    let call = quote!(self.#ident(#args #services_arg));
-    let call = if method.is_async {
-        quote!(#call.await)
-    } else {
-        call
-    };
-    // Spanned at the method: a return type that is not `Steps` says so there.
-    quote_spanned! {ident.span()=> #private::IntoSteps::into_steps(#call) }
+    let (first, last) = method
+        .output
+        .as_ref()
+        .map_or((ident.span(), ident.span()), span_range);
+    let mut args = args.clone();
+    if let Some(ty) = &method.services {
+        let services =
+            syn::Ident::new(&services.to_string(), services.span().located_at(ty.span()));
+        args.extend(quote!(#services));
+    }
+    let mut call = relocate(quote!(self.#ident), first);
+    call.extend([located_group(args, last)]);
+    if method.is_async {
+        call.extend(relocate(quote!(.await), last));
+    }
+    let mut convert = relocate(quote!(#private::IntoSteps::into_steps), first);
+    convert.extend([located_group(call, last)]);
+    convert
 }
 
 fn local(name: &str) -> syn::Ident {

@@ -37,8 +37,10 @@ pub(crate) struct Method {
     /// `#[cfg(..)]` attributes of the method, copied onto its dispatch.
     pub(crate) cfgs: Vec<syn::Attribute>,
     pub(crate) is_async: bool,
-    /// Whether it takes the services as its last argument.
-    pub(crate) services: bool,
+    /// The type of its services parameter (`&Services`), when it takes one, last.
+    pub(crate) services: Option<syn::Type>,
+    /// What it returns as written, `None` for `()`.
+    pub(crate) output: Option<syn::Type>,
 }
 
 /// `#[on(key = field)] [async] fn m(&mut self, e: &Event[, meta: &EventMeta][, s: &Services])`.

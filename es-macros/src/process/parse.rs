@@ -9,7 +9,8 @@ use crate::internals::Errors;
 use crate::internals::impl_block::Marked;
 use crate::internals::keys::{self, Keys};
 use crate::internals::signature::{Receiver, arguments, named_type, receiver};
-use crate::internals::symbol::{CRATE, KEY, NAME, ON_KEYS, PROCESS_KEYS, SERVICES};
+use crate::internals::symbol::{CRATE, DEADLINE, KEY, NAME, ON, ON_KEYS, PROCESS_KEYS, SERVICES};
+use crate::internals::tokens::display;
 
 use super::model::{Deadline, Method, On, Options, Refused};
 
@@ -70,42 +71,55 @@ pub(crate) fn is_meta(ty: &syn::Type) -> bool {
         .is_some_and(|ty| named_type(&ty).is_some_and(|(_, ident)| ident == "EventMeta"))
 }
 
-/// Checks the arguments after the fixed ones: at most the services, by shared reference.
+/// Checks the arguments after the fixed ones: at most the services, by shared reference; gives
+/// the type of the services parameter.
 pub(crate) fn services(
     marked: &Marked<'_>,
     rest: &[&syn::PatType],
     usage: &str,
     errors: &mut Errors,
-) -> bool {
+) -> Option<syn::Type> {
     let (role, method) = (marked.marker, &marked.sig.ident);
     for extra in rest.iter().skip(1) {
-        errors.error(
-            extra,
+        let message = if role == ON && is_meta(&extra.ty) {
+            format!(
+                "`#[on]` method `{method}` takes `meta: &EventMeta` right after the event, before the services; move it there: {usage}"
+            )
+        } else {
             format!(
                 "`#[{role}]` method `{method}` takes too many arguments: {usage}; remove this one"
-            ),
-        );
+            )
+        };
+        errors.error(extra, message);
     }
-    let Some(services) = rest.first() else {
-        return false;
-    };
+    let services = rest.first()?;
     if by_reference(&services.ty).is_none() {
+        let why = if role == DEADLINE {
+            "a deadline carries no data (keep what it needs in the state)"
+        } else {
+            "only the services may follow, by shared reference"
+        };
         errors.error(
             &services.ty,
             format!(
-                "`#[{role}]` method `{method}` takes the services by shared reference, e.g. `services: &Services`"
+                "`#[{role}]` method `{method}` cannot take `{}` here: {why}; write {usage}",
+                display(&services.ty)
             ),
         );
     }
-    true
+    Some((*services.ty).clone())
 }
 
-pub(crate) fn method(marked: &Marked<'_>, services: bool) -> Method {
+pub(crate) fn method(marked: &Marked<'_>, services: Option<syn::Type>) -> Method {
     Method {
         ident: marked.sig.ident.clone(),
         cfgs: marked.cfgs.clone(),
         is_async: marked.sig.asyncness.is_some(),
         services,
+        output: match &marked.sig.output {
+            syn::ReturnType::Default => None,
+            syn::ReturnType::Type(_, ty) => Some((**ty).clone()),
+        },
     }
 }
 

@@ -1,0 +1,25 @@
+use es_core::prelude::*;
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct WireRequested {
+    pub wire: String,
+    pub amount: u64,
+}
+
+#[derive(Default, Clone, Serialize, Deserialize)]
+pub struct WireProcess;
+
+#[process_manager]
+impl WireProcess {
+    #[on(key = wire)]
+    fn requested(&mut self, _e: &WireRequested) -> Steps {
+        Steps::new()
+    }
+
+    #[on(key = wire)]
+    fn requested_again(&mut self, _e: &WireRequested) -> Steps {
+        Steps::new()
+    }
+}
+
+fn main() {}

@@ -1,0 +1,24 @@
+use es_core::prelude::*;
+
+/// Serializable, but not `Display`: it cannot name an instance.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct WireId(pub u64);
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct WireRequested {
+    pub wire: WireId,
+    pub amount: u64,
+}
+
+#[derive(Default, Clone, Serialize, Deserialize)]
+pub struct WireProcess;
+
+#[process_manager]
+impl WireProcess {
+    #[on(key = wire)]
+    fn requested(&mut self, _e: &WireRequested) -> Steps {
+        Steps::new()
+    }
+}
+
+fn main() {}
