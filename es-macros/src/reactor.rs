@@ -13,6 +13,7 @@ use crate::internals::signature::{Receiver, arguments, receiver};
 use crate::internals::symbol::{CRATE, NAME, ON, REACTOR_KEYS, SERVICES};
 use crate::internals::tokens::display;
 use crate::internals::{CratePath, Errors, case};
+use crate::process::expand::call;
 use crate::process::model::Method;
 use crate::process::parse::{by_reference, is_meta, method, services};
 
@@ -92,17 +93,22 @@ impl ImplAttribute for Reactor {
     }
 
     fn check(&mut self, errors: &mut Errors) {
-        if let (Some(on), None) = (
-            self.ons.iter().find(|on| on.method.services.is_some()),
-            &self.options.services,
-        ) {
-            errors.error(
-                &on.method.ident,
-                format!(
-                    "method `{}` takes services, but `#[reactor(..)]` names none: add `services = MyServices`",
-                    on.method.ident
-                ),
-            );
+        if self.options.services.is_none() {
+            // Reported at the parameter and left out of the expansion: nothing follows.
+            self.ons.retain(|on| {
+                let Some(ty) = &on.method.services else {
+                    return true;
+                };
+                errors.error(
+                    ty,
+                    format!(
+                        "`#[on]` method `{}` takes services, but `#[reactor]` declares none; add `services = {}` to `#[reactor(..)]`",
+                        on.method.ident,
+                        display(&strip_reference(ty))
+                    ),
+                );
+                false
+            });
         }
         let mut kept: Vec<On> = Vec::new();
         for on in std::mem::take(&mut self.ons) {
@@ -175,6 +181,14 @@ fn on(marked: &Marked<'_>, errors: &mut Errors) -> Option<On> {
     })
 }
 
+/// `T` for `&T`, else the type itself.
+fn strip_reference(ty: &syn::Type) -> syn::Type {
+    match ty {
+        syn::Type::Reference(reference) => (*reference.elem).clone(),
+        other => other.clone(),
+    }
+}
+
 fn expand(reactor: &Reactor) -> TokenStream {
     let private = reactor.options.krate.private();
     let self_ty = &reactor.self_ty;
@@ -197,18 +211,15 @@ fn expand(reactor: &Reactor) -> TokenStream {
     let dispatch = reactor.ons.iter().map(|on| {
         let ty = &on.event;
         let cfgs = &on.method.cfgs;
-        let ident = &on.method.ident;
         let meta_arg = on.meta.then(|| quote!(&#meta,));
-        let services_arg = on.method.services.is_some().then(|| quote!(#services));
-        let call = quote!(self.#ident(&#event, #meta_arg #services_arg));
-        let call = if on.method.is_async {
-            quote!(#call.await)
-        } else {
-            call
-        };
+        let outcome = call(
+            &on.method,
+            &quote!(&#event, #meta_arg),
+            &quote!(#private::IntoReaction::into_reaction),
+            &services,
+        );
         let decode =
             quote_spanned! {ty.span()=> #private::decode_record::<#ty, _>(#codec, #record) };
-        let outcome = quote_spanned! {ident.span()=> #private::IntoReaction::into_reaction(#call) };
         quote! {
             #(#cfgs)*
             if *#record.name == *<#ty as #private::Event>::NAME {

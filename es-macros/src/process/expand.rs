@@ -141,7 +141,14 @@ fn dispatch(process: &ProcessManager, private: &TokenStream, locals: &Locals) ->
         services,
         ..
     } = locals;
-    let call = |method: &Method, args: TokenStream| call(method, &args, private, services);
+    let call = |method: &Method, args: TokenStream| {
+        call(
+            method,
+            &args,
+            &quote!(#private::IntoSteps::into_steps),
+            services,
+        )
+    };
     // Every use of an event type goes through `RoutedEvent`, located at the method's
     // parameter: a type without `#[derive(Event)]` gets the same diagnostic at each use, there,
     // and the compiler shows it once.
@@ -225,7 +232,14 @@ fn answers(
         deadline,
         ..
     } = locals;
-    let call = |method: &Method, args: TokenStream| call(method, &args, private, services);
+    let call = |method: &Method, args: TokenStream| {
+        call(
+            method,
+            &args,
+            &quote!(#private::IntoSteps::into_steps),
+            services,
+        )
+    };
     let refusals: Vec<_> = process
         .methods
         .refused
@@ -272,10 +286,10 @@ fn answers(
 /// The conversion is located at the method's return type, so that one that is not `Steps` or
 /// `()` is reported there; the services argument at the services parameter's type, so that a
 /// mismatch with `services = ..` is reported there.
-fn call(
+pub(crate) fn call(
     method: &Method,
     args: &TokenStream,
-    private: &TokenStream,
+    convert: &TokenStream,
     services: &syn::Ident,
 ) -> TokenStream {
     let ident = &method.ident;
@@ -294,7 +308,7 @@ fn call(
     if method.is_async {
         call.extend(relocate(quote!(.await), last));
     }
-    let mut convert = relocate(quote!(#private::IntoSteps::into_steps), first);
+    let mut convert = relocate(convert.clone(), first);
     convert.extend([located_group(call, last)]);
     convert
 }

@@ -3,7 +3,7 @@
 //! refusals to its `#[refused]` methods and of deadlines to its `#[deadline]` methods.
 
 mod check;
-mod expand;
+pub(crate) mod expand;
 pub(crate) mod model;
 pub(crate) mod parse;
 
