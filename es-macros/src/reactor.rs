@@ -104,7 +104,7 @@ impl ImplAttribute for Reactor {
                     format!(
                         "`#[on]` method `{}` takes services, but `#[reactor]` declares none; add `services = {}` to `#[reactor(..)]`",
                         on.method.ident,
-                        display(&strip_reference(ty))
+                        display(strip_reference(ty))
                     ),
                 );
                 false
