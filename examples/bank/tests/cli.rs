@@ -159,3 +159,87 @@ fn concurrent_processes_on_one_postgres_database_lose_no_deposit() {
     let account = format!("shared-{}", uuid::Uuid::now_v7());
     concurrent_processes_on_one_account(&url, &account);
 }
+
+/// Transfers from the command line: both accounts change together, a refusal changes neither
+/// and exits 1; 4 processes transferring back and forth at once conserve the money.
+fn transfers_from_the_command_line(database: &str, prefix: &str) {
+    let (a, b) = (format!("{prefix}-a"), format!("{prefix}-b"));
+    expect(&bank(database, &["open", &a, "Ann"]), 0, "AccountOpened");
+    expect(&bank(database, &["open", &b, "Bob"]), 0, "AccountOpened");
+    expect(
+        &bank(database, &["deposit", &a, "100"]),
+        0,
+        "MoneyDeposited",
+    );
+    expect(
+        &bank(database, &["transfer", &a, &b, "30"]),
+        0,
+        "at position",
+    );
+    expect(
+        &bank(database, &["transfer", &a, &b, "500"]),
+        1,
+        "insufficient funds: balance 70, requested 500",
+    );
+    expect(
+        &bank(database, &["transfer", &a, &a, "5"]),
+        1,
+        "two different accounts",
+    );
+    let movers: Vec<_> = (0..4)
+        .map(|n| {
+            let (database, a, b) = (database.to_owned(), a.clone(), b.clone());
+            thread::spawn(move || {
+                for _ in 0..5 {
+                    let (from, to) = if n % 2 == 0 { (&a, &b) } else { (&b, &a) };
+                    let output = bank(&database, &["transfer", from, to, "1"]);
+                    assert!(
+                        matches!(output.status.code(), Some(0 | 1)),
+                        "{}",
+                        text(&output)
+                    );
+                }
+            })
+        })
+        .collect();
+    for mover in movers {
+        mover.join().expect("a transferring process");
+    }
+    let balance = |account: &str| -> u64 {
+        let output = bank(database, &["balance", account]);
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        stdout
+            .lines()
+            .find(|line| line.ends_with(" cents"))
+            .and_then(|line| line.rsplit(": ").next())
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|cents| cents.parse().ok())
+            .unwrap_or_else(|| panic!("a balance in {}", text(&output)))
+    };
+    assert_eq!(balance(&a) + balance(&b), 100, "the money is conserved");
+}
+
+#[test]
+fn transfers_on_sqlite() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    transfers_from_the_command_line(&temp_db(dir.path()), "t");
+}
+
+#[test]
+fn transfers_on_postgres() {
+    let Ok(url) = std::env::var("ES_POSTGRES_URL") else {
+        eprintln!("WARNING: PostgreSQL test DID NOT RUN: ES_POSTGRES_URL is not set");
+        return;
+    };
+    transfers_from_the_command_line(&url, &format!("t{}", uuid::Uuid::now_v7().simple()));
+}
+
+#[test]
+fn transfers_in_memory() {
+    // A memory store lives for one run: the accounts do not exist, so the transfer is refused.
+    expect(
+        &bank("memory", &["transfer", "a", "b", "1"]),
+        1,
+        "does not exist",
+    );
+}

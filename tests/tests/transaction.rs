@@ -1,0 +1,155 @@
+//! One atomic decision over several aggregates: a read-only aggregate guards the append, a
+//! conflict runs the decision again, an error writes nothing, an idempotency key covers the
+//! whole decision, and inline projections see every event of it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use es_core::prelude::*;
+use es_core::{EventStore, NewEvent};
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+struct Added {
+    amount: u64,
+}
+
+#[derive(Command, Debug, Clone)]
+struct Add {
+    #[id]
+    id: String,
+    amount: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Counter {
+    total: u64,
+}
+
+#[aggregate(name = "counter")]
+impl Counter {
+    #[handle]
+    fn add(&self, cmd: Add) -> Added {
+        Added { amount: cmd.amount }
+    }
+    #[apply]
+    fn added(&mut self, e: &Added) {
+        self.total += e.amount;
+    }
+}
+
+#[derive(Debug, Default)]
+struct Totals(HashMap<String, u64>);
+
+struct TotalOf(String);
+
+#[projection]
+impl Totals {
+    #[on]
+    fn added(&mut self, e: &Added, meta: &EventMeta<'_>) {
+        *self.0.entry(meta.aggregate_id().to_owned()).or_default() += e.amount;
+    }
+    #[query]
+    fn total(&self, q: TotalOf) -> u64 {
+        self.0.get(&q.0).copied().unwrap_or(0)
+    }
+}
+
+fn app() -> App<InMemoryEventStore> {
+    App::builder(InMemoryEventStore::new())
+        .aggregate::<Counter>()
+        .projection(Totals::default())
+        .build()
+        .expect("build the app")
+}
+
+fn add(id: &str, amount: u64) -> Add {
+    Add {
+        id: id.into(),
+        amount,
+    }
+}
+
+#[tokio::test]
+async fn a_read_aggregate_guards_the_append_and_a_conflict_runs_the_decision_again() {
+    let app = app();
+    app.send(add("limit", 10)).await.expect("seed");
+    let runs = Arc::new(AtomicU32::new(0));
+    let done = app
+        .transaction(|tx| {
+            let (app, runs) = (app.clone(), Arc::clone(&runs));
+            async move {
+                let limit = tx.load::<Counter>("limit").await?;
+                if runs.fetch_add(1, Ordering::SeqCst) == 0 {
+                    // Another writer changes the aggregate read, before the commit.
+                    let other = NewEvent::new("Added", 1, r#"{"amount":5}"#);
+                    app.store()
+                        .append("counter-limit", ExpectedVersion::Any, vec![other])
+                        .await?;
+                }
+                tx.send(add("a", limit.total)).await?;
+                tx.send(add("b", limit.total)).await?;
+                Ok::<_, CommandError<std::convert::Infallible>>(())
+            }
+        })
+        .await
+        .expect("the transaction");
+    assert_eq!((runs.load(Ordering::SeqCst), done.retries), (2, 1));
+    assert_eq!(
+        done.streams,
+        [("counter-a".to_owned(), 1), ("counter-b".to_owned(), 1)]
+    );
+    // Decided on the limit as the other writer left it.
+    assert_eq!(app.load::<Counter>("a").await.expect("load").0.total, 15);
+    // The inline projection saw both events before the transaction returned.
+    assert_eq!(app.query(TotalOf("a".into())).await.expect("query"), 15);
+    assert_eq!(app.query(TotalOf("b".into())).await.expect("query"), 15);
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("changed my mind")]
+struct ChangedMind;
+
+#[tokio::test]
+async fn an_error_writes_nothing() {
+    let app = app();
+    let refused = app
+        .transaction(|tx| async move {
+            tx.send(add("a", 1)).await.map_err(|_| ChangedMind)?;
+            Err::<(), _>(ChangedMind)
+        })
+        .await;
+    assert!(matches!(
+        refused,
+        Err(TransactionError::Rejected(ChangedMind))
+    ));
+    assert_eq!(
+        app.store()
+            .stream_version("counter-a")
+            .await
+            .expect("version"),
+        0
+    );
+}
+
+#[tokio::test]
+async fn an_idempotency_key_covers_the_whole_decision() {
+    let app = app();
+    let decide = |tx: Transaction<InMemoryEventStore>| async move {
+        tx.send(add("a", 2)).await?;
+        tx.send(add("a", 3)).await?;
+        tx.send(add("b", 4)).await?;
+        Ok::<_, CommandError<std::convert::Infallible>>(())
+    };
+    let key = || CommandMetadata::new().idempotency_key("request-7");
+    let first = app.transaction_with(key(), decide).await.expect("first");
+    assert!(!first.duplicate);
+    let again = app.transaction_with(key(), decide).await.expect("again");
+    assert!(again.duplicate, "{again:?}");
+    assert_eq!(
+        (again.streams.clone(), again.position),
+        (first.streams, first.position)
+    );
+    assert_eq!(app.load::<Counter>("a").await.expect("load").0.total, 5);
+    assert_eq!(app.load::<Counter>("b").await.expect("load").0.total, 4);
+}
