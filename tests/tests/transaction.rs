@@ -153,3 +153,117 @@ async fn an_idempotency_key_covers_the_whole_decision() {
     assert_eq!(app.load::<Counter>("a").await.expect("load").0.total, 5);
     assert_eq!(app.load::<Counter>("b").await.expect("load").0.total, 4);
 }
+
+#[derive(Debug, thiserror::Error)]
+#[error("not enough: {0}")]
+struct NotEnough(u64);
+
+#[tokio::test]
+async fn a_keyed_decision_sent_again_after_it_committed_is_never_decided_again() {
+    let app = app();
+    app.send(add("src", 10)).await.expect("seed");
+    // Moves everything `src` holds to `dst`; refuses when `src` is empty.
+    let drain = |tx: Transaction<InMemoryEventStore>| async move {
+        let src = tx.load::<Counter>("src").await.map_err(|_| NotEnough(0))?;
+        if src.total == 0 {
+            return Err(NotEnough(0));
+        }
+        tx.send(add("dst", src.total))
+            .await
+            .map_err(|_| NotEnough(0))?;
+        Ok(src.total)
+    };
+    let key = || CommandMetadata::new().idempotency_key("drain-1");
+    let first = app.transaction_with(key(), drain).await.expect("first");
+    assert_eq!(first.value, 10);
+    // Pretend `src` was emptied meanwhile, as the drain would have in a real ledger.
+    app.store()
+        .append(
+            "counter-src",
+            ExpectedVersion::Any,
+            vec![NewEvent::new("Added", 1, r#"{"amount":0}"#)],
+        )
+        .await
+        .expect("another writer");
+    let again = app
+        .transaction_with(key(), drain)
+        .await
+        .expect("the original");
+    assert!(
+        again.duplicate && again.position == first.position,
+        "{again:?}"
+    );
+    assert_eq!(
+        app.load::<Counter>("dst").await.expect("load").0.total,
+        10,
+        "once"
+    );
+}
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+struct Reserved {
+    seats: u64,
+}
+
+#[derive(Command, Debug, Clone)]
+struct Reserve {
+    #[id]
+    show: String,
+    seats: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Show {
+    reserved: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("sold out")]
+struct SoldOut;
+
+#[aggregate(name = "show", error = SoldOut)]
+impl Show {
+    /// Decides after a pause (a remote check), so two sends in one transaction can overlap.
+    #[handle]
+    async fn reserve(&self, cmd: Reserve) -> Result<Reserved, SoldOut> {
+        tokio::task::yield_now().await;
+        if self.reserved + cmd.seats > 100 {
+            return Err(SoldOut);
+        }
+        Ok(Reserved { seats: cmd.seats })
+    }
+    #[apply]
+    fn reserved(&mut self, e: &Reserved) {
+        self.reserved += e.seats;
+    }
+}
+
+#[tokio::test]
+async fn two_commands_of_one_transaction_at_once_on_one_stream_are_an_error() {
+    let app = App::builder(InMemoryEventStore::new())
+        .aggregate::<Show>()
+        .build()
+        .expect("build the app");
+    let reserve = |seats| Reserve {
+        show: "s".into(),
+        seats,
+    };
+    let result = app
+        .transaction(|tx| async move {
+            // Each would fit alone; together they overbook: both decided on the same state.
+            let (first, second) = tokio::join!(tx.send(reserve(60)), tx.send(reserve(60)));
+            first?;
+            second?;
+            Ok::<_, CommandError<SoldOut>>(())
+        })
+        .await;
+    let text = format!("{:?}", result.expect_err("refused"));
+    assert!(
+        text.contains("two commands of one transaction ran at once"),
+        "{text}"
+    );
+    assert_eq!(
+        app.store().stream_version("show-s").await.expect("version"),
+        0
+    );
+}

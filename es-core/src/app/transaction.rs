@@ -16,6 +16,7 @@ use crate::store::{AppendResult, EventStore, ExpectedVersion, StreamAppend};
 
 use super::cache::lock;
 use super::command::retry_pause;
+use super::idempotency::stored_as_sent;
 use super::metadata::{CommandMetadata, Resolved, idempotent_id};
 use super::{App, CommandError};
 
@@ -48,6 +49,16 @@ pub enum TransactionError<E> {
     /// [`Error::Backend`], the events may or may not have been committed.
     #[error(transparent)]
     Store(#[from] Error),
+    /// Its idempotency key was used by a transaction that committed, and the decision, run
+    /// again on the current state, failed: the original outcome, as
+    /// [`Transacted::streams`] and [`Transacted::position`] would have given it.
+    #[error("a transaction with this idempotency key committed already (last position {position})")]
+    AlreadyCommitted {
+        /// Each stream the original wrote, with its version after it.
+        streams: Vec<(String, u64)>,
+        /// The global position of its last event.
+        position: u64,
+    },
     /// Other writers kept changing the aggregates it loaded; it gave up after `retries` runs.
     #[error(
         "gave up on stream `{stream}` after {retries} conflicting retries; nothing was applied"
@@ -146,8 +157,11 @@ impl<S: EventStore, C: Codec> Transaction<S, C> {
     {
         let stream = Cmd::Aggregate::stream_name(command.aggregate_id());
         self.touch::<Cmd::Aggregate>(&stream).await?;
-        let before = self.with::<Cmd::Aggregate, _>(&stream, |touched| {
-            state::<Cmd::Aggregate>(touched).clone()
+        let (before, staged_before) = self.with::<Cmd::Aggregate, _>(&stream, |touched| {
+            (
+                state::<Cmd::Aggregate>(touched).clone(),
+                touched.staged.len(),
+            )
         })?;
         let slot = self.app.slot::<Cmd::Aggregate>()?;
         let events = Cmd::Aggregate::handle(&before, command.into_command(), &slot.services)
@@ -155,6 +169,15 @@ impl<S: EventStore, C: Codec> Transaction<S, C> {
             .map_err(CommandError::Rejected)?;
         let staged = self.with::<Cmd::Aggregate, _>(&stream, |touched| {
             let first = touched.staged.len();
+            if first != staged_before {
+                // Another command of this transaction staged events on the stream while this
+                // one was deciding on the state before them.
+                return Err(Error::backend(format!(
+                    "two commands of one transaction ran at once on stream `{}`; send them one \
+                     after the other",
+                    touched.stream
+                )));
+            }
             let encoded = self
                 .app
                 .encode(&touched.stream, first, &events, &self.metadata)?;
@@ -306,10 +329,26 @@ impl<S: EventStore, C: Codec> App<S, C> {
             };
             let decided = decide(tx.clone()).await;
             let touched = tx.lock().take().unwrap_or_default();
+            let key = metadata.idempotency_key.as_deref();
+            if let Some(key) = key {
+                // Sent again after it committed: the original outcome, never a second decision.
+                if let Some((streams, position)) = self.committed_under(&touched, key).await? {
+                    return match decided {
+                        Ok(value) => Ok(Transacted {
+                            value,
+                            streams,
+                            position,
+                            retries,
+                            duplicate: true,
+                        }),
+                        Err(_) => Err(TransactionError::AlreadyCommitted { streams, position }),
+                    };
+                }
+            }
             if touched.is_empty() {
                 // Nothing loaded: nothing to guard, nothing to write.
                 return match decided {
-                    Ok(value) => Ok(transacted(value, &[], &[], retries, false)),
+                    Ok(value) => Ok(transacted(value, &[], &[], retries)),
                     Err(error) => Err(TransactionError::Rejected(error)),
                 };
             }
@@ -336,24 +375,18 @@ impl<S: EventStore, C: Codec> App<S, C> {
                 .collect();
             let sent = parts.clone();
             match self.inner.store.append_streams(parts).await {
-                Ok(results) => {
-                    let duplicate = sent
-                        .iter()
-                        .zip(&results)
-                        .any(|(part, result)| {
-                            !part.events.is_empty()
-                                && matches!(part.expected,
-                                    ExpectedVersion::Exact(loaded) if result.first_version != loaded + 1)
-                        });
-                    self.after_commit(&touched, &sent, &results, duplicate)
-                        .await;
-                    return Ok(transacted(value, &sent, &results, retries, duplicate));
+                // A keyed call the store answered with an earlier call's results (the same ids
+                // at the same places) holds that call's events: ours only if they are what we
+                // sent; otherwise the next turn finds the original outcome.
+                Ok(_) if key.is_some() && !self.stored_as_sent(&sent).await? => {
+                    retries = self.next_try(retries, &sent[0].stream).await?;
                 }
-                Err(Error::DuplicateEvent { .. }) if metadata.idempotency_key.is_some() => {
-                    let key = metadata.idempotency_key.as_deref().unwrap_or_default();
-                    if let Some(results) = self.original_results(&sent, key).await? {
-                        return Ok(transacted(value, &sent, &results, retries, true));
-                    }
+                Ok(results) => {
+                    self.after_commit(&touched, &sent, &results).await;
+                    return Ok(transacted(value, &sent, &results, retries));
+                }
+                Err(Error::DuplicateEvent { .. }) if key.is_some() => {
+                    // Another call with the key won: the next turn finds its outcome.
                     retries = self.next_try(retries, &sent[0].stream).await?;
                 }
                 Err(Error::Conflict { stream, .. }) => {
@@ -362,6 +395,20 @@ impl<S: EventStore, C: Codec> App<S, C> {
                 Err(error) => return Err(error.into()),
             }
         }
+    }
+
+    /// Whether the store holds, after each part's expected version, the events the part sent.
+    async fn stored_as_sent(&self, sent: &[StreamAppend]) -> Result<bool, Error> {
+        for part in sent.iter().filter(|part| !part.events.is_empty()) {
+            let ExpectedVersion::Exact(version) = part.expected else {
+                continue;
+            };
+            if !stored_as_sent(&self.inner.store, &part.stream, version, Some(&part.events)).await?
+            {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Counts a retry, or gives up; waits a jittered pause before the next try.
@@ -393,13 +440,9 @@ impl<S: EventStore, C: Codec> App<S, C> {
         touched: &[Touched],
         sent: &[StreamAppend],
         results: &[AppendResult],
-        duplicate: bool,
     ) {
         for t in touched.iter().filter(|t| !t.staged.is_empty()) {
             (t.mark_stale)();
-        }
-        if duplicate {
-            return;
         }
         let inline = self.inner.projections.iter().any(|p| p.is_inline());
         for (part, result) in sent.iter().zip(results) {
@@ -410,39 +453,31 @@ impl<S: EventStore, C: Codec> App<S, C> {
         }
     }
 
-    /// The results of the committed transaction whose events have the ids `sent` has (derived
-    /// from its idempotency key), read back: `None` when not all of them are stored.
-    async fn original_results(
+    /// The streams and last position of the transaction committed under idempotency `key`
+    /// on any of the `touched` streams (its event ids derive from the stream and the key), or
+    /// `None` when none was.
+    async fn committed_under(
         &self,
-        sent: &[StreamAppend],
+        touched: &[Touched],
         key: &str,
-    ) -> Result<Option<Vec<AppendResult>>, Error> {
-        let mut results = Vec::with_capacity(sent.len());
-        for part in sent {
-            let mut first = None;
+    ) -> Result<Option<(Vec<(String, u64)>, u64)>, Error> {
+        let mut streams = Vec::new();
+        let mut position = 0;
+        for t in touched {
             let mut last = None;
-            for index in 0..part.events.len() {
-                let Some(record) = self
-                    .inner
-                    .store
-                    .find_event(idempotent_id(&part.stream, key, index))
-                    .await?
-                else {
-                    return Ok(None);
+            for index in 0.. {
+                let id = idempotent_id(&t.stream, key, index);
+                let Some(record) = self.inner.store.find_event(id).await? else {
+                    break;
                 };
-                first.get_or_insert((record.version, record.position));
                 last = Some((record.version, record.position));
             }
-            let ((first_version, first_position), (version, position)) =
-                first.zip(last).unwrap_or_default();
-            results.push(AppendResult {
-                first_version,
-                version,
-                first_position,
-                position,
-            });
+            if let Some((version, at)) = last {
+                streams.push((t.stream.clone(), version));
+                position = position.max(at);
+            }
         }
-        Ok(Some(results))
+        Ok((!streams.is_empty()).then_some((streams, position)))
     }
 }
 
@@ -452,7 +487,6 @@ fn transacted<T>(
     sent: &[StreamAppend],
     results: &[AppendResult],
     retries: u32,
-    duplicate: bool,
 ) -> Transacted<T> {
     let written: Vec<_> = sent
         .iter()
@@ -471,6 +505,6 @@ fn transacted<T>(
             .max()
             .unwrap_or(0),
         retries,
-        duplicate,
+        duplicate: false,
     }
 }

@@ -100,16 +100,46 @@ impl Lease {
     }
 
     /// The guard every step appends with: the lease stream as we last wrote it.
-    pub(super) fn guard(&self) -> Option<StreamAppend> {
-        self.held.map(|(version, _)| {
-            StreamAppend::new(&self.stream, ExpectedVersion::Exact(version), Vec::new())
-        })
+    ///
+    /// # Errors
+    /// When the lease is not held: nothing may be written.
+    pub(super) fn guard(&self) -> Result<StreamAppend, Error> {
+        let (version, _) = self.held.ok_or_else(not_held)?;
+        Ok(StreamAppend::new(
+            &self.stream,
+            ExpectedVersion::Exact(version),
+            Vec::new(),
+        ))
+    }
+
+    /// Whether the guard a call returned with is the lease as we hold it: a call the store
+    /// answered as a retry of another node's identical step reports the lease's version now.
+    pub(super) fn still_ours(&self, guard: &crate::store::AppendResult) -> bool {
+        self.held
+            .is_some_and(|(version, _)| guard.version == version)
+    }
+
+    /// Checks, before a command is sent, that the lease holds for a quarter of its length
+    /// more: a node paused past its lease must not send what the new holder decides anew.
+    ///
+    /// # Errors
+    /// When it does not: the step stops, to be taken again once the lease is renewed.
+    pub(super) fn check(&self, clock: &dyn Clock) -> Result<(), Error> {
+        let margin = micros(self.ttl / 4);
+        match self.held {
+            Some((_, until)) if until.0.saturating_sub(margin) > clock.now().0 => Ok(()),
+            _ => Err(not_held()),
+        }
     }
 
     /// Forgets the lease: a step's guard failed, so another node took it.
     pub(super) fn lost(&mut self) {
         self.held = None;
     }
+}
+
+fn not_held() -> Error {
+    Error::backend("this node does not hold the process's lease (or not for long enough)")
 }
 
 fn micros(duration: Duration) -> i64 {

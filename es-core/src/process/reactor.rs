@@ -116,6 +116,11 @@ impl<R: Reactor, S: EventStore, C: Codec> ReactorRunner<R, S, C> {
                 break;
             };
             for record in &batch {
+                // Renewed as it goes: a long backlog must not outlive the lease.
+                if self.lease.hold(self.app.store(), &*self.clock).await? == Holding::Elsewhere {
+                    self.app.store().save_checkpoint(&name, checkpoint).await?;
+                    return Ok(progress);
+                }
                 let reacted = self.react(record).await;
                 if reacted.is_err() {
                     // At least once: the failed event is the next one delivered.

@@ -6,7 +6,6 @@ use uuid::Uuid;
 
 use crate::error::Error;
 use crate::record::{NewEvent, RecordedEvent, Timestamp};
-use crate::store::validate_stream_name;
 
 /// The stored name of an instance's step.
 pub(super) const STEP: &str = "es.ProcessStep";
@@ -85,14 +84,50 @@ pub(super) fn derived_id(parts: &[&str]) -> Uuid {
 /// The namespace of [`derived_id`].
 const PROCESS_IDS: Uuid = Uuid::from_u128(0x6c2d_41a8_9a57_4a4f_8f0e_1b3c_5d7e_9f21);
 
-/// The stream of the instance with correlation `key`: `process-{name}-{key}`, or, when the key
-/// would make an invalid stream name (too long, control characters), one named by a hash of it,
-/// so a hostile key in an event cannot stop the process.
+/// The stream of the instance with correlation `key`: `process-{name}-{key}` for a key of
+/// letters, digits, `_` and `-` (up to 100 bytes), else `process-{name}-~{hash of the key}`.
+/// The other streams of a process end in `.lease` and `.deadlines`, and a plain key holds
+/// neither `.` nor `~`, so no key names another stream, and a hostile key (too long, control
+/// characters) cannot make an invalid name that would stop the process.
 pub(super) fn instance_stream(name: &str, key: &str) -> String {
-    let stream = format!("process-{name}-{key}");
-    if validate_stream_name(&stream).is_ok() {
-        stream
+    let plain = !key.is_empty()
+        && key.len() <= 100
+        && key
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-');
+    if plain {
+        format!("process-{name}-{key}")
     } else {
-        format!("process-{name}-#{}", derived_id(&[key]).simple())
+        format!("process-{name}-~{}", derived_id(&[key]).simple())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::instance_stream;
+
+    #[test]
+    fn no_key_names_another_stream() {
+        assert_eq!(instance_stream("wire", "w-1_a"), "process-wire-w-1_a");
+        let long = "k".repeat(300);
+        for hostile in [
+            "retry.lease",
+            "x.deadlines",
+            "~abc",
+            "a\u{0}b",
+            "",
+            long.as_str(),
+        ] {
+            let stream = instance_stream("wire", hostile);
+            assert!(
+                stream.starts_with("process-wire-~"),
+                "{hostile:?} -> {stream}"
+            );
+            assert!(!stream.contains('.') && stream.len() < 100, "{stream}");
+        }
+        assert_ne!(
+            instance_stream("wire", "a.b"),
+            instance_stream("wire", "a.c")
+        );
     }
 }

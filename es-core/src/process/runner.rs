@@ -292,6 +292,9 @@ impl<P: ProcessManager, S: EventStore, C: Codec> ProcessRunner<P, S, C> {
                 let step: Step<P> = decode(record)?;
                 (step.state, step.done, step.correlation)
             };
+            if self.instances.len() >= MAX_CACHED {
+                self.instances.clear();
+            }
             self.instances.insert(
                 key.to_owned(),
                 Instance {
@@ -383,6 +386,8 @@ impl<P: ProcessManager, S: EventStore, C: Codec> ProcessRunner<P, S, C> {
             });
         }
         if outcome.done {
+            // A done instance has no deadlines: none it had, none it set in this step.
+            changes.retain(|change| !matches!(change, DeadlineRecord::Set { .. }));
             let schedule = self
                 .schedule
                 .as_ref()
@@ -444,8 +449,22 @@ impl<P: ProcessManager, S: EventStore, C: Codec> ProcessRunner<P, S, C> {
                 events,
             ));
         }
-        parts.extend(self.lease.guard());
+        parts.push(self.lease.guard()?);
         match self.app.store().append_streams(parts).await {
+            Ok(results)
+                if !results
+                    .last()
+                    .is_some_and(|guard| self.lease.still_ours(guard)) =>
+            {
+                // Answered as a retry of the same step another node recorded meanwhile: this
+                // node lost the lease; read everything again.
+                self.lease.lost();
+                self.instances.clear();
+                self.schedule = None;
+                Err(Error::backend(
+                    "another node recorded this step; the lease moved",
+                ))
+            }
             Ok(results) => {
                 if let Some((stream, _, _, step)) = step {
                     let version = results[0].version;
@@ -482,7 +501,9 @@ impl<P: ProcessManager, S: EventStore, C: Codec> ProcessRunner<P, S, C> {
                 Err(error)
             }
             Err(error) => {
+                // Maybe written, maybe not: read the instance and the deadlines again.
                 self.instances.remove(key);
+                self.schedule = None;
                 Err(error)
             }
         }
@@ -519,16 +540,19 @@ impl<P: ProcessManager, S: EventStore, C: Codec> ProcessRunner<P, S, C> {
             deadlines: steps.deadlines,
             done: steps.done,
         };
-        let mut index = 0;
+        let (mut index, mut sent, mut compensations) = (0, 0, 0);
+        let mut base_index = base.to_owned();
         while let Some(outgoing) = queue.pop_front() {
-            if index == MAX_COMMANDS {
+            sent += 1;
+            if sent > MAX_COMMANDS {
                 return Err(Error::backend(format!(
                     "process `{}` decided more than {MAX_COMMANDS} commands for one event",
                     P::NAME
                 )));
             }
-            let idempotency = format!("{}:{base}:{index}", P::NAME);
+            let idempotency = format!("{}:{base_index}:{index}", P::NAME);
             index += 1;
+            self.lease.check(&*self.clock)?;
             if let Sent::Refused(refusal) = self
                 .app
                 .send_outgoing(&outgoing, idempotency, correlation)
@@ -541,7 +565,7 @@ impl<P: ProcessManager, S: EventStore, C: Codec> ProcessRunner<P, S, C> {
                     "refused"
                 );
                 // The commands after a refused one depended on it: the `#[refused]` method's
-                // steps replace them.
+                // steps replace them, keyed apart so that no key ever names two commands.
                 let more = catch_panic_async(state.on_refused(&refusal, &self.services))
                     .await
                     .map_err(|panic| {
@@ -550,6 +574,9 @@ impl<P: ProcessManager, S: EventStore, C: Codec> ProcessRunner<P, S, C> {
                     })?;
                 queue.clear();
                 queue.extend(more.commands);
+                compensations += 1;
+                base_index = format!("{base}:r{compensations}");
+                index = 0;
                 outcome.deadlines.extend(more.deadlines);
                 outcome.done |= more.done;
             }
