@@ -194,9 +194,11 @@ async fn open_pairs<S: EventStore>(app: &App<S>, variant: &str, tasks: usize) ->
 async fn atomic<S: EventStore>(app: App<S>, pair: Pair, transfers: u64) -> Pair {
     let [from, to] = &pair.accounts;
     for _ in 0..transfers {
-        bank::transfer(&app, from, to, AMOUNT)
+        let done = bank::transfer(&app, from, to, AMOUNT)
             .await
             .expect("a transfer");
+        // Disjoint pairs: a retry would mean the figure measures conflicts.
+        assert_eq!(done.retries, 0, "a transfer retried");
     }
     pair
 }
