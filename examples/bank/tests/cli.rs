@@ -190,7 +190,7 @@ fn transfers_from_the_command_line(database: &str, prefix: &str) {
         .map(|n| {
             let (database, a, b) = (database.to_owned(), a.clone(), b.clone());
             thread::spawn(move || {
-                for _ in 0..5 {
+                for _ in 0..3 {
                     let (from, to) = if n % 2 == 0 { (&a, &b) } else { (&b, &a) };
                     let output = bank(&database, &["transfer", from, to, "1"]);
                     assert!(
