@@ -267,3 +267,45 @@ async fn two_commands_of_one_transaction_at_once_on_one_stream_are_an_error() {
         0
     );
 }
+
+/// After a commit the app's cached copies hold the transaction's events; a copy made stale by
+/// another writer is read again after the conflict it causes.
+#[tokio::test]
+async fn the_cache_follows_transactions_and_recovers_from_other_writers() {
+    let app = app();
+    for round in 1..=3_u64 {
+        app.transaction(|tx| async move {
+            tx.send(add("x", 1)).await?;
+            tx.send(add("y", 2)).await?;
+            Ok::<_, CommandError<std::convert::Infallible>>(())
+        })
+        .await
+        .expect("a transaction");
+        assert_eq!(app.load::<Counter>("x").await.expect("load").0.total, round);
+    }
+    app.store()
+        .append(
+            "counter-x",
+            ExpectedVersion::Exact(3),
+            vec![NewEvent::new("Added", 1, r#"{"amount":100}"#)],
+        )
+        .await
+        .expect("another writer");
+    let done = app
+        .transaction(|tx| async move {
+            let x = tx.load::<Counter>("x").await?;
+            tx.send(add("y", x.total)).await?;
+            Ok::<_, CommandError<std::convert::Infallible>>(())
+        })
+        .await
+        .expect("a transaction");
+    assert_eq!(
+        app.load::<Counter>("y").await.expect("load").0.total,
+        6 + 103
+    );
+    assert!(done.retries <= 1, "{done:?}");
+    app.send(add("x", 1))
+        .await
+        .expect("a command after the transactions");
+    assert_eq!(app.load::<Counter>("x").await.expect("load").0.total, 104);
+}

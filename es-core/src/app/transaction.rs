@@ -118,8 +118,15 @@ struct Touched {
     staged: Vec<NewEvent>,
     /// Tells the app's cached copy that it missed the transaction's events. A copy locked by a
     /// command right now is left alone: that command's append conflicts and reads them.
-    mark_stale: Box<dyn Fn() + Send + Sync>,
+    /// Brings the app's cached copy up to date after a commit: `Some((state, version))` when
+    /// the transaction wrote its stream (the copy takes the state, if nothing moved it since
+    /// it was loaded), `None` when the copy must be read again (a conflict). A copy locked by
+    /// a command right now is left alone: that command conflicts or reads the stream.
+    settle: Settle,
 }
+
+/// See [`Touched::settle`].
+type Settle = Box<dyn Fn(Option<(&(dyn Any + Send + Sync), u64)>) + Send + Sync>;
 
 impl<S: EventStore, C: Codec> Transaction<S, C> {
     /// The current state of the aggregate with this id, with the events this transaction
@@ -214,7 +221,11 @@ impl<S: EventStore, C: Codec> Transaction<S, C> {
         let slot = self.app.slot::<A>()?;
         let entry = slot.cache.entry(stream);
         let mut hydrated = lock(&entry).await;
-        self.app.catch_up(stream, &mut hydrated).await?;
+        // A cached copy known current is taken as it is, as a command takes it: the append's
+        // guard checks its version, and a refusal stands only once checked current.
+        if !hydrated.fresh {
+            self.app.catch_up(stream, &mut hydrated).await?;
+        }
         let (loaded, state) = (hydrated.version, Box::new(hydrated.state.clone()));
         drop(hydrated);
         let mut touched = self.lock();
@@ -225,9 +236,19 @@ impl<S: EventStore, C: Codec> Transaction<S, C> {
                 loaded,
                 state,
                 staged: Vec::new(),
-                mark_stale: Box::new(move || {
-                    if let Ok(mut hydrated) = entry.try_lock() {
-                        hydrated.fresh = false;
+                settle: Box::new(move |committed| {
+                    let Ok(mut hydrated) = entry.try_lock() else {
+                        return;
+                    };
+                    match committed
+                        .and_then(|(state, version)| Some((state.downcast_ref::<A>()?, version)))
+                    {
+                        Some((state, version)) if hydrated.version == loaded => {
+                            hydrated.state = state.clone();
+                            hydrated.version = version;
+                            hydrated.fresh = true;
+                        }
+                        _ => hydrated.fresh = false,
                     }
                 }),
             });
@@ -359,6 +380,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
                     return Err(TransactionError::Rejected(error));
                 }
                 Err(_) => {
+                    forget(&touched);
                     retries = self.next_try(retries, &touched[0].stream).await?;
                     continue;
                 }
@@ -379,6 +401,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
                 // at the same places) holds that call's events: ours only if they are what we
                 // sent; otherwise the next turn finds the original outcome.
                 Ok(_) if key.is_some() && !self.stored_as_sent(&sent).await? => {
+                    forget(&touched);
                     retries = self.next_try(retries, &sent[0].stream).await?;
                 }
                 Ok(results) => {
@@ -387,12 +410,18 @@ impl<S: EventStore, C: Codec> App<S, C> {
                 }
                 Err(Error::DuplicateEvent { .. }) if key.is_some() => {
                     // Another call with the key won: the next turn finds its outcome.
+                    forget(&touched);
                     retries = self.next_try(retries, &sent[0].stream).await?;
                 }
                 Err(Error::Conflict { stream, .. }) => {
+                    forget(&touched);
                     retries = self.next_try(retries, &stream).await?;
                 }
-                Err(error) => return Err(error.into()),
+                Err(error) => {
+                    // Maybe written, maybe not: read every stream again next time.
+                    forget(&touched);
+                    return Err(error.into());
+                }
             }
         }
     }
@@ -433,16 +462,18 @@ impl<S: EventStore, C: Codec> App<S, C> {
         Ok(true)
     }
 
-    /// After a commit: the cached aggregates it wrote are read again before their next command
-    /// (they did not see its events), and the inline projections take its records.
+    /// After a commit: the cached aggregates it wrote take their new state, and the inline
+    /// projections take its records.
     async fn after_commit(
         &self,
         touched: &[Touched],
         sent: &[StreamAppend],
         results: &[AppendResult],
     ) {
-        for t in touched.iter().filter(|t| !t.staged.is_empty()) {
-            (t.mark_stale)();
+        for (t, result) in touched.iter().zip(results) {
+            if !t.staged.is_empty() {
+                (t.settle)(Some((&*t.state, result.version)));
+            }
         }
         let inline = self.inner.projections.iter().any(|p| p.is_inline());
         for (part, result) in sent.iter().zip(results) {
@@ -478,6 +509,13 @@ impl<S: EventStore, C: Codec> App<S, C> {
             }
         }
         Ok((!streams.is_empty()).then_some((streams, position)))
+    }
+}
+
+/// Has the app read every stream the decision loaded again before it next uses it.
+fn forget(touched: &[Touched]) {
+    for t in touched {
+        (t.settle)(None);
     }
 }
 
