@@ -173,3 +173,30 @@ async fn the_in_memory_head_never_moves_backwards() {
         assert_eq!(*head.borrow(), 2, "round {round}");
     }
 }
+
+/// `cache_capacity(0)` keeps no aggregate: each command reads the stream, so another writer's
+/// events cost it no conflict; with the cache, the stale copy conflicts once.
+#[tokio::test]
+async fn a_cache_capacity_of_zero_keeps_no_aggregate() {
+    for (capacity, retries) in [(0, 0), (10, 1)] {
+        let store = InMemoryEventStore::new();
+        let app = App::builder(store.clone())
+            .cache_capacity(capacity)
+            .aggregate::<Counter>()
+            .build()
+            .expect("build the app");
+        let other = App::builder(store)
+            .aggregate::<Counter>()
+            .build()
+            .expect("build the app");
+        app.send(add(1)).await.expect("first");
+        other.send(add(2)).await.expect("another writer");
+        let committed = app.send(add(3)).await.expect("second");
+        assert_eq!(
+            (committed.version, committed.retries),
+            (3, retries),
+            "capacity {capacity}"
+        );
+        assert_eq!(app.load::<Counter>("c").await.expect("load").0.total, 6);
+    }
+}

@@ -128,7 +128,9 @@ impl<S: EventStore, C: Codec> AppBuilder<S, C> {
         self
     }
 
-    /// How many hydrated aggregates each aggregate type keeps in memory (default 10,000).
+    /// How many hydrated aggregates each aggregate type keeps in memory (default 10,000); 0
+    /// keeps none: every command reads its aggregate from the store (its snapshot and the
+    /// events after it), and commands to one stream share its state only while they overlap.
     #[must_use]
     pub fn cache_capacity(mut self, capacity: usize) -> Self {
         self.cache_capacity = capacity;

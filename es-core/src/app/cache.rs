@@ -116,22 +116,29 @@ pub(super) struct Cache<A> {
 impl<A: Aggregate> Cache<A> {
     pub(super) fn new(capacity: usize) -> Self {
         Self {
-            capacity: capacity.max(1),
+            capacity,
             entries: Mutex::new(HashMap::new()),
         }
     }
 
     pub(super) fn set_capacity(&mut self, capacity: usize) {
-        self.capacity = capacity.max(1);
+        self.capacity = capacity;
     }
 
-    /// The entry for `stream`, created empty (version 0, not fresh) when absent.
+    /// The entry for `stream`, created empty (version 0, not fresh) when absent, or, with a
+    /// capacity of 0 (no cache), when no command holds it.
     pub(super) fn entry(&self, stream: &str) -> Entry<A> {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(entry) = entries.get(stream) {
-            return Arc::clone(entry);
+            // With no cache, an entry is shared only while commands use it: one left idle
+            // is forgotten, so the next command reads the stream.
+            if self.capacity > 0 || Arc::strong_count(entry) > 1 {
+                return Arc::clone(entry);
+            }
         }
-        if entries.len() >= self.capacity {
+        if self.capacity == 0 {
+            evict_idle(&mut entries, 0);
+        } else if entries.len() >= self.capacity {
             evict_idle(&mut entries, self.capacity - self.capacity / 10 - 1);
         }
         let entry = Arc::new(tokio::sync::Mutex::new(Hydrated::empty()));
