@@ -9,13 +9,13 @@ use syn::spanned::Spanned;
 use crate::internals::dummy::wrap_in_const;
 use crate::internals::impl_block::{self, Family, ImplAttribute, Marked, Marker, Subject};
 use crate::internals::keys::{self, Keys};
-use crate::internals::signature::{Receiver, arguments, receiver};
+use crate::internals::signature::{Receiver, receiver};
 use crate::internals::symbol::{CRATE, NAME, ON, REACTOR_KEYS, SERVICES};
 use crate::internals::tokens::display;
 use crate::internals::{CratePath, Errors, case};
 use crate::process::expand::call;
 use crate::process::model::Method;
-use crate::process::parse::{by_reference, is_meta, method, services};
+use crate::process::parse::on_arguments;
 
 /// Expands `#[reactor(args)]` on `item`.
 pub(crate) fn attribute(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -156,27 +156,10 @@ fn on(marked: &Marked<'_>, errors: &mut Errors) -> Option<On> {
             format!("`#[on]` method `{name}` must take `&self`: {usage}"),
         )),
     }
-    let arguments = arguments(sig);
-    let Some(event) = arguments.first() else {
-        errors.error(
-            &marked.attr,
-            format!("`#[on]` method `{name}` takes the event it reacts to: {usage}"),
-        );
-        return None;
-    };
-    let Some(event_ty) = by_reference(&event.ty) else {
-        errors.error(
-            &event.ty,
-            format!("`#[on]` method `{name}` must take an event type by shared reference, e.g. `e: &AccountOpened`"),
-        );
-        return None;
-    };
-    let meta = arguments.get(1).is_some_and(|meta| is_meta(&meta.ty));
-    let rest = &arguments[1 + usize::from(meta)..];
-    let services = services(marked, rest, &usage, errors);
+    let (event, meta, method) = on_arguments(marked, &usage, "AccountOpened", errors)?;
     Some(On {
-        method: method(marked, services),
-        event: event_ty,
+        method,
+        event,
         meta,
     })
 }

@@ -56,7 +56,7 @@ fn mutable_self(marked: &Marked<'_>, usage: &str, errors: &mut Errors) {
 }
 
 /// The type behind a shared reference, when `ty` is one to a named type.
-pub(crate) fn by_reference(ty: &syn::Type) -> Option<syn::Type> {
+fn by_reference(ty: &syn::Type) -> Option<syn::Type> {
     match ty {
         syn::Type::Reference(reference) if reference.mutability.is_none() => {
             named_type(&reference.elem).map(|(ty, _)| ty.clone())
@@ -66,14 +66,14 @@ pub(crate) fn by_reference(ty: &syn::Type) -> Option<syn::Type> {
 }
 
 /// Whether `ty` is `&EventMeta` (with or without a lifetime or a path).
-pub(crate) fn is_meta(ty: &syn::Type) -> bool {
+fn is_meta(ty: &syn::Type) -> bool {
     by_reference(ty)
         .is_some_and(|ty| named_type(&ty).is_some_and(|(_, ident)| ident == "EventMeta"))
 }
 
 /// Checks the arguments after the fixed ones: at most the services, by shared reference; gives
 /// the type of the services parameter.
-pub(crate) fn services(
+fn services(
     marked: &Marked<'_>,
     rest: &[&syn::PatType],
     usage: &str,
@@ -110,7 +110,7 @@ pub(crate) fn services(
     Some((*services.ty).clone())
 }
 
-pub(crate) fn method(marked: &Marked<'_>, services: Option<syn::Type>) -> Method {
+fn method(marked: &Marked<'_>, services: Option<syn::Type>) -> Method {
     Method {
         ident: marked.sig.ident.clone(),
         cfgs: marked.cfgs.clone(),
@@ -132,7 +132,26 @@ pub(super) fn on(marked: &Marked<'_>, errors: &mut Errors) -> Option<On> {
     );
     let key = on_key(marked, errors);
     mutable_self(marked, &usage, errors);
-    let arguments = arguments(sig);
+    let (event, meta, method) = on_arguments(marked, &usage, "TransferRequested", errors)?;
+    Some(On {
+        method,
+        event,
+        key: key?,
+        meta,
+    })
+}
+
+/// The arguments of an `#[on]` method (of a process manager or a reactor): the event by shared
+/// reference, then `meta: &EventMeta` if it takes it, then the services if it takes them. Gives
+/// the event type, whether it takes the metadata, and the method.
+pub(crate) fn on_arguments(
+    marked: &Marked<'_>,
+    usage: &str,
+    example: &str,
+    errors: &mut Errors,
+) -> Option<(syn::Type, bool, Method)> {
+    let name = &marked.sig.ident;
+    let arguments = arguments(marked.sig);
     let Some(event) = arguments.first() else {
         errors.error(
             &marked.attr,
@@ -143,19 +162,14 @@ pub(super) fn on(marked: &Marked<'_>, errors: &mut Errors) -> Option<On> {
     let Some(event_ty) = by_reference(&event.ty) else {
         errors.error(
             &event.ty,
-            format!("`#[on]` method `{name}` must take an event type by shared reference, e.g. `e: &TransferRequested`"),
+            format!("`#[on]` method `{name}` must take an event type by shared reference, e.g. `e: &{example}`"),
         );
         return None;
     };
     let meta = arguments.get(1).is_some_and(|meta| is_meta(&meta.ty));
     let rest = &arguments[1 + usize::from(meta)..];
-    let services = services(marked, rest, &usage, errors);
-    Some(On {
-        method: method(marked, services),
-        event: event_ty,
-        key: key?,
-        meta,
-    })
+    let services = services(marked, rest, usage, errors);
+    Some((event_ty, meta, method(marked, services)))
 }
 
 /// The `key = field` of `#[on(..)]`.
