@@ -69,6 +69,15 @@ pub enum Error {
         limit: usize,
     },
 
+    /// An imported event does not continue the store's log; nothing of the import was written.
+    #[error("cannot import the event at position {position}: {reason}")]
+    Import {
+        /// The event's position in the log it comes from.
+        position: u64,
+        /// What does not fit.
+        reason: String,
+    },
+
     /// A version, position or checkpoint past [`MAX_POSITION`](crate::store::MAX_POSITION),
     /// 2^63 - 1, the most any store keeps; nothing was written.
     #[error("{what} {value} is out of range: every store keeps 0 to {max}")]

@@ -1,5 +1,6 @@
 //! The event store: one trait over serialized records, and its backends.
 
+mod admin;
 mod dyn_store;
 mod memory;
 #[cfg(feature = "postgres")]
@@ -14,6 +15,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 pub use crate::version::ExpectedVersion;
+pub(crate) use admin::check_import;
+pub use admin::{StoreAdmin, StoreStats, StoredSnapshot, StreamSummary};
 pub use dyn_store::{AnyEventStore, DynEventStore};
 pub use memory::InMemoryEventStore;
 #[cfg(feature = "postgres")]

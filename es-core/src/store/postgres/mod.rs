@@ -54,6 +54,7 @@
 //! before it waits for the lock row, would miss the appends it waited for. The store's sessions
 //! use it whatever the database's or role's default, and its transactions ask for it.
 
+mod admin;
 mod error;
 mod listen;
 mod migrate;

@@ -18,6 +18,7 @@ use super::listen::advance;
 use super::row::to_u64;
 use super::sql::{APPEND, APPEND_STREAMS, BEGIN};
 use crate::error::Error;
+use crate::record::Metadata;
 use crate::store::{AppendResult, ExpectedVersion, StreamAppend};
 
 /// The most appends one group commit carries.
@@ -103,14 +104,14 @@ impl<'a> Columns<'a> {
             timestamps: events().map(|e| e.metadata.timestamp.0).collect(),
             correlation_ids: events().map(|e| e.metadata.correlation_id).collect(),
             causation_ids: events().map(|e| e.metadata.causation_id).collect(),
-            extras: events()
-                .map(|e| {
-                    (!e.metadata.extra.is_empty())
-                        .then(|| serde_json::to_string(&e.metadata.extra).unwrap_or_default())
-                })
-                .collect(),
+            extras: events().map(|e| extra_json(&e.metadata)).collect(),
         }
     }
+}
+
+/// The user key-values as the `extra` column takes them: a JSON object, or NULL for none.
+pub(super) fn extra_json(metadata: &Metadata) -> Option<String> {
+    (!metadata.extra.is_empty()).then(|| serde_json::to_string(&metadata.extra).unwrap_or_default())
 }
 
 /// One request's parameters: one stream's (`es_append`) or several streams' (`es_append_streams`).

@@ -65,9 +65,10 @@ pub(super) enum SqliteError {
         version: i64,
     },
 
-    /// A read model's `apply` failed; the error names the projection and the event.
+    /// The framework's own error, passed through as it is: a read model's `apply` that failed
+    /// (naming the projection and the event), an import that does not fit the log.
     #[error(transparent)]
-    Projection(Error),
+    Refused(Error),
 
     /// A read model's `setup` failed.
     #[error("the read model of projection `{projection}` could not be set up")]
@@ -105,7 +106,7 @@ impl From<rusqlite::types::FromSqlError> for SqliteError {
 impl From<SqliteError> for Error {
     fn from(error: SqliteError) -> Self {
         match error {
-            SqliteError::Projection(error) => error,
+            SqliteError::Refused(error) => error,
             other => Error::backend(other),
         }
     }

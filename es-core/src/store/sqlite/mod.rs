@@ -9,6 +9,7 @@
 //! [`SqliteEventStore::builder`]. This API names none of the driver's types; read models in SQL
 //! and ad-hoc queries of the file go through [`driver`], the one module that does.
 
+mod admin;
 pub mod driver;
 mod error;
 mod open;
@@ -33,7 +34,7 @@ use self::error::SqliteError;
 use self::error::to_sql_int;
 use self::open::open_reader;
 use self::row::Decoder;
-use self::writer::{AppendRequest, AppendStreamsRequest, Request, WriteRequest, stored_u64};
+use self::writer::{AppendRequest, AppendStreamsRequest, Request, Write, WriteRequest, stored_u64};
 use crate::error::Error;
 use crate::record::{NewEvent, RecordedEvent, Snapshot};
 use crate::store::{
@@ -166,9 +167,15 @@ impl SqliteEventStore {
         &self,
         write: impl Fn(&Connection) -> Result<(), SqliteError> + Send + 'static,
     ) -> Result<(), Error> {
+        self.write_request(Box::new(write), false).await
+    }
+
+    /// Hands `write` to the writer; `moves_log`: it adds events (an import).
+    async fn write_request(&self, write: Write, moves_log: bool) -> Result<(), Error> {
         let (reply, answer) = oneshot::channel();
         self.to_writer(Request::Write(WriteRequest {
-            write: Box::new(write),
+            write,
+            moves_log,
             reply,
         }))
         .await?;

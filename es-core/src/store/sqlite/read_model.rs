@@ -98,7 +98,7 @@ impl<P: SqliteProjection> runner::Checkpointed for OnWriter<'_, P> {
                     catch_panic(|| projection.apply(conn, record))
                         .unwrap_or_else(|panicked| Err(Box::new(panicked)))
                         .map_err(|source| {
-                            SqliteError::Projection(projection_failed(P::NAME, record, source))
+                            SqliteError::Refused(projection_failed(P::NAME, record, source))
                         })?;
                 }
                 conn.prepare_cached(

@@ -5,11 +5,15 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{
+    CachedStatement, Connection, ErrorCode, OptionalExtension, TransactionBehavior, params,
+};
 use tokio::sync::{mpsc, oneshot, watch};
+use uuid::Uuid;
 
 use super::error::{SqliteError, to_sql_int};
 use crate::error::Error;
+use crate::record::Metadata;
 use crate::store::{AppendResult, StreamAppend, settle_refusal};
 
 /// What the writer is asked to do.
@@ -22,9 +26,13 @@ pub(super) enum Request {
 /// Statements run on the writer's connection.
 pub(super) type Write = Box<dyn Fn(&Connection) -> Result<(), SqliteError> + Send>;
 
-/// A write of derived state (a snapshot, a checkpoint), committed with the group it joins.
+/// A write of derived state (a snapshot, a checkpoint), or an import of events, committed with
+/// the group it joins.
 pub(super) struct WriteRequest {
     pub(super) write: Write,
+    /// Whether the write adds events: the appends after it in the group must read the head and
+    /// the stream versions again.
+    pub(super) moves_log: bool,
     pub(super) reply: oneshot::Sender<Result<(), Error>>,
 }
 
@@ -71,7 +79,7 @@ pub(super) struct AppendStreamsRequest {
     pub(super) reply: oneshot::Sender<Result<Vec<AppendResult>, Error>>,
 }
 
-const INSERT: &str = "INSERT INTO events (position, stream, version, event_id, name, \
+pub(super) const INSERT: &str = "INSERT INTO events (position, stream, version, event_id, name, \
     schema_version, payload, timestamp, correlation_id, causation_id, extra) \
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
@@ -166,7 +174,10 @@ impl From<rusqlite::Error> for Refused {
 
 impl From<SqliteError> for Refused {
     fn from(error: SqliteError) -> Self {
-        Self::Failed(error)
+        match error {
+            SqliteError::Sqlite(error) => error.into(),
+            other => Self::Failed(other),
+        }
     }
 }
 
@@ -180,11 +191,7 @@ fn write_group(
 ) -> Result<(Vec<Result<Done, Error>>, u64), SqliteError> {
     let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // Read inside the write transaction: correct even if another process wrote since.
-    let mut head = stored_u64(tx.query_row(
-        "SELECT COALESCE(MAX(position), 0) FROM events",
-        [],
-        |row| row.get::<_, i64>(0),
-    )?);
+    let mut head = read_head(&tx)?;
     // Stream versions as they stand inside this transaction.
     let mut versions: HashMap<&str, u64> = HashMap::new();
     let mut results = Vec::with_capacity(group.len());
@@ -195,7 +202,14 @@ fn write_group(
             Request::Write(write) => {
                 let savepoint = tx.savepoint()?;
                 let outcome = match (write.write)(&savepoint) {
-                    Ok(()) => savepoint.commit().map(|()| Ok(Done::Written))?,
+                    Ok(()) => {
+                        savepoint.commit()?;
+                        if write.moves_log {
+                            head = read_head(&tx)?;
+                            versions.clear();
+                        }
+                        Ok(Done::Written)
+                    }
                     Err(error) => Err(error.into()),
                 };
                 results.push(outcome);
@@ -299,36 +313,19 @@ fn insert(
     }
     let mut statement = conn.prepare_cached(INSERT)?;
     for (offset, event) in (0_u64..).zip(&request.events) {
-        let position = to_sql_int("global position", head + 1 + offset)?;
-        let extra = if event.metadata.extra.is_empty() {
-            None
-        } else {
-            Some(
-                serde_json::to_string(&event.metadata.extra)
-                    .map_err(|source| SqliteError::Metadata { position, source })?,
-            )
-        };
-        statement.execute(params![
-            position,
-            request.stream,
-            to_sql_int("stream version", actual + 1 + offset)?,
-            &event.id.as_bytes()[..],
-            event.name.as_ref(),
-            i64::from(event.schema_version),
-            &event.payload[..],
-            event.metadata.timestamp.as_micros(),
-            event
-                .metadata
-                .correlation_id
-                .as_ref()
-                .map(|id| &id.as_bytes()[..]),
-            event
-                .metadata
-                .causation_id
-                .as_ref()
-                .map(|id| &id.as_bytes()[..]),
-            extra,
-        ])?;
+        insert_row(
+            &mut statement,
+            &Row {
+                position: head + 1 + offset,
+                stream: &request.stream,
+                version: actual + 1 + offset,
+                id: event.id,
+                name: &event.name,
+                schema_version: event.schema_version,
+                payload: &event.payload,
+                metadata: &event.metadata,
+            },
+        )?;
     }
     Ok(AppendResult {
         first_version: actual + 1,
@@ -336,6 +333,59 @@ fn insert(
         first_position: head + 1,
         position: head + count,
     })
+}
+
+/// One row of the `events` table, as [`insert_row`] writes it.
+pub(super) struct Row<'a> {
+    pub(super) position: u64,
+    pub(super) stream: &'a str,
+    pub(super) version: u64,
+    pub(super) id: Uuid,
+    pub(super) name: &'a str,
+    pub(super) schema_version: u16,
+    pub(super) payload: &'a [u8],
+    pub(super) metadata: &'a Metadata,
+}
+
+/// Inserts `row` with `statement`, the cached [`INSERT`].
+pub(super) fn insert_row(
+    statement: &mut CachedStatement<'_>,
+    row: &Row<'_>,
+) -> Result<(), SqliteError> {
+    let position = to_sql_int("global position", row.position)?;
+    let extra = if row.metadata.extra.is_empty() {
+        None
+    } else {
+        Some(
+            serde_json::to_string(&row.metadata.extra)
+                .map_err(|source| SqliteError::Metadata { position, source })?,
+        )
+    };
+    let uuid = |id: &Option<Uuid>| id.map(|id| *id.as_bytes());
+    statement.execute(params![
+        position,
+        row.stream,
+        to_sql_int("stream version", row.version)?,
+        &row.id.as_bytes()[..],
+        row.name,
+        i64::from(row.schema_version),
+        row.payload,
+        row.metadata.timestamp.as_micros(),
+        uuid(&row.metadata.correlation_id)
+            .as_ref()
+            .map(|id| &id[..]),
+        uuid(&row.metadata.causation_id).as_ref().map(|id| &id[..]),
+        extra,
+    ])?;
+    Ok(())
+}
+
+/// The global head as the transaction sees it: correct even if another process wrote since.
+pub(super) fn read_head(conn: &Connection) -> Result<u64, SqliteError> {
+    let head = conn.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |row| {
+        row.get::<_, i64>(0)
+    })?;
+    Ok(stored_u64(head))
 }
 
 /// What the store already holds of a batch's event ids.

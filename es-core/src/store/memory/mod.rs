@@ -5,6 +5,8 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use uuid::Uuid;
 
+mod admin;
+
 use crate::error::Error;
 use crate::record::{NewEvent, RecordedEvent, Snapshot};
 use crate::store::{
