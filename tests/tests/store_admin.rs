@@ -58,7 +58,7 @@ async fn fill(store: &impl EventStore) {
     store.save_checkpoint("projection-a", 7).await.unwrap();
 }
 
-async fn lists_and_counts(store: &impl StoreAdmin) {
+async fn lists_and_counts(store: &(impl StoreAdmin + EventStore)) {
     let names = |streams: Vec<es_core::store::StreamSummary>| {
         streams
             .into_iter()
@@ -129,14 +129,14 @@ async fn lists_and_counts(store: &impl StoreAdmin) {
     );
 }
 
-async fn read_log(store: &impl StoreAdmin) -> Vec<RecordedEvent> {
+async fn read_log(store: &impl EventStore) -> Vec<RecordedEvent> {
     store.read_all(0, usize::MAX).await.unwrap()
 }
 
 /// Imports `source`'s log into the empty `target` in pieces, refusing what does not fit.
-async fn imports(source: &impl StoreAdmin, target: &(impl StoreAdmin + EventStore)) {
+async fn imports(source: &impl EventStore, target: &(impl StoreAdmin + EventStore)) {
     let log = read_log(source).await;
-    let mut head = EventStore::head(target);
+    let mut head = target.head();
     // Not the next position: refused, nothing written.
     let refused = target.import(log[1..3].to_vec()).await.unwrap_err();
     assert!(
@@ -172,7 +172,8 @@ async fn imports(source: &impl StoreAdmin, target: &(impl StoreAdmin + EventStor
     );
     // The application goes on where the imported log ends.
     let more = vec![event("Deposited", 10)];
-    let appended = EventStore::append(target, "a-1", ExpectedVersion::Exact(3), more)
+    let appended = target
+        .append("a-1", ExpectedVersion::Exact(3), more)
         .await
         .unwrap();
     assert_eq!((appended.version, appended.position), (4, 8));

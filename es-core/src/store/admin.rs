@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use crate::error::Error;
 use crate::record::{RecordedEvent, Snapshot, Timestamp};
-use crate::store::{DynEventStore, MAX_POSITION, validate_stream_name};
+use crate::store::{MAX_POSITION, validate_stream_name};
 
 /// A stream as [`StoreAdmin::streams`] lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,10 +56,10 @@ pub struct StoredSnapshot {
 
 /// Operations for tools that inspect, check and move a store: implemented by every backend.
 ///
-/// Object safe (`Arc<dyn StoreAdmin>` for a store chosen at run time), and an extension of
-/// [`DynEventStore`], so a tool holding one reads the log with the contract's methods too.
+/// Object safe: `Arc<dyn StoreAdmin>` for a store chosen at run time, beside an
+/// [`AnyEventStore`](crate::store::AnyEventStore) of the same store for reading its log.
 #[async_trait::async_trait]
-pub trait StoreAdmin: DynEventStore {
+pub trait StoreAdmin: Send + Sync + 'static {
     /// Up to `limit` streams whose names start with `prefix` and sort after `after` (`""`: from
     /// the first), in byte order of their names.
     ///
