@@ -90,6 +90,7 @@ async fn lists_and_counts(store: &(impl StoreAdmin + EventStore)) {
     let page = store.streams("", "a-1", 1).await.unwrap();
     assert_eq!(names(page), [("a-2".into(), 1, 5)]);
 
+    assert_eq!(store.last_position().await.unwrap(), 7);
     let stats = store.stats().await.unwrap();
     assert_eq!((stats.events, stats.head, stats.streams), (7, 7, 4));
     assert_eq!((stats.snapshots, stats.checkpoints), (2, 2));

@@ -72,6 +72,14 @@ pub trait StoreAdmin: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<StreamSummary>, Error>;
 
+    /// The position of the last event, read from the store now (unlike
+    /// [`EventStore::head`](crate::store::EventStore::head), a hint that may lag behind other
+    /// processes' appends).
+    ///
+    /// # Errors
+    /// [`Error::Backend`].
+    async fn last_position(&self) -> Result<u64, Error>;
+
     /// The store's totals. Counts the whole log: as slow as a scan on a large store.
     ///
     /// # Errors

@@ -38,6 +38,10 @@ impl StoreAdmin for InMemoryEventStore {
             .collect())
     }
 
+    async fn last_position(&self) -> Result<u64, Error> {
+        Ok(self.len() as u64)
+    }
+
     async fn stats(&self) -> Result<StoreStats, Error> {
         let (snapshots, checkpoints) = {
             let derived = self.derived();

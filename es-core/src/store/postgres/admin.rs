@@ -84,6 +84,17 @@ impl StoreAdmin for PostgresEventStore {
             .collect()
     }
 
+    async fn last_position(&self) -> Result<u64, Error> {
+        let client = self.inner.pool.get().await.map_err(PgError::from)?;
+        let head: i64 = client
+            .query_one(HEAD, &[])
+            .await
+            .map_err(db)?
+            .try_get(0)
+            .map_err(db)?;
+        to_u64(head, head, "negative position")
+    }
+
     async fn stats(&self) -> Result<StoreStats, Error> {
         let client = self.inner.pool.get().await.map_err(PgError::from)?;
         let row = client.query_one(STATS, &[]).await.map_err(db)?;

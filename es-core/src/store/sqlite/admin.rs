@@ -43,6 +43,10 @@ impl StoreAdmin for SqliteEventStore {
         .await
     }
 
+    async fn last_position(&self) -> Result<u64, Error> {
+        self.read(read_head).await
+    }
+
     async fn stats(&self) -> Result<StoreStats, Error> {
         self.read(|conn| {
             let count = |sql: &str| -> Result<u64, SqliteError> {
@@ -130,7 +134,7 @@ impl StoreAdmin for SqliteEventStore {
 
     async fn import(&self, events: Vec<RecordedEvent>) -> Result<u64, Error> {
         let Some(last) = events.last().map(|event| event.position) else {
-            return self.read(read_head).await;
+            return self.last_position().await;
         };
         let events = Arc::new(events);
         self.write_request(Box::new(move |conn| import(conn, &events)), true)

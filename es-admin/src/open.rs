@@ -1,0 +1,114 @@
+//! Opening a store from what the operator typed: a SQLite file or a `postgres://..` URL.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use es_core::store::{PostgresEventStore, SqliteEventStore, StoreAdmin};
+use es_core::{AnyEventStore, EventStore};
+
+use crate::Failure;
+
+/// An open store: its log through the contract, and the operator's view of it.
+#[derive(Clone)]
+pub(crate) struct Store {
+    /// The log, as the application reads it.
+    pub(crate) log: AnyEventStore,
+    /// Listing, totals and import.
+    pub(crate) admin: Arc<dyn StoreAdmin>,
+    /// What it is, for messages: the file's path, or the URL without its password.
+    pub(crate) name: String,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    fn new(store: impl EventStore + StoreAdmin + Clone, name: String) -> Self {
+        Self {
+            log: AnyEventStore::new(store.clone()),
+            admin: Arc::new(store),
+            name,
+        }
+    }
+}
+
+fn is_postgres(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
+/// Opens a store that must already exist: a SQLite file is not created.
+pub(crate) async fn existing(location: &str) -> Result<Store, Failure> {
+    if !is_postgres(location) && !Path::new(location).is_file() {
+        return Err(Failure::Usage(format!(
+            "no SQLite file at `{location}` (give a SQLite file or a postgres:// URL)"
+        )));
+    }
+    open(location, false).await
+}
+
+/// Opens a store to write into: a SQLite file is created if missing, PostgreSQL tables too.
+pub(crate) async fn target(location: &str) -> Result<Store, Failure> {
+    open(location, true).await
+}
+
+async fn open(location: &str, create: bool) -> Result<Store, Failure> {
+    if location.is_empty() || location.eq_ignore_ascii_case("memory") {
+        return Err(Failure::Usage(
+            "an in-memory store lives inside its process; give a SQLite file or a postgres:// URL"
+                .into(),
+        ));
+    }
+    if is_postgres(location) {
+        let store = PostgresEventStore::builder(location)
+            .pool_size(4)
+            .connect()
+            .await?;
+        if create {
+            store.migrate().await?;
+        }
+        return Ok(Store::new(store, without_password(location)));
+    }
+    if let Some((scheme, _)) = location.split_once("://") {
+        return Err(Failure::Usage(format!(
+            "`{scheme}://..` is not a store this tool knows; give a SQLite file or a postgres:// URL"
+        )));
+    }
+    let store = SqliteEventStore::open(location).await?;
+    Ok(Store::new(store, location.to_owned()))
+}
+
+/// The URL with its password replaced, fit to print.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((user, host)) if user.contains(':') => {
+            let user = user.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_password;
+
+    #[test]
+    fn passwords_are_not_printed() {
+        assert_eq!(
+            without_password("postgres://app:secret@db:5432/x"),
+            "postgres://app:***@db:5432/x"
+        );
+        assert_eq!(
+            without_password("postgres://app@db/x"),
+            "postgres://app@db/x"
+        );
+    }
+}
