@@ -40,7 +40,14 @@ pub(crate) async fn run(from: &str, to: &str, batch: u64, out: Output) -> Result
             break;
         }
         let copied = events.len();
-        head = target.admin.import(events).await?;
+        head = target.admin.import(events).await.map_err(|error| match error {
+            // Another writer appended to the target meanwhile: not a copy any more.
+            es_core::Error::Import { .. } => Failure::No(format!(
+                "{}: {error}; was something else writing to it?",
+                target.name
+            )),
+            error => Failure::Store(error),
+        })?;
         bar.set_length(bar.length().unwrap_or(0).max(head));
         bar.set_position(head);
         if out.json() {
