@@ -14,7 +14,13 @@ use crate::progress;
 /// Events compared per read while checking the target's prefix.
 const PAGE: usize = 2000;
 
-pub(crate) async fn run(from: &str, to: &str, batch: u64, out: Output) -> Result<(), Failure> {
+pub(crate) async fn run(
+    from: &str,
+    to: &str,
+    skip_checkpoints: &[String],
+    batch: u64,
+    out: Output,
+) -> Result<(), Failure> {
     if from == to {
         return Err(Failure::Usage("--from and --to name the same store".into()));
     }
@@ -40,14 +46,18 @@ pub(crate) async fn run(from: &str, to: &str, batch: u64, out: Output) -> Result
             break;
         }
         let copied = events.len();
-        head = target.admin.import(events).await.map_err(|error| match error {
-            // Another writer appended to the target meanwhile: not a copy any more.
-            es_core::Error::Import { .. } => Failure::No(format!(
-                "{}: {error}; was something else writing to it?",
-                target.name
-            )),
-            error => Failure::Store(error),
-        })?;
+        head = target
+            .admin
+            .import(events)
+            .await
+            .map_err(|error| match error {
+                // Another writer appended to the target meanwhile: not a copy any more.
+                es_core::Error::Import { .. } => Failure::No(format!(
+                    "{}: {error}; was something else writing to it?",
+                    target.name
+                )),
+                error => Failure::Store(error),
+            })?;
         bar.set_length(bar.length().unwrap_or(0).max(head));
         bar.set_position(head);
         if out.json() {
@@ -56,7 +66,8 @@ pub(crate) async fn run(from: &str, to: &str, batch: u64, out: Output) -> Result
     }
     bar.finish_and_clear();
     let snapshots = copy_snapshots(&source, &target).await?;
-    let checkpoints = source.admin.checkpoints().await?;
+    let mut checkpoints = source.admin.checkpoints().await?;
+    checkpoints.retain(|(name, _)| !skip_checkpoints.contains(name));
     for (name, position) in &checkpoints {
         target.log.save_checkpoint(name, *position).await?;
     }

@@ -100,6 +100,11 @@ enum Command {
         /// created if missing).
         #[arg(long)]
         to: String,
+        /// Do not copy this projection's checkpoint, so that it starts from the beginning of
+        /// the log in the target: for a read model kept in tables of the source database,
+        /// which the copy does not move. Repeatable.
+        #[arg(long = "skip-checkpoint", value_name = "NAME")]
+        skip_checkpoints: Vec<String>,
         /// Events per atomic import.
         #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
         batch: u64,
@@ -177,7 +182,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         })
     };
     match cli.command {
-        Command::Copy { from, to, batch } => copy::run(&from, &to, batch, out).await,
+        Command::Copy {
+            from,
+            to,
+            skip_checkpoints,
+            batch,
+        } => copy::run(&from, &to, &skip_checkpoints, batch, out).await,
         Command::Streams { prefix, limit } => {
             inspect::streams(&open::existing(store()?).await?, &prefix, limit, out).await
         }

@@ -308,6 +308,20 @@ async fn copies_between_sqlite_files_and_refuses_a_foreign_target() {
     assert_eq!(lines[7]["events"], 20);
     let target = SqliteEventStore::open(&to).await.unwrap();
     assert_same(&source, &target).await;
+    // A read model's checkpoint left behind: it starts over in the target.
+    let skipped = dir.path().join("skipped.db");
+    let copy = tool(&[
+        "copy",
+        "--from",
+        path_str(&from),
+        "--to",
+        path_str(&skipped),
+        "--skip-checkpoint",
+        "balances",
+    ]);
+    assert!(copy.status.success());
+    let skipped = SqliteEventStore::open(&skipped).await.unwrap();
+    assert_eq!(skipped.load_checkpoint("balances").await.unwrap(), 0);
     // Again: nothing to do, nothing duplicated.
     let again = tool(&["copy", "--from", path_str(&from), "--to", path_str(&to)]);
     assert!(
