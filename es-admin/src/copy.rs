@@ -150,15 +150,12 @@ async fn check_prefix(
 
 /// Copies every snapshot (saving one again replaces it); returns how many.
 async fn copy_snapshots(source: &Store, target: &Store) -> Result<u64, Failure> {
-    let mut after: Option<(String, u64)> = None;
-    let mut copied = 0;
+    let (mut after, mut copied) = (None, 0);
     loop {
-        let page = source
-            .admin
-            .snapshots(after.as_ref().map(|(s, v)| (s.as_str(), *v)), PAGE)
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = Some((last.stream.clone(), last.snapshot.version));
+        let page = source.snapshot_page(&mut after).await?;
+        if page.is_empty() {
+            break;
+        }
         for stored in page {
             target
                 .log

@@ -3,10 +3,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use es_core::store::{PostgresEventStore, SqliteEventStore, StoreAdmin};
+use es_core::store::{PostgresEventStore, SqliteEventStore, StoreAdmin, StoredSnapshot};
 use es_core::{AnyEventStore, EventStore};
 
 use crate::Failure;
+
+/// Snapshots per page.
+const SNAPSHOT_PAGE: usize = 500;
 
 /// An open store: its log through the contract, and the operator's view of it.
 #[derive(Clone)]
@@ -28,6 +31,22 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
+    /// The next page of stored snapshots, after the one `after` names, which it moves to the
+    /// page's last; empty after the last.
+    pub(crate) async fn snapshot_page(
+        &self,
+        after: &mut Option<(String, u64)>,
+    ) -> Result<Vec<StoredSnapshot>, Failure> {
+        let from = after
+            .as_ref()
+            .map(|(stream, version)| (stream.as_str(), *version));
+        let page = self.admin.snapshots(from, SNAPSHOT_PAGE).await?;
+        if let Some(last) = page.last() {
+            *after = Some((last.stream.clone(), last.snapshot.version));
+        }
+        Ok(page)
+    }
+
     fn new(store: impl EventStore + StoreAdmin + Clone, name: String) -> Self {
         Self {
             log: AnyEventStore::new(store.clone()),

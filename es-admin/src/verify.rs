@@ -132,14 +132,12 @@ pub(crate) async fn run(store: &Store, payloads: bool, out: Output) -> Result<()
 /// Snapshots of versions a stream has, checkpoints within the log. A stream or the log that
 /// grew while the check ran is read again before a violation is reported.
 async fn check_derived(store: &Store, checker: &mut Checker) -> Result<(), Failure> {
-    let mut after: Option<(String, u64)> = None;
+    let mut after = None;
     loop {
-        let page = store
-            .admin
-            .snapshots(after.as_ref().map(|(s, v)| (s.as_str(), *v)), PAGE)
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = Some((last.stream.clone(), last.snapshot.version));
+        let page = store.snapshot_page(&mut after).await?;
+        if page.is_empty() {
+            break;
+        }
         for snapshot in page {
             let seen = checker
                 .versions

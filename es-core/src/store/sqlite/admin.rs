@@ -3,14 +3,14 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use rusqlite::{Connection, ErrorCode, OptionalExtension};
 
 use super::SqliteEventStore;
 use super::error::{SqliteError, to_sql_int};
+use super::row::snapshot;
 use super::writer::{INSERT, Row, insert_row, read_head, stored_u64, stream_version};
 use crate::error::Error;
-use crate::record::{RecordedEvent, Snapshot, Timestamp};
+use crate::record::{RecordedEvent, Timestamp};
 use crate::store::{StoreAdmin, StoreStats, StoredSnapshot, StreamSummary, check_import};
 
 #[async_trait::async_trait]
@@ -111,21 +111,8 @@ impl StoreAdmin for SqliteEventStore {
             let mut snapshots = Vec::new();
             while let Some(row) = rows.next()? {
                 let stream: String = row.get(0)?;
-                let version: i64 = row.get(1)?;
-                let schema_version = u16::try_from(row.get::<_, i64>(2)?).map_err(|_| {
-                    SqliteError::MalformedSnapshot {
-                        stream: stream.clone(),
-                        version,
-                    }
-                })?;
-                snapshots.push(StoredSnapshot {
-                    stream,
-                    snapshot: Snapshot {
-                        version: stored_u64(version),
-                        schema_version,
-                        payload: Bytes::copy_from_slice(row.get_ref(3)?.as_blob()?),
-                    },
-                });
+                let snapshot = snapshot(row, 1, &stream)?;
+                snapshots.push(StoredSnapshot { stream, snapshot });
             }
             Ok(snapshots)
         })

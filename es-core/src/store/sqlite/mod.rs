@@ -25,7 +25,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
-use bytes::Bytes;
 use rusqlite::{Connection, OptionalExtension};
 use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
@@ -362,21 +361,10 @@ impl EventStore for SqliteEventStore {
                  WHERE stream = ?1 AND version <= ?2 ORDER BY version DESC LIMIT 1",
             )?;
             let mut rows = statement.query((&stream, max_version))?;
-            let Some(row) = rows.next()? else {
-                return Ok(None);
-            };
-            let version: i64 = row.get(0)?;
-            let schema_version = u16::try_from(row.get::<_, i64>(1)?).map_err(|_| {
-                SqliteError::MalformedSnapshot {
-                    stream: stream.clone(),
-                    version,
-                }
-            })?;
-            Ok(Some(Snapshot {
-                version: stored_u64(version),
-                schema_version,
-                payload: Bytes::copy_from_slice(row.get_ref(2)?.as_blob()?),
-            }))
+            match rows.next()? {
+                Some(row) => Ok(Some(row::snapshot(row, 0, &stream)?)),
+                None => Ok(None),
+            }
         })
         .await
     }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::error::SqliteError;
 use super::writer::stored_u64;
-use crate::record::{Metadata, RecordedEvent, Timestamp};
+use crate::record::{Metadata, RecordedEvent, Snapshot, Timestamp};
 
 /// Turns rows into [`RecordedEvent`]s, sharing the `Arc<str>` of a stream or name that repeats.
 pub(super) struct Decoder {
@@ -59,6 +59,23 @@ impl Decoder {
             },
         })
     }
+}
+
+/// The snapshot of `stream` in the columns `first..first + 3` of `row`: version, schema
+/// version, payload.
+pub(super) fn snapshot(row: &Row<'_>, first: usize, stream: &str) -> Result<Snapshot, SqliteError> {
+    let version: i64 = row.get(first)?;
+    let schema_version = u16::try_from(row.get::<_, i64>(first + 1)?).map_err(|_| {
+        SqliteError::MalformedSnapshot {
+            stream: stream.to_owned(),
+            version,
+        }
+    })?;
+    Ok(Snapshot {
+        version: stored_u64(version),
+        schema_version,
+        payload: Bytes::copy_from_slice(row.get_ref(first + 2)?.as_blob()?),
+    })
 }
 
 /// The cached `Arc` when it holds `text`, else a new one, cached.
