@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use es_core::store::postgres::driver;
 use es_core::store::{PostgresEventStore, SqliteEventStore, StoreAdmin, StoredSnapshot};
 use es_core::{AnyEventStore, EventStore};
 
@@ -87,10 +88,13 @@ async fn open(location: &str, create: bool) -> Result<Store, Failure> {
             .pool_size(4)
             .connect()
             .await?;
+        let name = without_password(location);
         if create {
             store.migrate().await?;
+        } else {
+            has_tables(&store, &name).await?;
         }
-        return Ok(Store::new(store, without_password(location)));
+        return Ok(Store::new(store, name));
     }
     if let Some((scheme, _)) = location.split_once("://") {
         return Err(Failure::Usage(format!(
@@ -99,6 +103,29 @@ async fn open(location: &str, create: bool) -> Result<Store, Failure> {
     }
     let store = SqliteEventStore::open(location).await?;
     Ok(Store::new(store, location.to_owned()))
+}
+
+/// Refuses a database without the store's tables, naming the likely mistake, rather than
+/// failing on the first query with "relation does not exist".
+async fn has_tables(store: &PostgresEventStore, name: &str) -> Result<(), Failure> {
+    let failed = |error: &dyn std::fmt::Display| {
+        Failure::Usage(format!(
+            "cannot check for the event store at {name}: {error}"
+        ))
+    };
+    let client = driver::pool(store).get().await.map_err(|e| failed(&e))?;
+    let row = client
+        .query_one("SELECT to_regclass('es_events') IS NOT NULL", &[])
+        .await
+        .map_err(|e| failed(&e))?;
+    if row.get::<_, bool>(0) {
+        return Ok(());
+    }
+    Err(Failure::Usage(format!(
+        "no event store at {name}: the schema its search_path names has no es_events table \
+         (the application creates it, and so does `copy` into it; the URL's \
+         options=-csearch_path%3Dname picks another schema)"
+    )))
 }
 
 /// The URL with its password replaced, fit to print.

@@ -61,7 +61,8 @@ pub struct StoredSnapshot {
 #[async_trait::async_trait]
 pub trait StoreAdmin: Send + Sync + 'static {
     /// Up to `limit` streams whose names start with `prefix` and sort after `after` (`""`: from
-    /// the first), in byte order of their names.
+    /// the first), in order of their names: byte order, or on PostgreSQL the database's
+    /// collation (its index's order, so a page costs a probe per stream, not a scan).
     ///
     /// # Errors
     /// [`Error::Backend`].

@@ -14,12 +14,21 @@ use crate::error::Error;
 use crate::record::{RecordedEvent, Snapshot, Timestamp};
 use crate::store::{StoreAdmin, StoreStats, StoredSnapshot, StreamSummary, check_import};
 
-/// Streams in byte order (`COLLATE "C"`), as every store lists them; the row with each
-/// stream's greatest version gives its last position and time.
-const STREAMS: &str = "SELECT DISTINCT ON (stream COLLATE \"C\") stream, version, position, \
-     timestamp_us FROM es_events \
-     WHERE starts_with(stream, $1) AND stream COLLATE \"C\" > $2 \
-     ORDER BY stream COLLATE \"C\", version DESC LIMIT $3";
+/// Streams in the order of the `(stream, version)` index (the database's collation), found by
+/// walking the index from name to next name (one probe per stream, not a scan of every event),
+/// each with its last event. Under a collation where names with the prefix are not contiguous,
+/// the walk passes the others and the filter drops them.
+const STREAMS: &str = "WITH RECURSIVE walk(stream) AS ( \
+         (SELECT stream FROM es_events WHERE stream >= $1 AND stream > $2 \
+          ORDER BY stream LIMIT 1) \
+         UNION ALL \
+         SELECT (SELECT e.stream FROM es_events e WHERE e.stream > w.stream \
+                 ORDER BY e.stream LIMIT 1) \
+         FROM walk w WHERE w.stream IS NOT NULL) \
+     SELECT w.stream, l.version, l.position, l.timestamp_us FROM walk w \
+     CROSS JOIN LATERAL (SELECT version, position, timestamp_us FROM es_events e \
+         WHERE e.stream = w.stream ORDER BY version DESC LIMIT 1) l \
+     WHERE w.stream IS NOT NULL AND starts_with(w.stream, $1) LIMIT $3";
 
 const STATS: &str = "SELECT count(*), coalesce(max(position), 0), count(DISTINCT stream), \
      coalesce(sum(octet_length(payload)), 0)::bigint, \
