@@ -460,6 +460,10 @@ async fn copy_sqlite_to_postgres_killed_midway_resumes() {
     let Some(url) = postgres_schema("admin_copy").await else {
         return;
     };
+    // A schema without the store's tables: named as such, exit 2.
+    let empty = tool(&["--store", &url, "stats"]);
+    assert_eq!(empty.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("no es_events table"));
     let dir = tempfile::tempdir().unwrap();
     let target = es_core::store::PostgresEventStore::connect(&url)
         .await
