@@ -6,6 +6,7 @@
 
 use es_core::prelude::*;
 
+pub mod database;
 pub mod wire;
 
 /// A new account was opened for `owner`.

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use std::time::Duration;
 
+use bank::database::Database;
 use bank::wire::{ConfirmWire, RequestWire, Wire, WireProcess, WireSettings};
 use bank::{
     AllBalances, Balances, BankAccount, BankError, CloseAccount, Deposit, GetBalance, GetHistory,
@@ -25,7 +26,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 struct Cli {
     /// Where the events live: a SQLite file, `postgres://..`, or `memory`.
     #[arg(long, global = true, default_value = "bank.db")]
-    database: String,
+    database: Database,
     #[command(subcommand)]
     command: Option<Action>,
 }
@@ -119,12 +120,11 @@ enum Action {
 
 type Bank = App<AnyEventStore>;
 
-/// How a run ends, as its exit status (documented in `--help`).
+/// How a run ends, as its exit status (documented in `--help`); bad usage, an unknown
+/// `--database` scheme included, is clap's own error, exit status 2.
 enum Failure {
     /// The bank refused the command: 1.
     Refused,
-    /// Bad usage: 2, as clap's own usage errors.
-    Usage(String),
     /// The store failed: 3.
     Store(Box<dyn std::error::Error>),
 }
@@ -141,10 +141,6 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Refused) => ExitCode::from(1),
-        Err(Failure::Usage(message)) => {
-            eprintln!("error: {message}");
-            ExitCode::from(2)
-        }
         Err(Failure::Store(error)) => {
             eprintln!("error: {error}");
             let mut source = error.source();
@@ -169,7 +165,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         // The demo's refusals are part of its script.
         Action::Demo => demo(&app).await.or_else(|failure| match failure {
             Failure::Refused => Ok(()),
-            other => Err(other),
+            store @ Failure::Store(_) => Err(store),
         }),
         Action::Open { account, owner } => send(&app, OpenAccount { account, owner }).await,
         Action::Deposit { account, amount } => send(&app, Deposit { account, amount }).await,
@@ -234,50 +230,17 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-async fn open_store(database: &str) -> Result<AnyEventStore, Failure> {
-    if database.eq_ignore_ascii_case("memory") {
+async fn open_store(database: &Database) -> Result<AnyEventStore, Failure> {
+    let store = database.open().await?;
+    if *database == Database::Memory {
         println!("store: in memory (nothing is kept after this run)");
-        return Ok(AnyEventStore::new(InMemoryEventStore::new()));
-    }
-    if database.starts_with("postgres://") || database.starts_with("postgresql://") {
-        let store = PostgresEventStore::connect(database).await?;
-        store.migrate().await?;
+    } else {
         println!(
-            "store: PostgreSQL, global log at position {}",
+            "store: {database}, global log at position {}",
             *store.head().borrow()
         );
-        return Ok(AnyEventStore::new(store));
     }
-    if database.is_empty() {
-        return Err(Failure::Usage(
-            "--database is empty; give a SQLite file, `postgres://..` or `memory`".into(),
-        ));
-    }
-    if let Some((scheme, _)) = database.split_once("://") {
-        return Err(Failure::Usage(format!(
-            "--database `{scheme}://..` is not a store this bank knows; give a SQLite file, \
-             `postgres://..` or `memory`"
-        )));
-    }
-    let store = SqliteEventStore::open(database)
-        .await
-        .map_err(|source| OpenFailed {
-            path: database.to_owned(),
-            source,
-        })?;
-    println!(
-        "store: SQLite file {database}, global log at position {}",
-        *store.head().borrow()
-    );
-    Ok(AnyEventStore::new(store))
-}
-
-/// A SQLite file that cannot be opened, named.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot open the SQLite file `{path}`")]
-struct OpenFailed {
-    path: String,
-    source: es_core::Error,
+    Ok(store)
 }
 
 /// The demo: two accounts, a refused overdraft, a closed account that refuses a deposit.
