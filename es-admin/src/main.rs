@@ -131,18 +131,21 @@ impl Failure {
             Self::Closed => (String::new(), 0),
             Self::No(message) => (message.clone(), 1),
             Self::Usage(message) => (message.clone(), 2),
-            Self::Store(error) => {
-                // The chain of causes: "store backend failed" alone tells an operator nothing.
-                let mut text = error.to_string();
-                let mut source = std::error::Error::source(error);
-                while let Some(cause) = source {
-                    text = format!("{text}: {cause}");
-                    source = cause.source();
-                }
-                (text, 3)
-            }
+            Self::Store(error) => (with_causes(error), 3),
         }
     }
+}
+
+/// The error and the chain of its causes: "store backend failed" alone tells an operator
+/// nothing.
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
 }
 
 fn main() -> ExitCode {
