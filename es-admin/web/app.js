@@ -190,7 +190,7 @@ function liveRow(event) {
   return el('li', { 'data-position': event.position, 'data-id': event.id, tabindex: 0, title: event.timestamp },
     el('span', { class: 'position' }, `@${event.position}`),
     el('span', { class: 'time' }, clock(event.timestamp)),
-    el('span', { class: 'name' }, `${event.stream}`),
+    el('span', { class: 'name' }, event.stream),
     el('span', { class: 'event-name' }, event.name),
     el('span', { class: 'payload' }, payloadText(event)));
 }
