@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::Failure;
 use crate::open::Store;
-use crate::output::Output;
+use crate::output::{self, Output};
 
 /// Events per read of the log.
 const PAGE: usize = 1000;
@@ -41,14 +41,7 @@ pub(crate) async fn streams(
                         stream.stream, stream.version, stream.last_position, stream.last_timestamp
                     )
                 },
-                || {
-                    json!({
-                        "stream": stream.stream,
-                        "version": stream.version,
-                        "last_position": stream.last_position,
-                        "last_timestamp": stream.last_timestamp.to_string(),
-                    })
-                },
+                || output::stream_json(stream),
             )?;
         }
     }
@@ -145,20 +138,7 @@ pub(crate) async fn stats(store: &Store, out: Output) -> Result<(), Failure> {
             }
             text
         },
-        || {
-            json!({
-                "store": store.name,
-                "events": stats.events,
-                "head": stats.head,
-                "streams": stats.streams,
-                "payload_bytes": stats.payload_bytes,
-                "first_timestamp": stats.first_timestamp.map(|t| t.to_string()),
-                "last_timestamp": stats.last_timestamp.map(|t| t.to_string()),
-                "names": stats.names.iter().map(|(name, count)| json!({"name": name, "events": count})).collect::<Vec<_>>(),
-                "snapshots": stats.snapshots,
-                "checkpoints": stats.checkpoints,
-            })
-        },
+        || output::stats_json(&store.name, &stats),
     )
 }
 
@@ -175,7 +155,7 @@ pub(crate) async fn projections(store: &Store, out: Output) -> Result<(), Failur
         let lag = head.saturating_sub(position);
         out.emit(
             || format!("{name}  @{position}  {lag} behind head @{head}"),
-            || json!({"projection": name, "position": position, "head": head, "lag": lag}),
+            || output::projection_json(&name, position, head),
         )?;
     }
     Ok(())

@@ -8,8 +8,10 @@ mod inspect;
 mod open;
 mod output;
 mod progress;
+mod serve;
 mod verify;
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -19,8 +21,8 @@ use crate::output::Output;
 
 const EXIT_CODES: &str = "Exit status: 0 done; 1 the answer is no (verify found a violation, \
 copy refused a target that does not hold a prefix of the source, no such event); 2 bad usage \
-(unknown option, no --store, a missing SQLite file); 3 the store failed (cannot connect, a \
-backend error).";
+(unknown option, no --store, a missing SQLite file, an address serve cannot listen on); 3 the \
+store failed (cannot connect, a backend error).";
 
 /// Inspect, follow, verify and copy an event store; serve a live web view of it.
 #[derive(Debug, Parser)]
@@ -89,6 +91,14 @@ enum Command {
         #[arg(long)]
         opaque_payloads: bool,
     },
+    /// Serve a live web view of the store: totals, streams and their events, the log as it
+    /// grows, projections' lag. Prints `listening on http://ADDR` once it listens; stops on
+    /// Ctrl-C or SIGTERM.
+    Serve {
+        /// The address to listen on (port 0: any free port, printed).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
     /// Copy the whole log, snapshots and checkpoints into another store, keeping ids, versions,
     /// positions and metadata. Resumes where an interrupted copy stopped; refuses a target that
     /// holds anything but a prefix of the source.
@@ -136,18 +146,21 @@ impl Failure {
             Self::Closed => (String::new(), 0),
             Self::No(message) => (message.clone(), 1),
             Self::Usage(message) => (message.clone(), 2),
-            Self::Store(error) => {
-                // The chain of causes: "store backend failed" alone tells an operator nothing.
-                let mut text = error.to_string();
-                let mut source = std::error::Error::source(error);
-                while let Some(cause) = source {
-                    text = format!("{text}: {cause}");
-                    source = cause.source();
-                }
-                (text, 3)
-            }
+            Self::Store(error) => (with_causes(error), 3),
         }
     }
+}
+
+/// The error and the chain of its causes: "store backend failed" alone tells an operator
+/// nothing.
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
 }
 
 fn main() -> ExitCode {
@@ -204,6 +217,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         } => inspect::tail(&open::existing(store()?).await?, from, lines, follow, out).await,
         Command::Stats => inspect::stats(&open::existing(store()?).await?, out).await,
         Command::Projections => inspect::projections(&open::existing(store()?).await?, out).await,
+        Command::Serve { listen } => serve::run(open::existing(store()?).await?, listen).await,
         Command::Verify { opaque_payloads } => {
             verify::run(&open::existing(store()?).await?, !opaque_payloads, out).await
         }

@@ -3,7 +3,8 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
-use es_core::RecordedEvent;
+use es_core::store::{StoreStats, StreamSummary};
+use es_core::{RecordedEvent, Timestamp};
 use serde_json::{Value, json};
 
 use crate::Failure;
@@ -69,6 +70,38 @@ pub(crate) fn record_json(event: &RecordedEvent) -> Value {
         Err(_) => value["payload_hex"] = Value::String(hex(&event.payload)),
     }
     value
+}
+
+/// A stream as listed, as one JSON object.
+pub(crate) fn stream_json(stream: &StreamSummary) -> Value {
+    json!({
+        "stream": stream.stream,
+        "version": stream.version,
+        "last_position": stream.last_position,
+        "last_timestamp": stream.last_timestamp.to_string(),
+    })
+}
+
+/// A store's totals as one JSON object; `store` names it.
+pub(crate) fn stats_json(store: &str, stats: &StoreStats) -> Value {
+    let time = |t: Option<Timestamp>| t.map(|t| t.to_string());
+    json!({
+        "store": store,
+        "events": stats.events,
+        "head": stats.head,
+        "streams": stats.streams,
+        "payload_bytes": stats.payload_bytes,
+        "first_timestamp": time(stats.first_timestamp),
+        "last_timestamp": time(stats.last_timestamp),
+        "names": stats.names.iter().map(|(name, count)| json!({"name": name, "events": count})).collect::<Vec<_>>(),
+        "snapshots": stats.snapshots,
+        "checkpoints": stats.checkpoints,
+    })
+}
+
+/// A projection's checkpoint and how far it is behind `head`, as one JSON object.
+pub(crate) fn projection_json(name: &str, position: u64, head: u64) -> Value {
+    json!({"projection": name, "position": position, "head": head, "lag": head.saturating_sub(position)})
 }
 
 /// The event for people: position, stream, version, name and time on one line; with `full`,

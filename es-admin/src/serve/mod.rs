@@ -1,0 +1,101 @@
+//! `serve`: a live web view of the store. One HTTP server gives the page (HTML, CSS and
+//! JavaScript compiled into the binary), a read-only JSON API over the store, and the global
+//! log's new events as server-sent events.
+
+mod api;
+mod live;
+mod page;
+
+use std::io::Write;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::routing::get;
+use tokio::sync::watch;
+
+use crate::Failure;
+use crate::open::Store;
+
+/// What every handler is given.
+#[derive(Debug, Clone)]
+struct Served {
+    store: Store,
+    /// Turns true when the server stops. Live streams end then: a browser keeps its stream
+    /// open for ever, and the server waits for open streams before it exits.
+    stopping: watch::Receiver<bool>,
+}
+
+/// Serves the web view on `listen` until Ctrl-C or SIGTERM.
+///
+/// # Errors
+/// [`Failure::Usage`] when it cannot listen on the address, [`Failure::Closed`] when stdout
+/// is gone.
+pub(crate) async fn run(store: Store, listen: SocketAddr) -> Result<(), Failure> {
+    let cannot_listen =
+        |error: std::io::Error| Failure::Usage(format!("cannot listen on {listen}: {error}"));
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(cannot_listen)?;
+    let address = listener.local_addr().map_err(cannot_listen)?;
+    // One line, flushed at once: a script that asked for port 0 reads the real one here.
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "listening on http://{address}")
+        .and_then(|()| stdout.flush())
+        .map_err(|_| Failure::Closed)?;
+    drop(stdout);
+
+    let (stop, stopping) = watch::channel(false);
+    let app = routes(Served { store, stopping });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            stop_requested().await;
+            stop.send_replace(true);
+        })
+        .await
+        .map_err(cannot_listen)
+}
+
+fn routes(served: Served) -> Router {
+    Router::new()
+        .route("/", get(page::index))
+        .route("/app.js", get(page::script))
+        .route("/style.css", get(page::style))
+        .route("/api/stats", get(api::stats))
+        .route("/api/streams", get(api::streams))
+        // A stream's name is a query parameter, not a path segment: names may hold `/`, `%`,
+        // `.` and `..`, which clients and routers rewrite in paths but never in a query.
+        .route("/api/stream", get(api::stream))
+        .route("/api/events/{id}", get(api::event))
+        .route("/api/log", get(api::log))
+        .route("/api/projections", get(api::projections))
+        .route("/api/live", get(live::live))
+        .fallback(api::not_found)
+        .with_state(served)
+}
+
+/// Resolves on Ctrl-C or, on Unix, SIGTERM (what service managers and `kill` send).
+async fn stop_requested() {
+    #[cfg(unix)]
+    let terminated = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            // Without the handler SIGTERM still ends the process, the default way.
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminated = std::future::pending::<()>();
+    let interrupted = async {
+        // Without the handler Ctrl-C still ends the process, the default way.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        () = interrupted => {}
+        () = terminated => {}
+    }
+}
