@@ -17,6 +17,7 @@
 //! | span | where | fields |
 //! |---|---|---|
 //! | `command` | each command, retries included (a `DEBUG` event per conflict) | `aggregate`, `command` (the type's name), `stream`, `correlation_id`, `causation_id` (the command's id: what its events record); at the end `outcome` (as the metric's label), `retries`, and when it committed `version`, `position` |
+//! | `transaction` | each [`App::transaction`](crate::App::transaction), retries included | `correlation_id`, `causation_id`; at the end `outcome`, `retries`, and when it committed `position` |
 //!
 //! A command sent by a process manager or a reactor has its own `command` span too.
 //!
@@ -27,7 +28,7 @@
 //! | `es_commands_total` | counter | `aggregate`, `outcome` | commands finished, by outcome: `committed` (including a decision that writes nothing), `duplicate` (an idempotency key already used: the original outcome was returned), `rejected` (the aggregate refused), `conflict` (gave up after its retries), `error` (the store failed, the aggregate is not registered, or the caller dropped the command before its outcome) |
 //! | `es_command_conflicts_total` | counter | `aggregate` | appends that lost a race with another writer and were retried |
 //! | `es_command_duration_seconds` | histogram | `aggregate` | a command's time in the app, from the call to its outcome, retries included |
-//! | `es_append_duration_seconds` | histogram | none | the store's append of a command's events |
+//! | `es_append_duration_seconds` | histogram | none | the store's append: a command's, or a transaction's multi-stream one |
 //!
 //! `aggregate` is [`Aggregate::NAME`]. The names are the constants of this module.
 //!
