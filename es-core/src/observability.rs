@@ -5,7 +5,7 @@
 //! once at startup (`PrometheusBuilder::new().install()`), serves them. With none installed, a
 //! span costs a check of a static (a command's span is not even made unless a subscriber takes
 //! `DEBUG`) and a metric a call to the no-op recorder: every metric key is built at compile
-//! time (its label values are aggregate names, which are `'static`), so nothing
+//! time (its label values are aggregate and projection names, which are `'static`), so nothing
 //! is allocated or hashed per command. The durations read the monotonic clock four times per
 //! command (its start and end, its append's start and end).
 //!
@@ -18,6 +18,7 @@
 //! |---|---|---|
 //! | `command` | each command, retries included (a `DEBUG` event per conflict) | `aggregate`, `command` (the type's name), `stream`, `correlation_id`, `causation_id` (the command's id: what its events record); at the end `outcome` (as the metric's label), `retries`, and when it committed `version`, `position` |
 //! | `transaction` | each [`App::transaction`](crate::App::transaction), retries included | `correlation_id`, `causation_id`; at the end `outcome`, `retries`, and when it committed `position` |
+//! | `projection_batch` | each batch a projection applies from the global log | `projection`, `from` (the checkpoint before), `to` (the last position applied), `count` |
 //!
 //! A command sent by a process manager or a reactor has its own `command` span too.
 //!
@@ -29,8 +30,13 @@
 //! | `es_command_conflicts_total` | counter | `aggregate` | appends that lost a race with another writer and were retried |
 //! | `es_command_duration_seconds` | histogram | `aggregate` | a command's time in the app, from the call to its outcome, retries included |
 //! | `es_append_duration_seconds` | histogram | none | the store's append: a command's, or a transaction's multi-stream one |
+//! | `es_projection_events_total` | counter | `projection` | events applied to a projection (read from the log, or a command's own events fed to an inline projection) |
+//! | `es_projection_lag_events` | gauge | `projection` | after each batch read from the log: the store's head position (the newest it has told this process of) minus the projection's position |
+//! | `es_projection_batch_duration_seconds` | histogram | `projection` | the time to apply one batch read from the log and move its checkpoint |
 //!
-//! `aggregate` is [`Aggregate::NAME`]. The names are the constants of this module.
+//! `aggregate` is [`Aggregate::NAME`], `projection`
+//! [`Projection::NAME`](crate::Projection::NAME) (or the read model's `NAME`). The names are
+//! the constants of this module.
 //!
 //! # Examples
 //!
@@ -81,9 +87,10 @@
 
 use std::time::Instant;
 
-use metrics::{Counter, Histogram, Key, Label, Level, Metadata};
+use metrics::{Counter, Gauge, Histogram, Key, Label, Level, Metadata};
 
 use crate::aggregate::Aggregate;
+use crate::projection::runner::Checkpointed;
 
 /// Counter: commands finished, by `aggregate` and `outcome`.
 pub const COMMANDS_TOTAL: &str = "es_commands_total";
@@ -93,6 +100,13 @@ pub const COMMAND_CONFLICTS_TOTAL: &str = "es_command_conflicts_total";
 pub const COMMAND_DURATION_SECONDS: &str = "es_command_duration_seconds";
 /// Histogram: the store's append, in seconds.
 pub const APPEND_DURATION_SECONDS: &str = "es_append_duration_seconds";
+/// Counter: events applied to a projection, by `projection`.
+pub const PROJECTION_EVENTS_TOTAL: &str = "es_projection_events_total";
+/// Gauge: the store's head position minus the projection's, by `projection`.
+pub const PROJECTION_LAG_EVENTS: &str = "es_projection_lag_events";
+/// Histogram: the time to apply one batch from the log, in seconds, by `projection`.
+pub const PROJECTION_BATCH_DURATION_SECONDS: &str = "es_projection_batch_duration_seconds";
+
 /// A metric key built at compile time (`'static` label values only): using it allocates and
 /// hashes nothing.
 macro_rules! key {
@@ -159,6 +173,27 @@ pub(crate) fn append_finished(started: Instant) {
     histogram(key!(APPEND_DURATION_SECONDS)).record(started.elapsed());
 }
 
+/// Records a batch of `count` events read from the log and applied to projection `K` up to
+/// `position`, when the store's head is at `head`, since `started`.
+#[allow(clippy::cast_precision_loss)] // a gauge is an `f64`; exact up to 2^53 events behind
+pub(crate) fn projection_batch<K: Checkpointed>(
+    count: usize,
+    position: u64,
+    head: u64,
+    started: Instant,
+) {
+    projection_events::<K>(count);
+    gauge(key!(PROJECTION_LAG_EVENTS, "projection" => K::NAME))
+        .set(head.saturating_sub(position) as f64);
+    histogram(key!(PROJECTION_BATCH_DURATION_SECONDS, "projection" => K::NAME))
+        .record(started.elapsed());
+}
+
+/// Counts `count` events applied to projection `K`.
+pub(crate) fn projection_events<K: Checkpointed>(count: usize) {
+    counter(key!(PROJECTION_EVENTS_TOTAL, "projection" => K::NAME)).increment(count as u64);
+}
+
 /// What every metric is registered with: this module as target, at `INFO` (the level the
 /// `metrics` macros give by default).
 static METADATA: Metadata<'static> =
@@ -166,6 +201,10 @@ static METADATA: Metadata<'static> =
 
 fn counter(key: &Key) -> Counter {
     metrics::with_recorder(|recorder| recorder.register_counter(key, &METADATA))
+}
+
+fn gauge(key: &Key) -> Gauge {
+    metrics::with_recorder(|recorder| recorder.register_gauge(key, &METADATA))
 }
 
 fn histogram(key: &Key) -> Histogram {
