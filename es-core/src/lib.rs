@@ -69,6 +69,7 @@ pub mod codec;
 pub mod command;
 pub mod error;
 pub mod event;
+pub mod observability;
 pub mod process;
 pub mod projection;
 pub mod record;

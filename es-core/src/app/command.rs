@@ -2,12 +2,19 @@
 //! expected version, apply to the cached state, feed the inline projections; on a conflict,
 //! catch up and decide again.
 
-use std::time::Duration;
+use std::fmt;
+use std::marker::PhantomData;
+use std::time::{Duration, Instant};
+
+use tracing::field::Empty;
+use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
+use tracing::{Level, Span};
 
 use crate::aggregate::Aggregate;
 use crate::codec::Codec;
 use crate::error::Error;
 use crate::event::EventSet;
+use crate::observability::{self, Outcome};
 use crate::record::{NewEvent, Timestamp};
 use crate::store::{AppendResult, EventStore, ExpectedVersion};
 
@@ -31,13 +38,16 @@ enum Appended {
 
 impl<S: EventStore, C: Codec> App<S, C> {
     /// Runs the command path on `stream` for the command `command` makes (once per try),
-    /// holding the stream's entry throughout.
+    /// holding the stream's entry throughout. Callers run it in its [`command_span`], given
+    /// here as `span` for the fields known at the end; it counts its outcome.
     pub(super) async fn send_to<A: Aggregate>(
         &self,
         stream: String,
         command: impl Fn() -> A::Command,
         metadata: Resolved,
+        span: Span,
     ) -> Result<Committed<A>, CommandError<A::Error>> {
+        let mut finish = Finish::<A>::new(span);
         let slot = self.slot::<A>()?;
         let entry = slot.cache.entry(&stream);
         let mut hydrated = lock(&entry).await;
@@ -45,6 +55,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
         loop {
             if let Some(key) = &metadata.idempotency_key {
                 if let Some(original) = self.original_outcome(&stream, key, retries).await? {
+                    finish.done(Outcome::Duplicate, original.version, original.position);
                     return Ok(original);
                 }
             }
@@ -61,8 +72,12 @@ impl<S: EventStore, C: Codec> App<S, C> {
                 hydrated.fresh = false;
                 continue;
             }
+            if decided.is_err() {
+                finish.outcome = Outcome::Rejected;
+            }
             let events = decided.map_err(CommandError::Rejected)?;
             if events.is_empty() {
+                finish.done(Outcome::Committed, hydrated.version, 0);
                 return Ok(Committed {
                     stream,
                     events,
@@ -86,6 +101,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
                     self.snapshot_if_due(&stream, &mut hydrated);
                     drop(hydrated);
                     self.project_inline(&stream, sent, &result).await;
+                    finish.done(Outcome::Committed, result.version, result.position);
                     return Ok(Committed {
                         stream,
                         events,
@@ -99,9 +115,12 @@ impl<S: EventStore, C: Codec> App<S, C> {
                 Err(error) if is_retryable(&error, keyed) => {
                     hydrated.discard();
                     if retries == self.inner.max_retries {
+                        finish.outcome = Outcome::Conflict;
                         return Err(CommandError::TooManyConflicts { stream, retries });
                     }
                     retries += 1;
+                    observability::command_conflict::<A>();
+                    finish.span.record("retries", retries);
                     let pause = retry_pause(retries);
                     tracing::debug!(retries, ?pause, "conflict; catching up and retrying");
                     tokio::time::sleep(pause).await;
@@ -147,11 +166,14 @@ impl<S: EventStore, C: Codec> App<S, C> {
         // batch is compared with what the store holds: only then is the batch kept.
         let sent =
             (keyed || self.inner.projections.iter().any(|p| p.is_inline())).then(|| batch.clone());
+        let appending = Instant::now();
         let result = self
             .inner
             .store
             .append(stream, ExpectedVersion::Exact(version), batch)
-            .await?;
+            .await;
+        observability::append_finished(appending);
+        let result = result?;
         // A keyed batch has ids derived from the key, and the store answers a second append of
         // those ids at the same place with the first one's result: what it then holds may be
         // another sender's events, so compare.
@@ -185,6 +207,92 @@ impl<S: EventStore, C: Codec> App<S, C> {
                 })
             })
             .collect()
+    }
+}
+
+/// The span of a command of aggregate `A` to `stream`, whose type is named `command_type`:
+/// its fields known before it runs, and those [`send_to`](App::send_to) records at the end.
+pub(super) fn command_span<A: Aggregate>(
+    stream: &str,
+    command_type: &'static str,
+    metadata: &Resolved,
+) -> Span {
+    // No span at all unless a subscriber takes `DEBUG`: the macro's disabled span would still
+    // hand its fields to `log` on every command when a dependency turns on `tracing`'s `log`
+    // feature.
+    if Level::DEBUG > STATIC_MAX_LEVEL || Level::DEBUG > LevelFilter::current() {
+        return Span::none();
+    }
+    tracing::debug_span!(
+        "command",
+        aggregate = A::NAME,
+        command = %ShortTypeName(command_type),
+        stream,
+        correlation_id = %metadata.correlation_id(),
+        causation_id = %metadata.command_id(),
+        outcome = Empty,
+        retries = Empty,
+        version = Empty,
+        position = Empty,
+    )
+}
+
+/// Counts a command when its path ends, however it ends: `outcome` is set before each
+/// `return` and stays `Error` otherwise (a `?`, or the caller dropping the command). A guard
+/// rather than a wrapper future around the command path: wrapping would copy that large future
+/// on every command.
+struct Finish<A: Aggregate> {
+    started: Instant,
+    outcome: Outcome,
+    /// The stream's version and the last event's position, when it committed.
+    committed: Option<(u64, u64)>,
+    span: Span,
+    aggregate: PhantomData<fn() -> A>,
+}
+
+impl<A: Aggregate> Finish<A> {
+    fn new(span: Span) -> Self {
+        Self {
+            started: Instant::now(),
+            outcome: Outcome::Error,
+            committed: None,
+            span,
+            aggregate: PhantomData,
+        }
+    }
+
+    /// Ends with `outcome`, the stream at `version` and its last event at `position`.
+    fn done(&mut self, outcome: Outcome, version: u64, position: u64) {
+        self.outcome = outcome;
+        self.committed = Some((version, position));
+    }
+}
+
+impl<A: Aggregate> Drop for Finish<A> {
+    fn drop(&mut self) {
+        observability::command_finished::<A>(self.outcome, self.started);
+        // Not on a disabled span: `record` would still look each field up by name, and log it
+        // when a dependency turns on `tracing`'s `log` feature.
+        if !self.span.is_disabled() {
+            self.span.record("outcome", self.outcome.as_str());
+            if let Some((version, position)) = self.committed {
+                self.span.record("version", version);
+                self.span.record("position", position);
+            }
+        }
+    }
+}
+
+/// A type's name without the module path of the outer type, formatted only when a subscriber
+/// records it: `Deposit` for `bank::Deposit`, `Wrap<bank::Deposit>` for
+/// `app::Wrap<bank::Deposit>`.
+struct ShortTypeName(&'static str);
+
+impl fmt::Display for ShortTypeName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.0;
+        let path = name.split('<').next().unwrap_or(name);
+        f.write_str(path.rfind("::").map_or(name, |at| &name[at + 2..]))
     }
 }
 
@@ -228,6 +336,14 @@ mod tests {
                 "retry {retry}: the pauses are jittered"
             );
         }
+    }
+
+    #[test]
+    fn a_short_type_name_drops_the_module_path_of_the_outer_type() {
+        let short = |name| ShortTypeName(name).to_string();
+        assert_eq!(short("bank::Deposit"), "Deposit");
+        assert_eq!(short("Deposit"), "Deposit");
+        assert_eq!(short("app::Wrap<bank::Deposit>"), "Wrap<bank::Deposit>");
     }
 
     #[test]

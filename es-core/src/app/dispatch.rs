@@ -5,6 +5,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use tracing::Instrument;
+
 use crate::aggregate::Aggregate;
 use crate::codec::Codec;
 use crate::error::Error;
@@ -13,6 +15,7 @@ use crate::projection::EventMeta;
 use crate::record::RecordedEvent;
 use crate::store::EventStore;
 
+use super::command::command_span;
 use super::metadata::{CommandMetadata, Resolved};
 use super::{App, CommandError};
 
@@ -45,8 +48,10 @@ fn dispatch<'a, A: Aggregate, S: EventStore, C: Codec>(
             .make
             .downcast_ref::<MakeCommand<A>>()
             .ok_or_else(|| Error::backend("an erased command of another aggregate type"))?;
+        let span = command_span::<A>(&outgoing.stream, outgoing.command_type, &metadata);
         match app
-            .send_to::<A>(outgoing.stream.clone(), make, metadata)
+            .send_to::<A>(outgoing.stream.clone(), make, metadata, span.clone())
+            .instrument(span)
             .await
         {
             Ok(_) => Ok(Sent::Stored),

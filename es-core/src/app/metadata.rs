@@ -98,6 +98,16 @@ pub(super) struct Resolved {
 }
 
 impl Resolved {
+    /// The command's id: the causation id of its events.
+    pub(super) fn command_id(&self) -> Uuid {
+        self.command_id
+    }
+
+    /// The correlation id of its events.
+    pub(super) fn correlation_id(&self) -> Uuid {
+        self.correlation_id
+    }
+
     /// The metadata of each event the command records at `now`.
     pub(super) fn event_metadata(&self, now: Timestamp) -> Metadata {
         Metadata {

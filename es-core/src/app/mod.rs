@@ -182,16 +182,13 @@ impl<S: EventStore, C: Codec> App<S, C> {
         Cmd: AggregateCommand + Clone,
     {
         let stream = Cmd::Aggregate::stream_name(command.aggregate_id());
-        let span = tracing::info_span!(
-            "command",
-            aggregate = Cmd::Aggregate::NAME,
-            command = type_name::<Cmd>(),
-            stream = %stream,
-        );
+        let metadata = metadata.resolve();
+        let span = command::command_span::<Cmd::Aggregate>(&stream, type_name::<Cmd>(), &metadata);
         self.send_to(
             stream,
             || command.clone().into_command(),
-            metadata.resolve(),
+            metadata,
+            span.clone(),
         )
         .instrument(span)
         .await

@@ -15,6 +15,7 @@ use tokio::sync::{RwLock, RwLockWriteGuard, watch};
 
 use crate::codec::Codec;
 use crate::error::{Error, Panicked, catch_panic, projection_failed};
+use crate::observability;
 use crate::projection::runner;
 use crate::projection::{EventMeta, Projection};
 use crate::record::RecordedEvent;
@@ -182,6 +183,7 @@ impl<P: Projection, S: EventStore, C: Codec> Locked<'_, '_, P, S, C> {
             .is_some_and(|first| first.position == self.tracked.position + 1)
         {
             self.apply_all(known)?;
+            observability::projection_events::<Self>(known.len());
         }
         Ok(())
     }
@@ -214,6 +216,8 @@ impl<P: Projection, S: EventStore, C: Codec> Locked<'_, '_, P, S, C> {
 }
 
 impl<P: Projection, S: EventStore, C: Codec> runner::Checkpointed for Locked<'_, '_, P, S, C> {
+    const NAME: &'static str = P::NAME;
+
     async fn checkpoint(&mut self) -> Result<u64, Error> {
         Ok(self.tracked.position)
     }

@@ -5,12 +5,17 @@
 use std::any::{Any, type_name};
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use tracing::field::Empty;
+use tracing::{Instrument, Span};
 
 use crate::aggregate::Aggregate;
 use crate::codec::Codec;
 use crate::command::AggregateCommand;
 use crate::error::{Error, catch_panic};
 use crate::event::EventSet;
+use crate::observability::{self, Outcome};
 use crate::record::NewEvent;
 use crate::store::{AppendResult, EventStore, ExpectedVersion, StreamAppend};
 
@@ -334,13 +339,55 @@ impl<S: EventStore, C: Codec> App<S, C> {
     pub async fn transaction_with<T, E, F, Fut>(
         &self,
         metadata: CommandMetadata,
+        decide: F,
+    ) -> Result<Transacted<T>, TransactionError<E>>
+    where
+        F: FnMut(Transaction<S, C>) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let metadata = metadata.resolve();
+        let span = tracing::debug_span!(
+            "transaction",
+            correlation_id = %metadata.correlation_id(),
+            causation_id = %metadata.command_id(),
+            outcome = Empty,
+            retries = Empty,
+            position = Empty,
+        );
+        let result = self
+            .run_transaction(metadata, decide)
+            .instrument(span.clone())
+            .await;
+        let outcome = match &result {
+            Ok(transacted) if transacted.duplicate => Outcome::Duplicate,
+            Ok(_) => Outcome::Committed,
+            Err(TransactionError::Rejected(_)) => Outcome::Rejected,
+            Err(TransactionError::AlreadyCommitted { .. }) => Outcome::Duplicate,
+            Err(TransactionError::TooManyConflicts { .. }) => Outcome::Conflict,
+            Err(TransactionError::Store(_)) => Outcome::Error,
+        };
+        // Not on a disabled span: see the command path's `Finish`.
+        if !span.is_disabled() {
+            span.record("outcome", outcome.as_str());
+            if let Ok(transacted) = &result {
+                span.record("retries", transacted.retries);
+                span.record("position", transacted.position);
+            }
+        }
+        result
+    }
+
+    /// The decision and its append, retried after conflicts.
+    async fn run_transaction<T, E, F, Fut>(
+        &self,
+        metadata: Resolved,
         mut decide: F,
     ) -> Result<Transacted<T>, TransactionError<E>>
     where
         F: FnMut(Transaction<S, C>) -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        let metadata = Arc::new(metadata.resolve());
+        let metadata = Arc::new(metadata);
         let mut retries = 0;
         loop {
             let tx = Transaction {
@@ -396,7 +443,10 @@ impl<S: EventStore, C: Codec> App<S, C> {
                 })
                 .collect();
             let sent = parts.clone();
-            match self.inner.store.append_streams(parts).await {
+            let appending = Instant::now();
+            let appended = self.inner.store.append_streams(parts).await;
+            observability::append_finished(appending);
+            match appended {
                 // A keyed call the store answered with an earlier call's results (the same ids
                 // at the same places) holds that call's events: ours only if they are what we
                 // sent; otherwise the next turn finds the original outcome.
@@ -448,8 +498,11 @@ impl<S: EventStore, C: Codec> App<S, C> {
                 retries,
             });
         }
-        tokio::time::sleep(retry_pause(retries + 1)).await;
-        Ok(retries + 1)
+        let retries = retries + 1;
+        Span::current().record("retries", retries);
+        tracing::debug!(retries, stream, "a loaded aggregate moved; deciding again");
+        tokio::time::sleep(retry_pause(retries)).await;
+        Ok(retries)
     }
 
     /// Whether every aggregate the decision loaded is still at the version it saw.

@@ -5,14 +5,21 @@
 //! and its checkpoint together.
 
 use std::future::Future;
+use std::time::Instant;
+
+use tracing::Instrument;
 
 use crate::error::Error;
+use crate::observability;
 use crate::record::RecordedEvent;
 use crate::store::EventStore;
 
 /// Where a projection's checkpoint lives, and its units of work: each applies a batch and moves
 /// the checkpoint past it, both or neither.
 pub(crate) trait Checkpointed: Send {
+    /// The projection's name: the label of its metrics.
+    const NAME: &'static str;
+
     /// The stored checkpoint: the position of the last event applied.
     fn checkpoint(&mut self) -> impl Future<Output = Result<u64, Error>> + Send;
 
@@ -60,6 +67,20 @@ where
             return Ok(checkpoint);
         };
         let more = events.len() == batch && last < until;
+        let count = events.len();
+        let span = tracing::debug_span!(
+            "projection_batch",
+            projection = K::NAME,
+            from = checkpoint,
+            to = last,
+            count
+        );
+        let unit = async {
+            let started = Instant::now();
+            projection.commit(checkpoint, events).await?;
+            observability::projection_batch::<K>(count, last, *store.head().borrow(), started);
+            Ok::<_, Error>(())
+        };
         let (next, committed) = tokio::join!(
             biased;
             async {
@@ -69,7 +90,7 @@ where
                     None
                 }
             },
-            projection.commit(checkpoint, events),
+            unit.instrument(span),
         );
         committed?;
         progress(last);
@@ -96,6 +117,8 @@ mod tests {
     }
 
     impl Checkpointed for Recorder {
+        const NAME: &'static str = "recorder";
+
         async fn checkpoint(&mut self) -> Result<u64, Error> {
             self.units += 1;
             if let Some((unit, to)) = self.jump {

@@ -86,6 +86,8 @@ struct InTransaction<'a, P> {
 }
 
 impl<P: PostgresProjection> runner::Checkpointed for InTransaction<'_, P> {
+    const NAME: &'static str = P::NAME;
+
     async fn checkpoint(&mut self) -> Result<u64, Error> {
         self.store.load_checkpoint(P::NAME).await
     }

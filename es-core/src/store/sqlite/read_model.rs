@@ -56,6 +56,8 @@ struct OnWriter<'a, P> {
 }
 
 impl<P: SqliteProjection> runner::Checkpointed for OnWriter<'_, P> {
+    const NAME: &'static str = P::NAME;
+
     async fn checkpoint(&mut self) -> Result<u64, Error> {
         self.store.load_checkpoint(P::NAME).await
     }
