@@ -828,6 +828,15 @@ async fn metrics_and_health_answer() {
         text.contains(r#"http_requests_total{method="POST",route="/accounts",status="201"} 1"#),
         "{text}"
     );
+    // The framework's own metrics, through the same recorder.
+    for expected in [
+        r#"es_commands_total{aggregate="bank-account",outcome="committed"} 1"#,
+        "es_command_duration_seconds_count{aggregate=\"bank-account\"} 1",
+        "es_append_duration_seconds_count 1",
+        "es_projection_lag_events{projection=\"balances\"}",
+    ] {
+        assert!(text.contains(expected), "{expected} in {text}");
+    }
 
     let (status, health) = get(&client, &server.url("/health")).await;
     assert_eq!(status, StatusCode::OK);
