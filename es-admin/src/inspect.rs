@@ -110,7 +110,15 @@ pub(crate) async fn tail(
         Subscription::new(store.log.clone(), after).poll_interval(Duration::from_millis(200));
     loop {
         tokio::select! {
-            event = log.next() => out.event(&event?, false)?,
+            event = log.next() => match event {
+                Ok(event) => out.event(&event, false)?,
+                // A restarting database or a dropped connection: say so, and go on from the
+                // same position once it answers again.
+                Err(error) => {
+                    eprintln!("warning: {} (trying again in 1 s)", crate::with_causes(&error));
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            },
             _ = tokio::signal::ctrl_c() => return Ok(()),
         }
     }
