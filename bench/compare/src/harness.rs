@@ -76,12 +76,33 @@ pub fn is_deposit(n: u64) -> bool {
     n % 2 == 1
 }
 
-/// One timed run of a workload: a future per round.
-pub type Run<'a> = Box<dyn FnMut() -> Pin<Box<dyn Future<Output = ()> + 'a>> + 'a>;
+/// One timed run of a workload: a future per round, which may end in an [`Untimed`] part.
+pub type Run<'a> = Box<dyn FnMut() -> Pin<Box<dyn Future<Output = Option<Untimed<'a>>> + 'a>> + 'a>;
+
+/// What a round does after its clock stops: check what it computed, release what it held.
+pub type Untimed<'a> = Pin<Box<dyn Future<Output = ()> + 'a>>;
 
 /// Wraps `run` as a [`Run`].
 pub fn run<'a, F: Future<Output = ()> + 'a>(mut run: impl FnMut() -> F + 'a) -> Run<'a> {
-    Box::new(move || Box::pin(run()))
+    Box::new(move || {
+        let round = run();
+        Box::pin(async move {
+            round.await;
+            None
+        })
+    })
+}
+
+/// Wraps `run` as a [`Run`] whose rounds' futures return their untimed part.
+pub fn run_then<'a, F, U>(mut run: impl FnMut() -> F + 'a) -> Run<'a>
+where
+    F: Future<Output = U> + 'a,
+    U: Future<Output = ()> + 'a,
+{
+    Box::new(move || {
+        let round = run();
+        Box::pin(async move { Some(Box::pin(round.await) as Untimed<'a>) })
+    })
 }
 
 /// The medians of `rounds()` rounds of each run, interleaved (the first round of each, then the
@@ -92,8 +113,11 @@ pub fn medians(runtime: &tokio::runtime::Runtime, mut runs: Vec<Run<'_>>) -> Vec
     for _ in 0..rounds {
         for (run, times) in runs.iter_mut().zip(&mut times) {
             let start = Instant::now();
-            runtime.block_on(run());
+            let untimed = runtime.block_on(run());
             times.push(start.elapsed());
+            if let Some(untimed) = untimed {
+                runtime.block_on(untimed);
+            }
         }
     }
     times

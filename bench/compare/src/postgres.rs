@@ -34,7 +34,7 @@ use crate::ours::{self, AccountOpened, BankAccountEvent, MoneyDeposited, MoneyWi
 use crate::peer::{self, BankEvent};
 use crate::{
     COMMANDS_PER_ACCOUNT, Run, TASKS, accounts, at_rate_of, is_deposit, long, medians,
-    peer_disintegrate, peer_esrs, rounds, row, run, size, task_accounts, w3_accounts,
+    peer_disintegrate, peer_esrs, rounds, row, run, run_then, size, task_accounts, w3_accounts,
 };
 
 /// W4's log: `accounts()` accounts of `COMMANDS_PER_ACCOUNT` events.
@@ -75,17 +75,37 @@ fn task_peer_accounts() -> u64 {
     size(5)
 }
 
-/// The rounds' states of the peers that run W3 and W3c on their own stores.
-struct Peers {
+/// Each round's state of every run of W3 and W3c, in a schema of its own, set up before any
+/// round is timed.
+struct Rounds {
+    raw: Vec<Vec<Arc<Raw>>>,
     es: Vec<App<PostgresEventStore>>,
-    cqrs: Vec<(Arc<PostgresCqrs<peer::BankAccount>>, sqlx::PgPool)>,
+    cqrs: Vec<Cqrs>,
     esrs: Vec<Arc<peer_esrs::Manager>>,
-    disintegrate: Vec<(Arc<peer_disintegrate::Maker>, peer_disintegrate::Store)>,
+    disintegrate: Vec<Disintegrate>,
 }
 
-impl Peers {
-    fn setup(runtime: &Runtime, url: &str) -> Self {
+/// postgres-es's framework, and its pool (for the checks).
+#[derive(Clone)]
+struct Cqrs {
+    cqrs: Arc<PostgresCqrs<peer::BankAccount>>,
+    pool: sqlx::PgPool,
+}
+
+/// disintegrate's decision maker, and its store (for the checks).
+#[derive(Clone)]
+struct Disintegrate {
+    maker: Arc<peer_disintegrate::Maker>,
+    store: peer_disintegrate::Store,
+}
+
+impl Rounds {
+    /// `connections` raw connections a round.
+    fn setup(runtime: &Runtime, url: &str, connections: u64) -> Self {
         Self {
+            raw: per_round(runtime, url, "raw", |url| async move {
+                Raw::setup(&url, connections).await
+            }),
             es: per_round(
                 runtime,
                 url,
@@ -99,32 +119,89 @@ impl Peers {
             disintegrate: per_round(runtime, url, "disintegrate", |url| async move {
                 let (_, store) = peer_disintegrate::store(&url).await;
                 let maker = disintegrate_postgres::decision_maker(store.clone(), NoSnapshot);
-                (Arc::new(maker), store)
+                Disintegrate {
+                    maker: Arc::new(maker),
+                    store,
+                }
             }),
         }
     }
 
-    /// Panics unless every round of every peer left each of its accounts (`accounts`, or
-    /// `peer_accounts` for esrs and disintegrate) with its 100 events and the workload's
-    /// balance, loaded through the peer itself.
-    fn check(&self, runtime: &Runtime, accounts: Range<u64>, peer_accounts: Range<u64>) {
-        runtime.block_on(async {
-            for app in &self.es {
-                ours::check_accounts(app, accounts.clone()).await;
-            }
-            for (_, pool) in &self.cqrs {
-                let store = PersistedEventStore::<_, peer::BankAccount>::new_event_store(
-                    PostgresEventRepository::new(pool.clone()),
-                );
-                peer::check_accounts(&store, accounts.clone()).await;
-            }
-            for manager in &self.esrs {
-                peer_esrs::check_accounts(manager, peer_accounts.clone()).await;
-            }
-            for (_, store) in &self.disintegrate {
-                peer_disintegrate::check_accounts(store, peer_accounts.clone()).await;
-            }
-        });
+    /// The runs: each round sends every command of `accounts(task)` from each of `tasks` tasks
+    /// (esrs and disintegrate: of `peer_accounts(task)`); after its clock stops it loads every
+    /// account back through the peer that wrote it, checks it, and closes its connections.
+    fn runs<'a>(
+        self,
+        tasks: u64,
+        accounts: fn(u64) -> Range<u64>,
+        peer_accounts: fn(u64) -> Range<u64>,
+    ) -> Vec<Run<'a>> {
+        let all = move |accounts: fn(u64) -> Range<u64>| accounts(0).start..accounts(tasks - 1).end;
+        vec![
+            each(
+                self.raw,
+                move |raw| {
+                    in_tasks(tasks, move |task| {
+                        let raw = Arc::clone(&raw[usize::try_from(task).expect("a task index")]);
+                        async move { raw.insert_events(accounts(task)).await }
+                    })
+                },
+                |_| async {},
+            ),
+            each(
+                self.es,
+                move |app| {
+                    in_tasks(tasks, move |task| {
+                        let app = app.clone();
+                        async move { ours::send_commands(&app, accounts(task)).await }
+                    })
+                },
+                move |app| async move { ours::check_accounts(&app, all(accounts)).await },
+            ),
+            each(
+                self.cqrs,
+                move |cqrs| {
+                    in_tasks(tasks, move |task| {
+                        let cqrs = Arc::clone(&cqrs.cqrs);
+                        async move { peer::execute_commands(&cqrs, accounts(task)).await }
+                    })
+                },
+                move |cqrs| async move {
+                    let store = PersistedEventStore::<_, peer::BankAccount>::new_event_store(
+                        PostgresEventRepository::new(cqrs.pool.clone()),
+                    );
+                    peer::check_accounts(&store, all(accounts)).await;
+                    cqrs.pool.close().await;
+                },
+            ),
+            each(
+                self.esrs,
+                move |manager| {
+                    in_tasks(tasks, move |task| {
+                        let manager = Arc::clone(&manager);
+                        async move { peer_esrs::execute_commands(&manager, peer_accounts(task)).await }
+                    })
+                },
+                move |manager| async move {
+                    peer_esrs::check_accounts(&manager, all(peer_accounts)).await;
+                },
+            ),
+            each(
+                self.disintegrate,
+                move |disintegrate| {
+                    in_tasks(tasks, move |task| {
+                        let maker = Arc::clone(&disintegrate.maker);
+                        async move {
+                            peer_disintegrate::execute_commands(&maker, peer_accounts(task)).await;
+                        }
+                    })
+                },
+                move |disintegrate| async move {
+                    peer_disintegrate::check_accounts(&disintegrate.store, all(peer_accounts))
+                        .await;
+                },
+            ),
+        ]
     }
 }
 
@@ -134,29 +211,11 @@ pub fn w3(runtime: &Runtime) {
     let url = url();
     let commands = w3_accounts() * COMMANDS_PER_ACCOUNT;
     let peer_commands = w3_peer_accounts() * COMMANDS_PER_ACCOUNT;
-    let raw = per_round(runtime, &url, "raw", |url| async move {
-        Raw::setup(&url, 1).await
-    });
-    let peers = Peers::setup(runtime, &url);
-    let [raw, framework, cqrs, esrs, disintegrate] = medians(
-        runtime,
-        vec![
-            each(&raw, |raw| raw[0].insert_events(0..w3_accounts())),
-            each(&peers.es, |app| ours::send_commands(app, 0..w3_accounts())),
-            each(&peers.cqrs, |(cqrs, _)| {
-                peer::execute_commands(cqrs, 0..w3_accounts())
-            }),
-            each(&peers.esrs, |manager| {
-                peer_esrs::execute_commands(manager, 0..w3_peer_accounts())
-            }),
-            each(&peers.disintegrate, |(maker, _)| {
-                peer_disintegrate::execute_commands(maker, 0..w3_peer_accounts())
-            }),
-        ],
-    )[..] else {
+    let runs =
+        Rounds::setup(runtime, &url, 1).runs(1, |_| 0..w3_accounts(), |_| 0..w3_peer_accounts());
+    let [raw, framework, cqrs, esrs, disintegrate] = medians(runtime, runs)[..] else {
         unreachable!("five runs")
     };
-    peers.check(runtime, 0..w3_accounts(), 0..w3_peer_accounts());
     let raw_rate = |items| at_rate_of(raw, commands, items);
     row(
         W,
@@ -202,57 +261,15 @@ pub fn w3c(runtime: &Runtime) {
     let url = url();
     let commands = TASKS * task_accounts() * COMMANDS_PER_ACCOUNT;
     let peer_commands = TASKS * task_peer_accounts() * COMMANDS_PER_ACCOUNT;
-    let raw = per_round(runtime, &url, "raw", |url| async move {
-        Raw::setup(&url, TASKS).await
-    });
-    let peers = Peers::setup(runtime, &url);
+    let runs = Rounds::setup(runtime, &url, TASKS).runs(
+        TASKS,
+        |task| task_range(task, task_accounts()),
+        |task| task_range(task, task_peer_accounts()),
+    );
     take_retries();
-    let [raw, framework, cqrs, esrs, disintegrate] = medians(
-        runtime,
-        vec![
-            each(&raw, |raw| {
-                in_tasks(|task| {
-                    let raw = Arc::clone(&raw[usize::try_from(task).expect("a task index")]);
-                    async move { raw.insert_events(task_range(task, task_accounts())).await }
-                })
-            }),
-            each(&peers.es, |app| {
-                in_tasks(|task| {
-                    let app = app.clone();
-                    let accounts = task_range(task, task_accounts());
-                    async move { ours::send_commands(&app, accounts).await }
-                })
-            }),
-            each(&peers.cqrs, |(cqrs, _)| {
-                in_tasks(|task| {
-                    let cqrs = Arc::clone(cqrs);
-                    let accounts = task_range(task, task_accounts());
-                    async move { peer::execute_commands(&cqrs, accounts).await }
-                })
-            }),
-            each(&peers.esrs, |manager| {
-                in_tasks(|task| {
-                    let manager = Arc::clone(manager);
-                    let accounts = task_range(task, task_peer_accounts());
-                    async move { peer_esrs::execute_commands(&manager, accounts).await }
-                })
-            }),
-            each(&peers.disintegrate, |(maker, _)| {
-                in_tasks(|task| {
-                    let maker = Arc::clone(maker);
-                    let accounts = task_range(task, task_peer_accounts());
-                    async move { peer_disintegrate::execute_commands(&maker, accounts).await }
-                })
-            }),
-        ],
-    )[..] else {
+    let [raw, framework, cqrs, esrs, disintegrate] = medians(runtime, runs)[..] else {
         unreachable!("five runs")
     };
-    peers.check(
-        runtime,
-        0..TASKS * task_accounts(),
-        0..TASKS * task_peer_accounts(),
-    );
     let raw_rate = |items| at_rate_of(raw, commands, items);
     row(
         W,
@@ -506,13 +523,32 @@ fn per_round<T, F: Future<Output = T>>(
         .collect()
 }
 
-/// A run whose rounds each take the next of `states`.
-fn each<'a, T, F: Future<Output = ()> + 'a>(
-    states: &'a [T],
-    run_one: impl Fn(&'a T) -> F + 'a,
-) -> Run<'a> {
-    let mut states = states.iter();
-    run(move || run_one(states.next().expect("a state per round")))
+/// A run whose rounds each take the next of `states`: the round runs `run_one` on it, timed,
+/// then `after` on it, untimed (its checks), and drops it (its connections close, so that the
+/// rounds' pools never add up to more than the server takes).
+// The round's future yields its untimed part, a future, on purpose.
+#[allow(clippy::async_yields_async)]
+fn each<'a, T, F, A>(
+    states: Vec<T>,
+    run_one: impl Fn(T) -> F + 'a,
+    after: impl Fn(T) -> A + 'a,
+) -> Run<'a>
+where
+    T: Clone + 'a,
+    F: Future<Output = ()> + 'a,
+    A: Future<Output = ()> + 'a,
+{
+    let mut states = states.into_iter();
+    run_then(move || {
+        let state = states.next().expect("a state per round");
+        let round = run_one(state.clone());
+        // A future does nothing until awaited: the checks run after the clock stops.
+        let after = after(state);
+        async move {
+            round.await;
+            after
+        }
+    })
 }
 
 /// The accounts W3c's task `task` owns, `per_task` of them.
@@ -520,12 +556,16 @@ fn task_range(task: u64, per_task: u64) -> Range<u64> {
     task * per_task..(task + 1) * per_task
 }
 
-/// Runs `task(0)` .. `task(TASKS - 1)` as concurrent tokio tasks, to the end of all.
-async fn in_tasks<F>(task: impl Fn(u64) -> F)
+/// Runs `task(0)` .. `task(tasks - 1)` as concurrent tokio tasks, to the end of all; one task
+/// runs where it is awaited.
+async fn in_tasks<F>(tasks: u64, task: impl Fn(u64) -> F)
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    let handles: Vec<_> = (0..TASKS).map(|t| tokio::spawn(task(t))).collect();
+    if tasks == 1 {
+        return task(0).await;
+    }
+    let handles: Vec<_> = (0..tasks).map(|t| tokio::spawn(task(t))).collect();
     for handle in handles {
         handle.await.expect("a task");
     }
@@ -612,16 +652,18 @@ async fn ours_app(url: &str) -> App<PostgresEventStore> {
         .expect("build the app")
 }
 
-/// postgres-es on its tables in the schema of `url`, as its documentation sets it up, and its
-/// pool (for the checks).
-async fn cqrs(url: &str) -> (Arc<PostgresCqrs<peer::BankAccount>>, sqlx::PgPool) {
+/// postgres-es on its tables in the schema of `url`, as its documentation sets it up.
+async fn cqrs(url: &str) -> Cqrs {
     connect(url)
         .await
         .batch_execute(CQRS_TABLES)
         .await
         .expect("postgres-es tables");
     let pool = default_postgress_pool(url).await;
-    (Arc::new(postgres_cqrs(pool.clone(), vec![], ())), pool)
+    Cqrs {
+        cqrs: Arc::new(postgres_cqrs(pool.clone(), vec![], ())),
+        pool,
+    }
 }
 
 /// What W4 reads: the same log in each peer's tables of one schema (`es_compare_w4`).
@@ -688,7 +730,7 @@ struct Logs {
 /// Writes the events of `accounts` to every log, from `TASKS` tasks.
 async fn seed(logs: &Logs, accounts: Range<u64>) {
     let per_task = (accounts.end - accounts.start).div_ceil(TASKS);
-    in_tasks(|task| {
+    in_tasks(TASKS, |task| {
         let logs = logs.clone();
         let start = accounts.start + task * per_task;
         let mine = start..(start + per_task).min(accounts.end);
