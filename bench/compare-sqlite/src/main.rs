@@ -64,7 +64,7 @@ impl Rounds {
 
 fn w3s(runtime: &tokio::runtime::Runtime, app: &App<SqliteEventStore>, raw_path: &Path) {
     const W: &str = "W3s commands, SQLite durable, sequential";
-    let commands = W3_ACCOUNTS * COMMANDS_PER_ACCOUNT;
+    let commands = w3_accounts() * COMMANDS_PER_ACCOUNT;
     let raw_rounds = Rounds { next: Cell::new(0) };
     let es_rounds = Rounds { next: Cell::new(0) };
     let raw_conn = raw_connection(raw_path);
@@ -72,10 +72,10 @@ fn w3s(runtime: &tokio::runtime::Runtime, app: &App<SqliteEventStore>, raw_path:
         runtime,
         vec![
             run(|| {
-                raw_commands(&raw_conn, raw_rounds.take(W3_ACCOUNTS));
+                raw_commands(&raw_conn, raw_rounds.take(w3_accounts()));
                 async {}
             }),
-            run(|| ours::send_commands(app, es_rounds.take(W3_ACCOUNTS))),
+            run(|| ours::send_commands(app, es_rounds.take(w3_accounts()))),
         ],
     )[..] else {
         unreachable!("two runs")
@@ -92,7 +92,7 @@ fn w3s(runtime: &tokio::runtime::Runtime, app: &App<SqliteEventStore>, raw_path:
 
 fn w3sc(runtime: &tokio::runtime::Runtime, app: &App<SqliteEventStore>, raw_path: &Path) {
     const W: &str = "W3sc commands, SQLite durable, 8 tasks";
-    let commands = TASKS * TASK_ACCOUNTS * COMMANDS_PER_ACCOUNT;
+    let commands = TASKS * task_accounts() * COMMANDS_PER_ACCOUNT;
     // Far from W3s's accounts.
     let raw_rounds = Rounds {
         next: Cell::new(1_000_000),
@@ -106,25 +106,25 @@ fn w3sc(runtime: &tokio::runtime::Runtime, app: &App<SqliteEventStore>, raw_path
         runtime,
         vec![
             run(|| {
-                let accounts = raw_rounds.take(TASKS * TASK_ACCOUNTS);
+                let accounts = raw_rounds.take(TASKS * task_accounts());
                 // One thread and connection per task: SQLite's driver blocks.
                 std::thread::scope(|scope| {
                     for (task, conn) in (0..).zip(raw_conns.iter_mut()) {
-                        let first = accounts.start + task * TASK_ACCOUNTS;
-                        scope.spawn(move || raw_commands(conn, first..first + TASK_ACCOUNTS));
+                        let first = accounts.start + task * task_accounts();
+                        scope.spawn(move || raw_commands(conn, first..first + task_accounts()));
                     }
                 });
                 async {}
             }),
             run(|| {
-                let accounts = es_rounds.take(TASKS * TASK_ACCOUNTS);
+                let accounts = es_rounds.take(TASKS * task_accounts());
                 async move {
                     let tasks: Vec<_> = (0..TASKS)
                         .map(|task| {
                             let app = app.clone();
-                            let first = accounts.start + task * TASK_ACCOUNTS;
+                            let first = accounts.start + task * task_accounts();
                             tokio::spawn(async move {
-                                ours::send_commands(&app, first..first + TASK_ACCOUNTS).await;
+                                ours::send_commands(&app, first..first + task_accounts()).await;
                             })
                         })
                         .collect();

@@ -1,23 +1,28 @@
-//! The bank workload side by side: this framework, cqrs-es 0.5 (`MemStore`, postgres-es) and the
-//! same work with no framework (the bound, or the raw driver), in one process run. Each
-//! workload runs five times; the table shows medians and each row's ratio to the baseline
-//! measured in the same run.
+//! The bank workload side by side: this framework, its peers (cqrs-es 0.5 with `MemStore` and
+//! postgres-es, esrs 0.18, disintegrate 4, eventually 0.4) and the same work with no framework
+//! (the bound, or the raw driver), in one process run. Each workload runs five times; the table
+//! shows medians and each row's ratio to the baseline measured in the same run. Every run checks
+//! what it computed (balances, versions, read models).
 //!
-//! `compare` runs every workload; `compare w1 w4` runs only those. The PostgreSQL workloads
-//! need `ES_POSTGRES_URL` (`eval "$(scripts/postgres env)"`). `compare profile-w1` runs only this
+//! `compare` runs every workload; `compare w1 w4pg` runs only those. The PostgreSQL workloads
+//! need `ES_POSTGRES_URL` (`eval "$(scripts/postgres env)"`). `COMPARE_QUICK=1` runs each once at
+//! a tenth of the sizes (a check, not a measurement). `compare profile-w1` runs only this
 //! framework's W1, once, for a profiler.
 
 mod harness;
 mod memory;
 mod ours;
 mod peer;
+mod peer_disintegrate;
+mod peer_esrs;
+mod peer_eventually;
 mod postgres;
 
 pub use harness::*;
 
 use es_core::App;
 
-const WORKLOADS: [&str; 7] = ["w1", "w2", "w5", "w3", "w3c", "w4pg", "memory"];
+const WORKLOADS: [&str; 8] = ["w1", "w2", "w5", "w3", "w3c", "w4pg", "w2pg", "memory"];
 
 fn main() {
     let runtime = runtime();
@@ -43,6 +48,12 @@ fn main() {
         );
         std::process::exit(2);
     }
+    if quick() {
+        eprintln!(
+            "QUICK MODE (COMPARE_QUICK): one round at a tenth of the sizes; a check that every \
+             run works and computes the right answer, not a measurement"
+        );
+    }
     eprintln!(
         "ratio: the row's rate over its baseline's (the first row of each workload, unless named)"
     );
@@ -56,29 +67,77 @@ fn main() {
             "w3" => postgres::w3(&runtime),
             "w3c" => postgres::w3c(&runtime),
             "w4pg" => postgres::w4_postgres(&runtime),
+            "w2pg" => postgres::w2_postgres(&runtime),
             "w5" => w5(&runtime),
             "memory" => memory::table(),
             _ => unreachable!("checked above"),
         }
     }
+    eprintln!();
+    eprint!("{NOTES}");
 }
+
+/// What each peer offers that the workloads measured against (the table's notes).
+const NOTES: &str = "\
+Notes: what each run offers (global order; conflicts; durability; what it leaves out).
+- es (this framework): gapless global positions, visible in order (PostgreSQL: one row lock \
+held to commit); a command retries after a version conflict; PostgreSQL: every command \
+committed before it returns (concurrent commands' appends share a transaction); \
+idempotency keys, event ids and metadata; a state cache; snapshots (not used here).
+- cqrs-es 0.5 / postgres-es 0.5: no global position (per-aggregate sequences); a conflict \
+fails the command (AggregateConflict), no retry; a commit per command; no cache (a command \
+reads all of its aggregate's events); no idempotency; snapshots optional (not used). \
+MemStore prints two lines per command.
+- esrs 0.18: no global position (per-aggregate sequence numbers; PgStore::stream_events \
+orders by timestamp); a conflict (unique (aggregate_id, sequence_number)) fails the command, \
+no retry (an advisory lock, lock_and_load, is optional: not used); a load of all the \
+aggregate's events, then BEGIN, an INSERT per event, COMMIT; no cache, no snapshots, no \
+idempotency; event handlers run after the commit, in the process (not durable). W3/W3c: 20 \
+and 8x5 accounts a round (a fifth), ratio against the baseline's rate.
+- disintegrate 4: global event ids from a sequence, with gaps (an append rolled back burns \
+its ids); a read stops below the lowest append in flight, so no reader skips a late commit; \
+appends in SERIALIZABLE transactions that first check the decision's validation query; a \
+conflict or a serialization failure fails the decision, no retry: the harness retries and \
+counts them; with appends in flight a decision can read its account without the latest \
+committed events and refuse: the harness retries and counts these too; a commit per \
+decision; no cache (one query of the decision's events), no idempotency, snapshots optional \
+(not used: the README's NoSnapshot); its listener checkpoints in PostgreSQL (at least once). \
+Its schema is made as its migrator makes it, one literal in decimal: its SQL needs \
+PostgreSQL 16. W3/W3c sizes as esrs's.
+- eventually 0.4 (in memory): not durable; a gapless global sequence number (an atomic \
+counter), but the version check and the write take the store's lock separately (two appends \
+to one stream at once can both pass: W1 is sequential); a conflict fails Repository::add, no \
+retry; events kept as typed values (W2 decodes nothing; the bound decodes JSON); no cache, no \
+snapshots, no idempotency. eventually-postgres 0.2 runs in bench/compare-eventually (it needs \
+serde < 1.0.119).
+";
 
 fn w1(runtime: &tokio::runtime::Runtime) {
     const W: &str = "W1 commands, in memory";
-    let commands = ACCOUNTS * COMMANDS_PER_ACCOUNT;
-    let [cqrs, framework, bound] = medians(
+    let commands = accounts() * COMMANDS_PER_ACCOUNT;
+    let [cqrs, framework, bound, eventually] = medians(
         runtime,
         vec![
             run(peer::w1),
             run(ours::w1),
             run(|| async { ours::w1_bound() }),
+            run(|| async {
+                peer_eventually::w1().await;
+            }),
         ],
     )[..] else {
-        unreachable!("three runs")
+        unreachable!("four runs")
     };
     row(W, "cqrs-es 0.5 MemStore (baseline)", commands, cqrs, cqrs);
     row(W, "es (this framework)", commands, framework, cqrs);
     row(W, "bound: state in memory, no store", commands, bound, cqrs);
+    row(
+        W,
+        "eventually 0.4: Repository over its in-memory EventStore",
+        commands,
+        eventually,
+        cqrs,
+    );
 }
 
 fn w2(runtime: &tokio::runtime::Runtime) {
@@ -86,25 +145,34 @@ fn w2(runtime: &tokio::runtime::Runtime) {
     let payloads = ours::w2_payloads();
     let store = runtime.block_on(ours::w2_store());
     let cqrs_store = runtime.block_on(peer::w2_store());
-    let [bound, framework, cqrs] = medians(
+    let eventually = runtime.block_on(peer_eventually::w2_repository());
+    let [bound, framework, cqrs, eventually] = medians(
         runtime,
         vec![
             run(|| async { ours::w2_bound(&payloads) }),
             run(|| ours::w2(&store)),
             run(|| peer::w2(&cqrs_store)),
+            run(|| peer_eventually::w2(&eventually)),
         ],
     )[..] else {
-        unreachable!("three runs")
+        unreachable!("four runs")
     };
     row(
         W,
         "bound: serde_json decode + fold (baseline)",
-        LONG,
+        long(),
         bound,
         bound,
     );
-    row(W, "es (this framework)", LONG, framework, bound);
-    row(W, "cqrs-es 0.5 MemStore (one command)", LONG, cqrs, bound);
+    row(W, "es (this framework)", long(), framework, bound);
+    row(W, "cqrs-es 0.5 MemStore (one command)", long(), cqrs, bound);
+    row(
+        W,
+        "eventually 0.4: Repository::get (typed events, no decoding)",
+        long(),
+        eventually,
+        bound,
+    );
 }
 
 fn w5(runtime: &tokio::runtime::Runtime) {

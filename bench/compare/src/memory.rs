@@ -3,18 +3,25 @@
 
 use std::process::{Command, Stdio};
 
-use crate::{ours, peer};
+use crate::{ours, peer, peer_eventually};
 
 /// The runs, in table order, with their rows' names.
-const RUNS: [(&str, &str); 5] = [
+const RUNS: [(&str, &str); 6] = [
     ("idle", "idle process (runtime only, baseline)"),
     ("w1-es", "W1 (100k commands), es"),
     ("w1-cqrs", "W1 (100k commands), cqrs-es 0.5 MemStore"),
+    (
+        "w1-eventually",
+        "W1 (100k commands), eventually 0.4 in-memory EventStore",
+    ),
     ("1m-es", "1,000,000 events in the in-memory store, es"),
     ("1m-cqrs", "1,000,000 events in MemStore, cqrs-es 0.5"),
 ];
 
-const EVENTS: u64 = 1_000_000;
+/// 1,000,000 events (100,000 in quick mode).
+fn events() -> u64 {
+    crate::size(1_000_000)
+}
 const MARK: &str = "peak kB: ";
 
 /// Runs every child and prints their peaks.
@@ -58,13 +65,17 @@ pub fn child(runtime: &tokio::runtime::Runtime, run: &str) {
         "idle" => {}
         "w1-es" => runtime.block_on(ours::w1()),
         "w1-cqrs" => runtime.block_on(peer::w1()),
+        "w1-eventually" => {
+            let repository = runtime.block_on(peer_eventually::w1());
+            std::hint::black_box(repository);
+        }
         "1m-es" => {
-            let store = runtime.block_on(ours::filled_store(EVENTS));
-            assert_eq!(store.len() as u64, EVENTS);
+            let store = runtime.block_on(ours::filled_store(events()));
+            assert_eq!(store.len() as u64, events());
             std::hint::black_box(store);
         }
         "1m-cqrs" => {
-            let store = runtime.block_on(peer::filled_store(EVENTS));
+            let store = runtime.block_on(peer::filled_store(events()));
             std::hint::black_box(store);
         }
         _ => panic!("unknown peak run {run:?}"),

@@ -3,7 +3,7 @@
 use es_core::prelude::*;
 use es_core::{Json, NewEvent};
 
-use crate::{ACCOUNTS, COMMANDS_PER_ACCOUNT, LONG, is_deposit};
+use crate::{COMMANDS_PER_ACCOUNT, accounts, expected_balance, is_deposit, long};
 
 #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct AccountOpened {
@@ -95,7 +95,22 @@ pub async fn w1() {
         .aggregate::<BankAccount>()
         .build()
         .expect("build the app");
-    send_commands(&app, 0..ACCOUNTS).await;
+    send_commands(&app, 0..accounts()).await;
+    check_accounts(&app, accounts() - 1..accounts()).await;
+}
+
+/// Panics unless each of `accounts`, loaded through `app`, has its 100 events and the
+/// workload's balance.
+pub async fn check_accounts<S: EventStore>(app: &App<S>, accounts: std::ops::Range<u64>) {
+    for account in accounts {
+        let (state, version) = app
+            .load::<BankAccount>(&account.to_string())
+            .await
+            .expect("load");
+        assert_eq!(version, COMMANDS_PER_ACCOUNT);
+        assert!(state.open);
+        assert_eq!(state.balance, expected_balance());
+    }
 }
 
 /// Each of `accounts`' commands, in order: one open, then `COMMANDS_PER_ACCOUNT - 1`
@@ -130,7 +145,7 @@ pub async fn send_commands<S: EventStore>(app: &App<S>, accounts: std::ops::Rang
 /// W1's bound: the same decisions and folds on states held in memory, nothing stored.
 pub fn w1_bound() {
     let mut states = std::collections::HashMap::new();
-    for account in 0..ACCOUNTS {
+    for account in 0..accounts() {
         let state: &mut BankAccount = states.entry(account.to_string()).or_default();
         state.apply(
             &AccountOpened {
@@ -154,7 +169,7 @@ pub fn w1_bound() {
 
 /// W2's payloads: one account's 100,000 events, serialized.
 pub fn w2_payloads() -> Vec<(&'static str, Vec<u8>)> {
-    (0..LONG)
+    (0..long())
         .map(|n| {
             if n == 0 {
                 (
@@ -187,6 +202,12 @@ pub fn w2_bound(payloads: &[(&'static str, Vec<u8>)]) {
 /// W2's store: the account's 100,000 events.
 pub async fn w2_store() -> InMemoryEventStore {
     let store = InMemoryEventStore::new();
+    seed_long(&store).await;
+    store
+}
+
+/// Appends W2's stream (the account "long") to `store`, 1,000 events at a time.
+pub async fn seed_long<S: EventStore>(store: &S) {
     let stream = BankAccount::stream_name("long");
     let payloads = w2_payloads();
     for chunk in payloads.chunks(1_000) {
@@ -199,18 +220,24 @@ pub async fn w2_store() -> InMemoryEventStore {
             .await
             .expect("seed");
     }
-    store
 }
 
 /// W2 through a new `App` (no cache, no snapshot): hydrate the account from its events.
-pub async fn w2(store: &InMemoryEventStore) {
+pub async fn w2<S: EventStore + Clone>(store: &S) {
     let app = App::builder(store.clone())
         .aggregate::<BankAccount>()
         .build()
         .expect("build the app");
     let (state, version) = app.load::<BankAccount>("long").await.expect("load");
-    assert_eq!(version, LONG);
+    check_long(&state, version);
     std::hint::black_box(state);
+}
+
+/// Panics unless `state` and `version` are W2's stream's.
+pub fn check_long(state: &BankAccount, version: u64) {
+    assert_eq!(version, long());
+    assert!(state.open);
+    assert_eq!(state.balance, crate::expected_long_balance());
 }
 
 /// W5: `commands` deposits to `account` through `app`, opening the account first when `open`.

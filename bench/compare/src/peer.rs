@@ -3,10 +3,10 @@
 
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::mem_store::MemStore;
-use cqrs_es::{Aggregate, CqrsFramework, DomainEvent, EventStore};
+use cqrs_es::{Aggregate, AggregateContext, CqrsFramework, DomainEvent, EventStore};
 use serde::{Deserialize, Serialize};
 
-use crate::{ACCOUNTS, COMMANDS_PER_ACCOUNT, LONG, is_deposit};
+use crate::{COMMANDS_PER_ACCOUNT, accounts, expected_balance, is_deposit, long};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub enum BankEvent {
@@ -42,8 +42,8 @@ pub struct InsufficientFunds;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct BankAccount {
-    open: bool,
-    balance: u64,
+    pub open: bool,
+    pub balance: u64,
 }
 
 impl Aggregate for BankAccount {
@@ -82,10 +82,28 @@ impl Aggregate for BankAccount {
     }
 }
 
-/// W1 through `CqrsFramework` over `MemStore`.
+/// W1 through `CqrsFramework` over `MemStore`; checks the last account.
 pub async fn w1() {
-    let cqrs = CqrsFramework::new(MemStore::<BankAccount>::default(), vec![], ());
-    execute_commands(&cqrs, 0..ACCOUNTS).await;
+    let store = MemStore::<BankAccount>::default();
+    let cqrs = CqrsFramework::new(store.clone(), vec![], ());
+    execute_commands(&cqrs, 0..accounts()).await;
+    check_accounts(&store, accounts() - 1..accounts()).await;
+}
+
+/// Panics unless each of `accounts`, loaded from `store`, is open with the workload's balance.
+pub async fn check_accounts<ES: EventStore<BankAccount>>(
+    store: &ES,
+    accounts: std::ops::Range<u64>,
+) {
+    for account in accounts {
+        let mut context = store
+            .load_aggregate(&account.to_string())
+            .await
+            .expect("load");
+        let account = context.aggregate();
+        assert!(account.open);
+        assert_eq!(account.balance, expected_balance());
+    }
 }
 
 /// Each of `accounts`' commands, in order, as `ours::send_commands` sends them (W1 on any store,
@@ -120,7 +138,7 @@ pub async fn execute_commands<ES: EventStore<BankAccount>>(
 pub async fn w2_store() -> MemStore<BankAccount> {
     let store = MemStore::<BankAccount>::default();
     // The 100,000th event is the one W2's command adds.
-    let events = (0..LONG - 1)
+    let events = (0..long() - 1)
         .map(|n| match n {
             0 => BankEvent::AccountOpened {
                 owner: "owner".into(),
@@ -143,6 +161,45 @@ pub async fn w2(store: &MemStore<BankAccount>) {
     cqrs.execute("long", BankCommand::Deposit { amount: 10 })
         .await
         .expect("deposit");
+}
+
+/// W2pg's stream in postgres-es's tables: the open, then deposits, persisted 1,000 at a time.
+pub async fn seed_long_postgres(repository: &postgres_es::PostgresEventRepository) {
+    use cqrs_es::persist::{PersistedEventRepository, SerializedEvent};
+    let mut start = 0;
+    while start < long() {
+        let end = (start + 1_000).min(long());
+        let events: Vec<SerializedEvent> = (start..end)
+            .map(|n| {
+                let envelope = cqrs_es::EventEnvelope::<BankAccount> {
+                    aggregate_id: "long".into(),
+                    sequence: usize::try_from(n + 1).expect("a sequence"),
+                    payload: match n {
+                        0 => BankEvent::AccountOpened {
+                            owner: "owner".into(),
+                        },
+                        _ => BankEvent::MoneyDeposited { amount: 10 },
+                    },
+                    metadata: std::collections::HashMap::new(),
+                };
+                SerializedEvent::try_from(&envelope).expect("serialize")
+            })
+            .collect();
+        repository
+            .persist::<BankAccount>(&events, None)
+            .await
+            .expect("seed postgres-es events");
+        start = end;
+    }
+}
+
+/// W2pg for postgres-es: `EventStore::load_aggregate` reads and folds the whole stream (what a
+/// command on it does first); checks the balance.
+pub async fn w2_postgres<ES: EventStore<BankAccount>>(store: &ES) {
+    let mut context = store.load_aggregate("long").await.expect("load");
+    let account = context.aggregate();
+    assert!(account.open);
+    assert_eq!(account.balance, crate::expected_long_balance());
 }
 
 /// A `MemStore` holding `events` bank events, 1,000 per account, committed in batches.

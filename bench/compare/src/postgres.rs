@@ -1,12 +1,15 @@
-//! The PostgreSQL workloads: W3 (commands one after another), W3c (commands from 8 tasks) and W4
-//! (a read model rebuilt from the log), each through the raw driver (the baseline), this
-//! framework and postgres-es 0.5 (cqrs-es's PostgreSQL store).
+//! The PostgreSQL workloads: W3 (commands one after another), W3c (commands from 8 tasks), W4
+//! (a read model rebuilt from the log) and W2pg (one long stream replayed), each through the raw
+//! driver (the baseline), this framework, postgres-es 0.5 (cqrs-es's PostgreSQL store), esrs 0.18
+//! and disintegrate 4 (eventually-postgres's W2pg is bench/compare-eventually's).
 //!
 //! Each timed round of W3 and W3c writes into a schema of its own (`es_compare_es_0` ..),
 //! created with its tables, connections and framework before any round is timed: every round
 //! starts from the same state, empty tables, and none times its setup (the rows' rounds are
-//! interleaved, as `medians` does for every workload). W4 reads one schema (`es_compare_w4`),
-//! seeded once. The schemas stay in the database until the next run drops them.
+//! interleaved, as `medians` does for every workload). After the timing, every round's accounts
+//! are loaded back through the peer that wrote them and checked. W4 reads one schema
+//! (`es_compare_w4`), W2pg one per peer, seeded once. The schemas stay in the database until the
+//! next run drops them.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -14,9 +17,13 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use cqrs_es::EventEnvelope;
-use cqrs_es::persist::{PersistedEventRepository, QueryReplay, SerializedEvent};
+use cqrs_es::persist::{
+    PersistedEventRepository, PersistedEventStore, QueryReplay, SerializedEvent,
+};
+use disintegrate::NoSnapshot;
 use es_core::prelude::*;
 use es_core::{Json, NewEvent};
+use esrs::manager::AggregateManager;
 use futures_util::TryStreamExt;
 use postgres_es::{PostgresCqrs, PostgresEventRepository, default_postgress_pool, postgres_cqrs};
 use tokio::runtime::Runtime;
@@ -26,12 +33,14 @@ use uuid::Uuid;
 use crate::ours::{self, AccountOpened, BankAccountEvent, MoneyDeposited, MoneyWithdrawn};
 use crate::peer::{self, BankEvent};
 use crate::{
-    ACCOUNTS, COMMANDS_PER_ACCOUNT, ROUNDS, Run, TASK_ACCOUNTS, TASKS, W3_ACCOUNTS, is_deposit,
-    medians, row, run,
+    COMMANDS_PER_ACCOUNT, Run, TASKS, accounts, at_rate_of, is_deposit, long, medians,
+    peer_disintegrate, peer_esrs, rounds, row, run, run_then, size, task_accounts, w3_accounts,
 };
 
-/// W4's log: `ACCOUNTS` accounts of `COMMANDS_PER_ACCOUNT` events.
-const W4_EVENTS: u64 = ACCOUNTS * COMMANDS_PER_ACCOUNT;
+/// W4's log: `accounts()` accounts of `COMMANDS_PER_ACCOUNT` events.
+fn w4_events() -> u64 {
+    accounts() * COMMANDS_PER_ACCOUNT
+}
 
 /// The raw baseline's table: an event's columns as `es_events` types them (payload `bytea`),
 /// with the same uniqueness of (stream, version) and of the id.
@@ -54,31 +63,160 @@ const CQRS_TABLES: &str = "CREATE TABLE events ( \
          current_snapshot bigint CHECK (current_snapshot >= 0) NOT NULL, \
          payload json NOT NULL, PRIMARY KEY (aggregate_type, aggregate_id, last_sequence))";
 
-/// W3: 100 accounts x 100 commands, one after another.
+/// W3 for the peers whose every command reads its account's events (esrs, disintegrate): 20
+/// accounts x 100 commands a round, a fifth of the others', to keep the run short. A row's ratio
+/// is against the raw baseline's rate.
+fn w3_peer_accounts() -> u64 {
+    size(20)
+}
+
+/// W3c for those peers: each task's 5 accounts, a fifth of the others'.
+fn task_peer_accounts() -> u64 {
+    size(5)
+}
+
+/// Each round's state of every run of W3 and W3c, in a schema of its own, set up before any
+/// round is timed.
+struct Rounds {
+    raw: Vec<Vec<Arc<Raw>>>,
+    es: Vec<App<PostgresEventStore>>,
+    cqrs: Vec<Cqrs>,
+    esrs: Vec<Arc<peer_esrs::Manager>>,
+    disintegrate: Vec<Disintegrate>,
+}
+
+/// postgres-es's framework, and its pool (for the checks).
+#[derive(Clone)]
+struct Cqrs {
+    cqrs: Arc<PostgresCqrs<peer::BankAccount>>,
+    pool: sqlx::PgPool,
+}
+
+/// disintegrate's decision maker, and its store (for the checks).
+#[derive(Clone)]
+struct Disintegrate {
+    maker: Arc<peer_disintegrate::Maker>,
+    store: peer_disintegrate::Store,
+}
+
+impl Rounds {
+    /// `connections` raw connections a round.
+    fn setup(runtime: &Runtime, url: &str, connections: u64) -> Self {
+        Self {
+            raw: per_round(runtime, url, "raw", |url| async move {
+                Raw::setup(&url, connections).await
+            }),
+            es: per_round(
+                runtime,
+                url,
+                "es",
+                |url| async move { ours_app(&url).await },
+            ),
+            cqrs: per_round(runtime, url, "cqrs", |url| async move { cqrs(&url).await }),
+            esrs: per_round(runtime, url, "esrs", |url| async move {
+                peer_esrs::manager(&url).await
+            }),
+            disintegrate: per_round(runtime, url, "disintegrate", |url| async move {
+                let (_, store) = peer_disintegrate::store(&url).await;
+                let maker = disintegrate_postgres::decision_maker(store.clone(), NoSnapshot);
+                Disintegrate {
+                    maker: Arc::new(maker),
+                    store,
+                }
+            }),
+        }
+    }
+
+    /// The runs: each round sends every command of `accounts(task)` from each of `tasks` tasks
+    /// (esrs and disintegrate: of `peer_accounts(task)`); after its clock stops it loads every
+    /// account back through the peer that wrote it, checks it, and closes its connections.
+    fn runs<'a>(
+        self,
+        tasks: u64,
+        accounts: fn(u64) -> Range<u64>,
+        peer_accounts: fn(u64) -> Range<u64>,
+    ) -> Vec<Run<'a>> {
+        let all = move |accounts: fn(u64) -> Range<u64>| accounts(0).start..accounts(tasks - 1).end;
+        vec![
+            each(
+                self.raw,
+                move |raw| {
+                    in_tasks(tasks, move |task| {
+                        let raw = Arc::clone(&raw[usize::try_from(task).expect("a task index")]);
+                        async move { raw.insert_events(accounts(task)).await }
+                    })
+                },
+                |_| async {},
+            ),
+            each(
+                self.es,
+                move |app| {
+                    in_tasks(tasks, move |task| {
+                        let app = app.clone();
+                        async move { ours::send_commands(&app, accounts(task)).await }
+                    })
+                },
+                move |app| async move { ours::check_accounts(&app, all(accounts)).await },
+            ),
+            each(
+                self.cqrs,
+                move |cqrs| {
+                    in_tasks(tasks, move |task| {
+                        let cqrs = Arc::clone(&cqrs.cqrs);
+                        async move { peer::execute_commands(&cqrs, accounts(task)).await }
+                    })
+                },
+                move |cqrs| async move {
+                    let store = PersistedEventStore::<_, peer::BankAccount>::new_event_store(
+                        PostgresEventRepository::new(cqrs.pool.clone()),
+                    );
+                    peer::check_accounts(&store, all(accounts)).await;
+                    cqrs.pool.close().await;
+                },
+            ),
+            each(
+                self.esrs,
+                move |manager| {
+                    in_tasks(tasks, move |task| {
+                        let manager = Arc::clone(&manager);
+                        async move { peer_esrs::execute_commands(&manager, peer_accounts(task)).await }
+                    })
+                },
+                move |manager| async move {
+                    peer_esrs::check_accounts(&manager, all(peer_accounts)).await;
+                },
+            ),
+            each(
+                self.disintegrate,
+                move |disintegrate| {
+                    in_tasks(tasks, move |task| {
+                        let maker = Arc::clone(&disintegrate.maker);
+                        async move {
+                            peer_disintegrate::execute_commands(&maker, peer_accounts(task)).await;
+                        }
+                    })
+                },
+                move |disintegrate| async move {
+                    peer_disintegrate::check_accounts(&disintegrate.store, all(peer_accounts))
+                        .await;
+                },
+            ),
+        ]
+    }
+}
+
+/// W3: 100 accounts x 100 commands, one after another (esrs and disintegrate: 20 accounts).
 pub fn w3(runtime: &Runtime) {
     const W: &str = "W3 commands, PostgreSQL, sequential";
     let url = url();
-    let commands = W3_ACCOUNTS * COMMANDS_PER_ACCOUNT;
-    let raw = rounds(runtime, &url, "raw", |url| async move {
-        Raw::setup(&url, 1).await
-    });
-    let apps = rounds(
-        runtime,
-        &url,
-        "es",
-        |url| async move { ours_app(&url).await },
-    );
-    let cqrs = rounds(runtime, &url, "cqrs", |url| async move { cqrs(&url).await });
-    let [raw, framework, cqrs] = medians(
-        runtime,
-        vec![
-            each(&raw, |raw| raw[0].insert_events(0..W3_ACCOUNTS)),
-            each(&apps, |app| ours::send_commands(app, 0..W3_ACCOUNTS)),
-            each(&cqrs, |cqrs| peer::execute_commands(cqrs, 0..W3_ACCOUNTS)),
-        ],
-    )[..] else {
-        unreachable!("three runs")
+    let commands = w3_accounts() * COMMANDS_PER_ACCOUNT;
+    let peer_commands = w3_peer_accounts() * COMMANDS_PER_ACCOUNT;
+    let runs =
+        Rounds::setup(runtime, &url, 1).runs(1, |_| 0..w3_accounts(), |_| 0..w3_peer_accounts());
+    let [raw, framework, cqrs, esrs, disintegrate] = medians(runtime, runs)[..] else {
+        unreachable!("five runs")
     };
+    let raw_rate = |items| at_rate_of(raw, commands, items);
     row(
         W,
         "raw tokio-postgres: one INSERT per command (baseline)",
@@ -88,50 +226,51 @@ pub fn w3(runtime: &Runtime) {
     );
     row(W, "es (this framework)", commands, framework, raw);
     row(W, "postgres-es 0.5 (cqrs-es)", commands, cqrs, raw);
+    row(
+        W,
+        "esrs 0.18: AggregateManager (load + handle_command)",
+        peer_commands,
+        esrs,
+        raw_rate(peer_commands),
+    );
+    row(
+        W,
+        &format!(
+            "disintegrate 4: DecisionMaker::make, no snapshots ({})",
+            take_retries()
+        ),
+        peer_commands,
+        disintegrate,
+        raw_rate(peer_commands),
+    );
 }
 
-/// W3c: 8 tasks at once, each with its own 25 accounts x 100 commands.
+/// The decisions of disintegrate that the harness made again since the last call: after a
+/// conflict, and after a refusal on a stale state.
+fn take_retries() -> String {
+    use std::sync::atomic::Ordering::Relaxed;
+    let conflicts = peer_disintegrate::RETRIES.swap(0, Relaxed);
+    let stale = peer_disintegrate::STALE.swap(0, Relaxed);
+    format!("retried: {conflicts} conflicts, {stale} stale refusals")
+}
+
+/// W3c: 8 tasks at once, each with its own 25 accounts x 100 commands (esrs and disintegrate:
+/// 5 accounts).
 pub fn w3c(runtime: &Runtime) {
     const W: &str = "W3c commands, PostgreSQL, 8 tasks";
     let url = url();
-    let commands = TASKS * TASK_ACCOUNTS * COMMANDS_PER_ACCOUNT;
-    let raw = rounds(runtime, &url, "raw", |url| async move {
-        Raw::setup(&url, TASKS).await
-    });
-    let apps = rounds(
-        runtime,
-        &url,
-        "es",
-        |url| async move { ours_app(&url).await },
+    let commands = TASKS * task_accounts() * COMMANDS_PER_ACCOUNT;
+    let peer_commands = TASKS * task_peer_accounts() * COMMANDS_PER_ACCOUNT;
+    let runs = Rounds::setup(runtime, &url, TASKS).runs(
+        TASKS,
+        |task| task_range(task, task_accounts()),
+        |task| task_range(task, task_peer_accounts()),
     );
-    let cqrs = rounds(runtime, &url, "cqrs", |url| async move {
-        Arc::new(cqrs(&url).await)
-    });
-    let [raw, framework, cqrs] = medians(
-        runtime,
-        vec![
-            each(&raw, |raw| {
-                in_tasks(|task| {
-                    let raw = Arc::clone(&raw[usize::try_from(task).expect("a task index")]);
-                    async move { raw.insert_events(task_accounts(task)).await }
-                })
-            }),
-            each(&apps, |app| {
-                in_tasks(|task| {
-                    let app = app.clone();
-                    async move { ours::send_commands(&app, task_accounts(task)).await }
-                })
-            }),
-            each(&cqrs, |cqrs| {
-                in_tasks(|task| {
-                    let cqrs = Arc::clone(cqrs);
-                    async move { peer::execute_commands(&cqrs, task_accounts(task)).await }
-                })
-            }),
-        ],
-    )[..] else {
-        unreachable!("three runs")
+    take_retries();
+    let [raw, framework, cqrs, esrs, disintegrate] = medians(runtime, runs)[..] else {
+        unreachable!("five runs")
     };
+    let raw_rate = |items| at_rate_of(raw, commands, items);
     row(
         W,
         "raw tokio-postgres: 8 connections (baseline)",
@@ -153,6 +292,23 @@ pub fn w3c(runtime: &Runtime) {
         cqrs,
         raw,
     );
+    row(
+        W,
+        "esrs 0.18: one shared AggregateManager",
+        peer_commands,
+        esrs,
+        raw_rate(peer_commands),
+    );
+    row(
+        W,
+        &format!(
+            "disintegrate 4: one shared DecisionMaker ({})",
+            take_retries()
+        ),
+        peer_commands,
+        disintegrate,
+        raw_rate(peer_commands),
+    );
 }
 
 /// W4 from PostgreSQL: the balance of each account, from a log of 100,000 events of 1,000
@@ -160,15 +316,17 @@ pub fn w3c(runtime: &Runtime) {
 pub fn w4_postgres(runtime: &Runtime) {
     const W: &str = "W4 projection from PostgreSQL, 100k events";
     let url = url();
-    let ((client, select), app, pool) = runtime.block_on(w4_seed(&url));
-    let [raw, framework, cqrs] = medians(
+    let seeded = runtime.block_on(w4_seed(&url));
+    let (client, select) = &seeded.raw;
+    let listener_rounds = std::cell::Cell::new(0);
+    let [raw, framework, cqrs, esrs, disintegrate] = medians(
         runtime,
         vec![
             // Streaming the rows of one SELECT measured faster than collecting them all first
             // (58 / 76 ms) and than reading by position in chunks of 1,024 (94 ms) or more.
             run(|| async {
                 let rows = client
-                    .query_raw(&select, std::iter::empty::<i64>())
+                    .query_raw(select, std::iter::empty::<i64>())
                     .await
                     .expect("select");
                 let mut rows = std::pin::pin!(rows);
@@ -181,18 +339,19 @@ pub fn w4_postgres(runtime: &Runtime) {
                 balances.check();
             }),
             run(|| async {
-                let position = app
+                let position = seeded
+                    .app
                     .rebuild(Balances::default(), |_| {})
                     .await
                     .expect("rebuild");
-                assert_eq!(position, W4_EVENTS);
-                let total = app.query(Total).await.expect("query");
+                assert_eq!(position, w4_events());
+                let total = seeded.app.query(Total).await.expect("query");
                 assert_eq!(total, Balances::expected_total());
             }),
             run(|| async {
                 let balances = Arc::new(Mutex::new(Balances::default()));
                 let mut replay = QueryReplay::new(
-                    PostgresEventRepository::new(pool.clone()),
+                    PostgresEventRepository::new(seeded.cqrs_pool.clone()),
                     BalanceQuery(Arc::clone(&balances)),
                 );
                 // Without a handler, cqrs-es drops events that fail to load.
@@ -200,23 +359,120 @@ pub fn w4_postgres(runtime: &Runtime) {
                 replay.replay_all().await.expect("replay");
                 balances.lock().expect("balances").check();
             }),
+            run(|| peer_esrs::w4(&seeded.esrs_pool)),
+            run(|| {
+                listener_rounds.set(listener_rounds.get() + 1);
+                peer_disintegrate::w4(&seeded.disintegrate, listener_rounds.get(), w4_events())
+            }),
         ],
     )[..] else {
-        unreachable!("three runs")
+        unreachable!("five runs")
     };
     row(
         W,
         "raw: one SELECT, serde_json + fold (baseline)",
-        W4_EVENTS,
+        w4_events(),
         raw,
         raw,
     );
-    row(W, "es (this framework): rebuild", W4_EVENTS, framework, raw);
+    row(
+        W,
+        "es (this framework): rebuild",
+        w4_events(),
+        framework,
+        raw,
+    );
     row(
         W,
         "postgres-es 0.5: QueryReplay::replay_all",
-        W4_EVENTS,
+        w4_events(),
         cqrs,
+        raw,
+    );
+    row(
+        W,
+        "esrs 0.18: PgRebuilder::by_aggregate_id into an EventHandler",
+        w4_events(),
+        esrs,
+        raw,
+    );
+    row(
+        W,
+        "disintegrate 4: PgEventListener, a new listener catching up",
+        w4_events(),
+        disintegrate,
+        raw,
+    );
+}
+
+/// W2 from PostgreSQL: one account's 100,000-event stream read and folded into its state, by a
+/// process that has not seen it (no cache, no snapshot). Each peer's stream is in a schema of
+/// its own.
+pub fn w2_postgres(runtime: &Runtime) {
+    const W: &str = "W2pg replay a 100k-event stream from PostgreSQL";
+    let url = url();
+    let seeded = runtime.block_on(w2_seed(&url));
+    let (client, select) = &seeded.raw;
+    let [raw, framework, cqrs, esrs, disintegrate] = medians(
+        runtime,
+        vec![
+            run(|| async {
+                let stream = ours::BankAccount::stream_name("long");
+                let rows = client.query_raw(select, [&stream]).await.expect("select");
+                let mut rows = std::pin::pin!(rows);
+                let mut state = ours::BankAccount::default();
+                let mut version = 0;
+                while let Some(row) = rows.try_next().await.expect("a row") {
+                    let event =
+                        BankAccountEvent::decode(&Json, row.get(0), 1, row.get(1)).expect("decode");
+                    state.apply(&event);
+                    version += 1;
+                }
+                ours::check_long(&state, version);
+            }),
+            run(|| ours::w2(&seeded.es)),
+            run(|| async {
+                let store = PersistedEventStore::<_, peer::BankAccount>::new_event_store(
+                    PostgresEventRepository::new(seeded.cqrs.clone()),
+                );
+                peer::w2_postgres(&store).await;
+            }),
+            run(|| async {
+                let manager = AggregateManager::new(seeded.esrs.clone());
+                peer_esrs::w2(&manager).await;
+            }),
+            run(|| peer_disintegrate::w2(&seeded.disintegrate)),
+        ],
+    )[..] else {
+        unreachable!("five runs")
+    };
+    row(
+        W,
+        "raw: one SELECT, serde_json + fold (baseline)",
+        long(),
+        raw,
+        raw,
+    );
+    row(
+        W,
+        "es (this framework): App::load, new app",
+        long(),
+        framework,
+        raw,
+    );
+    row(
+        W,
+        "postgres-es 0.5: EventStore::load_aggregate",
+        long(),
+        cqrs,
+        raw,
+    );
+    row(W, "esrs 0.18: AggregateManager::load", long(), esrs, raw);
+    row(
+        W,
+        "disintegrate 4: the state query's load (what a decision reads)",
+        long(),
+        disintegrate,
         raw,
     );
 }
@@ -252,13 +508,13 @@ async fn fresh_schema(url: &str, name: &str) -> String {
 
 /// One state per timed round, each set up by `setup` in a fresh schema of its own
 /// (`es_compare_{kind}_{round}`: the runs' rounds are interleaved, so all exist at once).
-fn rounds<T, F: Future<Output = T>>(
+fn per_round<T, F: Future<Output = T>>(
     runtime: &Runtime,
     url: &str,
     kind: &str,
     setup: impl Fn(String) -> F,
 ) -> Vec<T> {
-    (0..ROUNDS)
+    (0..rounds())
         .map(|round| {
             runtime.block_on(async {
                 setup(fresh_schema(url, &format!("es_compare_{kind}_{round}")).await).await
@@ -267,26 +523,49 @@ fn rounds<T, F: Future<Output = T>>(
         .collect()
 }
 
-/// A run whose rounds each take the next of `states`.
-fn each<'a, T, F: Future<Output = ()> + 'a>(
-    states: &'a [T],
-    run_one: impl Fn(&'a T) -> F + 'a,
-) -> Run<'a> {
-    let mut states = states.iter();
-    run(move || run_one(states.next().expect("a state per round")))
+/// A run whose rounds each take the next of `states`: the round runs `run_one` on it, timed,
+/// then `after` on it, untimed (its checks), and drops it (its connections close, so that the
+/// rounds' pools never add up to more than the server takes).
+// The round's future yields its untimed part, a future, on purpose.
+#[allow(clippy::async_yields_async)]
+fn each<'a, T, F, A>(
+    states: Vec<T>,
+    run_one: impl Fn(T) -> F + 'a,
+    after: impl Fn(T) -> A + 'a,
+) -> Run<'a>
+where
+    T: Clone + 'a,
+    F: Future<Output = ()> + 'a,
+    A: Future<Output = ()> + 'a,
+{
+    let mut states = states.into_iter();
+    run_then(move || {
+        let state = states.next().expect("a state per round");
+        let round = run_one(state.clone());
+        // A future does nothing until awaited: the checks run after the clock stops.
+        let after = after(state);
+        async move {
+            round.await;
+            after
+        }
+    })
 }
 
-/// The accounts W3c's task `task` owns.
-fn task_accounts(task: u64) -> Range<u64> {
-    task * TASK_ACCOUNTS..(task + 1) * TASK_ACCOUNTS
+/// The accounts W3c's task `task` owns, `per_task` of them.
+fn task_range(task: u64, per_task: u64) -> Range<u64> {
+    task * per_task..(task + 1) * per_task
 }
 
-/// Runs `task(0)` .. `task(TASKS - 1)` as concurrent tokio tasks, to the end of all.
-async fn in_tasks<F>(task: impl Fn(u64) -> F)
+/// Runs `task(0)` .. `task(tasks - 1)` as concurrent tokio tasks, to the end of all; one task
+/// runs where it is awaited.
+async fn in_tasks<F>(tasks: u64, task: impl Fn(u64) -> F)
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    let handles: Vec<_> = (0..TASKS).map(|t| tokio::spawn(task(t))).collect();
+    if tasks == 1 {
+        return task(0).await;
+    }
+    let handles: Vec<_> = (0..tasks).map(|t| tokio::spawn(task(t))).collect();
     for handle in handles {
         handle.await.expect("a task");
     }
@@ -374,27 +653,35 @@ async fn ours_app(url: &str) -> App<PostgresEventStore> {
 }
 
 /// postgres-es on its tables in the schema of `url`, as its documentation sets it up.
-async fn cqrs(url: &str) -> PostgresCqrs<peer::BankAccount> {
+async fn cqrs(url: &str) -> Cqrs {
     connect(url)
         .await
         .batch_execute(CQRS_TABLES)
         .await
         .expect("postgres-es tables");
-    postgres_cqrs(default_postgress_pool(url).await, vec![], ())
+    let pool = default_postgress_pool(url).await;
+    Cqrs {
+        cqrs: Arc::new(postgres_cqrs(pool.clone(), vec![], ())),
+        pool,
+    }
 }
 
-/// W4's schema: the same log in `es_events` (appended by the store, one append per account)
-/// and in postgres-es's `events` (persisted by its repository, one transaction per account),
-/// written from `TASKS` tasks so that commits overlap. Returns a raw connection
-/// with the baseline's SELECT prepared, this framework's app with the projection, and
-/// postgres-es's pool.
-async fn w4_seed(
-    url: &str,
-) -> (
-    (tokio_postgres::Client, tokio_postgres::Statement),
-    App<PostgresEventStore>,
-    sqlx::PgPool,
-) {
+/// What W4 reads: the same log in each peer's tables of one schema (`es_compare_w4`).
+struct W4Seeded {
+    /// A raw connection with the baseline's SELECT prepared.
+    raw: (tokio_postgres::Client, tokio_postgres::Statement),
+    /// This framework's app with the projection.
+    app: App<PostgresEventStore>,
+    cqrs_pool: sqlx::PgPool,
+    esrs_pool: sqlx::PgPool,
+    disintegrate: peer_disintegrate::Store,
+}
+
+/// W4's schema: the same log in `es_events` (appended by the store, one append per account),
+/// in postgres-es's `events` (persisted by its repository, one transaction per account), in
+/// esrs's `bank_account_events` and in disintegrate's `event` (one multi-row INSERT per
+/// account each), written from `TASKS` tasks so that commits overlap.
+async fn w4_seed(url: &str) -> W4Seeded {
     let url = fresh_schema(url, "es_compare_w4").await;
     let store = PostgresEventStore::connect(&url).await.expect("connect");
     store.migrate().await.expect("migrate");
@@ -403,8 +690,17 @@ async fn w4_seed(
         .batch_execute(CQRS_TABLES)
         .await
         .expect("postgres-es tables");
-    let pool = default_postgress_pool(&url).await;
-    seed(&store, &pool, 0..ACCOUNTS).await;
+    let cqrs_pool = default_postgress_pool(&url).await;
+    let (esrs_pool, _) = peer_esrs::store(&url).await;
+    let (_, disintegrate) = peer_disintegrate::store(&url).await;
+    peer_disintegrate::init_listener(&disintegrate).await;
+    let logs = Logs {
+        store: store.clone(),
+        cqrs: cqrs_pool.clone(),
+        esrs: esrs_pool.clone(),
+        disintegrate: disintegrate.clone(),
+    };
+    seed(&logs, 0..accounts()).await;
     let select = client
         .prepare("SELECT stream, name, payload FROM es_events ORDER BY position")
         .await
@@ -413,39 +709,49 @@ async fn w4_seed(
         .projection(Balances::default())
         .build()
         .expect("build the app");
-    ((client, select), app, pool)
+    W4Seeded {
+        raw: (client, select),
+        app,
+        cqrs_pool,
+        esrs_pool,
+        disintegrate,
+    }
 }
 
-/// Writes the events of `accounts` to both logs, from `TASKS` tasks.
-async fn seed(store: &PostgresEventStore, pool: &sqlx::PgPool, accounts: Range<u64>) {
+/// The logs W4 writes to.
+#[derive(Clone)]
+struct Logs {
+    store: PostgresEventStore,
+    cqrs: sqlx::PgPool,
+    esrs: sqlx::PgPool,
+    disintegrate: peer_disintegrate::Store,
+}
+
+/// Writes the events of `accounts` to every log, from `TASKS` tasks.
+async fn seed(logs: &Logs, accounts: Range<u64>) {
     let per_task = (accounts.end - accounts.start).div_ceil(TASKS);
-    in_tasks(|task| {
-        let store = store.clone();
-        let repository = PostgresEventRepository::new(pool.clone());
+    in_tasks(TASKS, |task| {
+        let logs = logs.clone();
         let start = accounts.start + task * per_task;
         let mine = start..(start + per_task).min(accounts.end);
         async move {
             for account in mine {
-                seed_account(&store, &repository, account).await;
+                seed_account(&logs, account).await;
             }
         }
     })
     .await;
 }
 
-/// Writes account `account`'s `COMMANDS_PER_ACCOUNT` events to both logs.
-async fn seed_account(
-    store: &PostgresEventStore,
-    repository: &PostgresEventRepository,
-    account: u64,
-) {
+/// Writes account `account`'s `COMMANDS_PER_ACCOUNT` events to every log.
+async fn seed_account(logs: &Logs, account: u64) {
     let events = (0..COMMANDS_PER_ACCOUNT)
         .map(|n| {
             let (name, payload) = event(n);
             NewEvent::new(name, 1, payload)
         })
         .collect();
-    store
+    logs.store
         .append(
             &ours::BankAccount::stream_name(&account),
             ExpectedVersion::NoStream,
@@ -464,16 +770,72 @@ async fn seed_account(
             SerializedEvent::try_from(&envelope).expect("serialize")
         })
         .collect();
-    repository
+    PostgresEventRepository::new(logs.cqrs.clone())
         .persist::<peer::BankAccount>(&events, None)
         .await
         .expect("seed postgres-es events");
+    let events: Vec<_> = (0..COMMANDS_PER_ACCOUNT).map(peer_esrs::event).collect();
+    peer_esrs::seed(&logs.esrs, peer_esrs::account_id(account), 1, &events).await;
+    let id = peer_disintegrate::AccountId::try_from(account).expect("an account id");
+    let events = (0..COMMANDS_PER_ACCOUNT)
+        .map(|n| peer_disintegrate::event(id, n))
+        .collect();
+    peer_disintegrate::seed(&logs.disintegrate, events).await;
+}
+
+/// What W2pg reads: W2's stream in each peer's store, each in a schema of its own.
+struct W2Seeded {
+    /// A raw connection with the baseline's SELECT (of `es_events`) prepared.
+    raw: (tokio_postgres::Client, tokio_postgres::Statement),
+    es: PostgresEventStore,
+    cqrs: sqlx::PgPool,
+    esrs: esrs::store::postgres::PgStore<peer_esrs::BankAccount>,
+    disintegrate: peer_disintegrate::Store,
+}
+
+/// W2pg's schemas (`es_compare_w2pg_{peer}`), each with the stream appended through the peer's
+/// own store, 1,000 events at a time (esrs: one INSERT of 1,000 rows at a time).
+async fn w2_seed(url: &str) -> W2Seeded {
+    let es_url = fresh_schema(url, "es_compare_w2pg_es").await;
+    let es = PostgresEventStore::connect(&es_url).await.expect("connect");
+    es.migrate().await.expect("migrate");
+    ours::seed_long(&es).await;
+    let client = connect(&es_url).await;
+    let select = client
+        .prepare("SELECT name, payload FROM es_events WHERE stream = $1 ORDER BY version")
+        .await
+        .expect("prepare");
+
+    let cqrs_url = fresh_schema(url, "es_compare_w2pg_cqrs").await;
+    connect(&cqrs_url)
+        .await
+        .batch_execute(CQRS_TABLES)
+        .await
+        .expect("postgres-es tables");
+    let cqrs = default_postgress_pool(&cqrs_url).await;
+    peer::seed_long_postgres(&PostgresEventRepository::new(cqrs.clone())).await;
+
+    let esrs_url = fresh_schema(url, "es_compare_w2pg_esrs").await;
+    let (esrs_pool, esrs) = peer_esrs::store(&esrs_url).await;
+    peer_esrs::seed_long(&esrs_pool).await;
+
+    let disintegrate_url = fresh_schema(url, "es_compare_w2pg_disintegrate").await;
+    let (_, disintegrate) = peer_disintegrate::store(&disintegrate_url).await;
+    peer_disintegrate::seed_long(&disintegrate).await;
+
+    W2Seeded {
+        raw: (client, select),
+        es,
+        cqrs,
+        esrs,
+        disintegrate,
+    }
 }
 
 /// W4's read model: each account's balance, by stream (or aggregate id). Every row folds into
 /// it with the same calls.
 #[derive(Debug, Default)]
-struct Balances {
+pub struct Balances {
     by_account: HashMap<String, i64>,
 }
 
@@ -481,15 +843,15 @@ struct Balances {
 struct Total;
 
 impl Balances {
-    fn open(&mut self, account: &str) {
+    pub fn open(&mut self, account: &str) {
         self.by_account.insert(account.to_owned(), 0);
     }
 
-    fn deposit(&mut self, account: &str, amount: u64) {
+    pub fn deposit(&mut self, account: &str, amount: u64) {
         *self.balance(account) += i64::try_from(amount).expect("an amount");
     }
 
-    fn withdraw(&mut self, account: &str, amount: u64) {
+    pub fn withdraw(&mut self, account: &str, amount: u64) {
         *self.balance(account) -= i64::try_from(amount).expect("an amount");
     }
 
@@ -512,12 +874,17 @@ impl Balances {
         let per_account: i64 = (1..COMMANDS_PER_ACCOUNT)
             .map(|n| if is_deposit(n) { 10 } else { -5 })
             .sum();
-        per_account * i64::try_from(ACCOUNTS).expect("an account count")
+        per_account * i64::try_from(accounts()).expect("an account count")
+    }
+
+    /// Forgets `account` (esrs's rebuild deletes an aggregate's read model first).
+    pub fn forget(&mut self, account: &str) {
+        self.by_account.remove(account);
     }
 
     /// Panics unless every account was folded, all of its events.
-    fn check(&self) {
-        assert_eq!(self.by_account.len() as u64, ACCOUNTS);
+    pub fn check(&self) {
+        assert_eq!(self.by_account.len() as u64, accounts());
         assert_eq!(
             self.by_account.values().sum::<i64>(),
             Self::expected_total()
