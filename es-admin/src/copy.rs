@@ -21,7 +21,7 @@ pub(crate) async fn run(
     batch: u64,
     out: Output,
 ) -> Result<(), Failure> {
-    if from == to {
+    if open::same_location(from, to) {
         return Err(Failure::Usage("--from and --to name the same store".into()));
     }
     let source = open::existing(from).await?;
@@ -36,6 +36,10 @@ pub(crate) async fn run(
         )));
     }
     check_prefix(&source, &target, target_head, out).await?;
+    // Read before the events: a projection of a source still running may move on meanwhile,
+    // and a checkpoint past the copied log would skip the events appended after it.
+    let mut checkpoints = source.admin.checkpoints().await?;
+    checkpoints.retain(|(name, _)| !skip_checkpoints.contains(name));
     let bar = progress::bar(source_head, "copying", out);
     bar.set_position(target_head);
     let batch = usize::try_from(batch).unwrap_or(usize::MAX);
@@ -66,10 +70,11 @@ pub(crate) async fn run(
     }
     bar.finish_and_clear();
     let snapshots = copy_snapshots(&source, &target).await?;
-    let mut checkpoints = source.admin.checkpoints().await?;
-    checkpoints.retain(|(name, _)| !skip_checkpoints.contains(name));
     for (name, position) in &checkpoints {
-        target.log.save_checkpoint(name, *position).await?;
+        target
+            .log
+            .save_checkpoint(name, (*position).min(head))
+            .await?;
     }
     let events = head - target_head;
     out.emit(
@@ -157,11 +162,14 @@ async fn copy_snapshots(source: &Store, target: &Store) -> Result<u64, Failure> 
             break;
         }
         for stored in page {
-            target
-                .log
-                .save_snapshot(&stored.stream, stored.snapshot)
-                .await?;
-            copied += 1;
+            // A snapshot taken after the copy's last event would be ahead of its stream.
+            if stored.snapshot.version <= target.log.stream_version(&stored.stream).await? {
+                target
+                    .log
+                    .save_snapshot(&stored.stream, stored.snapshot)
+                    .await?;
+                copied += 1;
+            }
         }
     }
     Ok(copied)

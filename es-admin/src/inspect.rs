@@ -108,6 +108,9 @@ pub(crate) async fn tail(
     // Another process appends: the subscription's poll finds its events within this interval.
     let mut log =
         Subscription::new(store.log.clone(), after).poll_interval(Duration::from_millis(200));
+    // One listener for the whole run: a signal reaches only listeners that exist when it comes.
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
     loop {
         tokio::select! {
             event = log.next() => match event {
@@ -116,10 +119,13 @@ pub(crate) async fn tail(
                 // same position once it answers again.
                 Err(error) => {
                     eprintln!("warning: {} (trying again in 1 s)", crate::with_causes(&error));
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = &mut interrupted => return Ok(()),
+                    }
                 }
             },
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = &mut interrupted => return Ok(()),
         }
     }
 }
@@ -142,7 +148,7 @@ pub(crate) async fn stats(store: &Store, out: Output) -> Result<(), Failure> {
                 stats.checkpoints,
             );
             for (name, count) in &stats.names {
-                let _ = write!(text, "\n  {name}: {count}");
+                let _ = write!(text, "\n  {}: {count}", output::printable(name));
             }
             text
         },

@@ -61,14 +61,58 @@ fn is_postgres(location: &str) -> bool {
     location.starts_with("postgres://") || location.starts_with("postgresql://")
 }
 
-/// Opens a store that must already exist: a SQLite file is not created.
+/// Opens a store that must already exist: a SQLite file is not created, nor is a file that
+/// holds no event store given the store's tables.
 pub(crate) async fn existing(location: &str) -> Result<Store, Failure> {
-    if !is_postgres(location) && !Path::new(location).is_file() {
-        return Err(Failure::Usage(format!(
-            "no SQLite file at `{location}` (give a SQLite file or a postgres:// URL)"
-        )));
+    if !is_postgres(location) {
+        if !Path::new(location).is_file() {
+            return Err(Failure::Usage(format!(
+                "no SQLite file at `{location}` (give a SQLite file or a postgres:// URL)"
+            )));
+        }
+        is_sqlite_store(location)?;
     }
     open(location, false).await
+}
+
+/// Refuses a file that is not an event store, looking at it read-only: opening it as a store
+/// would add the store's tables to it.
+fn is_sqlite_store(location: &str) -> Result<(), Failure> {
+    let refuse = |why: String| {
+        Failure::Usage(format!(
+            "`{location}` is not an event store of this framework: {why}"
+        ))
+    };
+    let conn = rusqlite::Connection::open_with_flags(
+        location,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|error| refuse(error.to_string()))?;
+    let tables: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'events'",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(|error| refuse(error.to_string()))?;
+    if tables == 0 {
+        return Err(refuse("it has no `events` table".into()));
+    }
+    Ok(())
+}
+
+/// Whether two locations name one store: the same URL, or the same file however spelled.
+pub(crate) fn same_location(one: &str, other: &str) -> bool {
+    if one == other {
+        return true;
+    }
+    if is_postgres(one) || is_postgres(other) {
+        return false;
+    }
+    match (std::fs::canonicalize(one), std::fs::canonicalize(other)) {
+        (Ok(one), Ok(other)) => one == other,
+        _ => false,
+    }
 }
 
 /// Opens a store to write into: a SQLite file is created if missing, PostgreSQL tables too.
@@ -128,18 +172,35 @@ async fn has_tables(store: &PostgresEventStore, name: &str) -> Result<(), Failur
     )))
 }
 
-/// The URL with its password replaced, fit to print.
+/// The URL with its password replaced, fit to print: in the user info (up to the authority's
+/// last `@`, as a password may hold `@`) and in a `password=` query parameter.
 fn without_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    match rest.split_once('@') {
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let authority = match authority.rsplit_once('@') {
         Some((user, host)) if user.contains(':') => {
             let user = user.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}")
+            format!("{user}:***@{host}")
         }
-        _ => url.to_owned(),
-    }
+        _ => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 #[cfg(test)]
@@ -155,6 +216,14 @@ mod tests {
         assert_eq!(
             without_password("postgres://app@db/x"),
             "postgres://app@db/x"
+        );
+        assert_eq!(
+            without_password("postgres://app:p@ss@db/x?sslmode=disable"),
+            "postgres://app:***@db/x?sslmode=disable"
+        );
+        assert_eq!(
+            without_password("postgres://db/x?user=app&password=secret&options=-c"),
+            "postgres://db/x?user=app&password=***&options=-c"
         );
     }
 }

@@ -109,7 +109,11 @@ pub(crate) fn projection_json(name: &str, position: u64, head: u64) -> Value {
 fn event_text(event: &RecordedEvent, full: bool) -> String {
     let head = format!(
         "@{} {} v{} {} {}",
-        event.position, event.stream, event.version, event.name, event.metadata.timestamp
+        event.position,
+        printable(&event.stream),
+        event.version,
+        printable(&event.name),
+        event.metadata.timestamp
     );
     let payload = serde_json::from_slice::<Value>(&event.payload);
     if !full {
@@ -130,7 +134,7 @@ fn event_text(event: &RecordedEvent, full: bool) -> String {
         id(event.metadata.causation_id)
     );
     for (key, value) in &event.metadata.extra {
-        let _ = write!(text, "\n  {key}: {value}");
+        let _ = write!(text, "\n  {}: {}", printable(key), printable(value));
     }
     let body = match payload {
         Ok(payload) => serde_json::to_string_pretty(&payload).unwrap_or_default(),
@@ -152,4 +156,22 @@ fn hex(bytes: &[u8]) -> String {
         let _ = write!(hex, "{byte:02x}");
         hex
     })
+}
+
+/// `text` with its control characters escaped (`\u{1b}`): names and metadata are written by
+/// whoever appends, and raw escape sequences would rewrite the operator's terminal.
+pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_debug().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }

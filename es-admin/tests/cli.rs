@@ -355,6 +355,63 @@ async fn copies_between_sqlite_files_and_refuses_a_foreign_target() {
     assert_eq!(refused.status.code(), Some(1));
     let same = tool(&["copy", "--from", path_str(&to), "--to", path_str(&to)]);
     assert_eq!(same.status.code(), Some(2));
+    // The same file spelled another way is the same store too.
+    let spelled = format!("{}/./to.db", dir.path().display());
+    let same = tool(&["copy", "--from", path_str(&to), "--to", &spelled]);
+    assert_eq!(same.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn a_checkpoint_is_never_copied_past_the_copied_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (from, to) = (dir.path().join("from.db"), dir.path().join("to.db"));
+    let source = filled(&from, 2, 2).await;
+    // A projection of the running source that got ahead of what the copy read.
+    source.save_checkpoint("ahead", 99).await.unwrap();
+    drop(source);
+    let copy = tool(&["copy", "--from", path_str(&from), "--to", path_str(&to)]);
+    assert!(copy.status.success());
+    let target = SqliteEventStore::open(&to).await.unwrap();
+    assert_eq!(target.load_checkpoint("ahead").await.unwrap(), 4);
+}
+
+#[tokio::test]
+async fn a_file_that_is_no_event_store_is_refused_and_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other.db");
+    let conn = rusqlite::Connection::open(&other).unwrap();
+    conn.execute_batch("CREATE TABLE notes (body TEXT)")
+        .unwrap();
+    drop(conn);
+    let before = std::fs::read(&other).unwrap();
+    let refused = tool(&["--store", path_str(&other), "stats"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not an event store"));
+    assert_eq!(std::fs::read(&other).unwrap(), before, "not a byte changed");
+}
+
+#[tokio::test]
+async fn control_characters_in_stored_names_and_metadata_are_printed_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("escape.db");
+    let store = SqliteEventStore::open(&db).await.unwrap();
+    let mut event = NewEvent::new("Evil\u{1b}[2J", 1, "{}");
+    event
+        .metadata
+        .extra
+        .insert("agent".into(), "x\u{1b}]0;pwned\u{7}".into());
+    store
+        .append("s", ExpectedVersion::NoStream, vec![event])
+        .await
+        .unwrap();
+    drop(store);
+    for args in [&["read", "s"][..], &["tail"], &["stats"]] {
+        let mut all = vec!["--store", path_str(&db)];
+        all.extend_from_slice(args);
+        let text = stdout(&tool(&all));
+        assert!(!text.contains('\u{1b}'), "{args:?}: {text}");
+        assert!(text.contains("Evil\\u{1b}[2J"), "{args:?}: {text}");
+    }
 }
 
 /// A URL of a fresh schema of the test PostgreSQL, or `None` (said loudly) without one.

@@ -276,6 +276,36 @@ async fn live_resumes_after_the_last_event_id_a_browser_sends() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_request_under_another_host_name_is_refused() {
+    let setup = setup().await;
+    let url = format!("{}/api/stats", setup.server.url);
+    let own = setup.client.get(&url).send().await.expect("request");
+    assert_eq!(own.status(), StatusCode::OK);
+    // What a page of another site sends after rebinding its name to 127.0.0.1.
+    let port = url
+        .split(':')
+        .nth(2)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap();
+    let rebound = setup
+        .client
+        .get(&url)
+        .header(reqwest::header::HOST, format!("attacker.example:{port}"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(rebound.status(), StatusCode::FORBIDDEN);
+    let localhost = setup
+        .client
+        .get(&url)
+        .header(reqwest::header::HOST, format!("localhost:{port}"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(localhost.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_page_is_served_with_its_types_and_a_content_security_policy() {
     let setup = setup().await;
     for (path, content_type, marker) in [

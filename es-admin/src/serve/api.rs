@@ -109,7 +109,7 @@ pub(super) async fn stats(State(served): State<Served>) -> Answer {
     Ok(Json(stats_json(&served.store.name, &stats)))
 }
 
-/// `GET /api/streams?prefix=&after=&limit=`: streams in byte order of their names; `next`
+/// `GET /api/streams?prefix=&after=&limit=`: streams in the store's order of names; `next`
 /// is the `after` of the next page, `null` after the last.
 pub(super) async fn streams(
     State(served): State<Served>,

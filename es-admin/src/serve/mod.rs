@@ -10,6 +10,10 @@ use std::io::Write;
 use std::net::SocketAddr;
 
 use axum::Router;
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::watch;
 
@@ -37,6 +41,9 @@ pub(crate) async fn run(store: Store, listen: SocketAddr) -> Result<(), Failure>
         .await
         .map_err(cannot_listen)?;
     let address = listener.local_addr().map_err(cannot_listen)?;
+    // Before the line below: a SIGTERM sent as soon as it is read must stop the server
+    // gracefully, not kill it the default way.
+    let stop_signal = stop_requested();
     // One line, flushed at once: a script that asked for port 0 reads the real one here.
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "listening on http://{address}")
@@ -45,10 +52,12 @@ pub(crate) async fn run(store: Store, listen: SocketAddr) -> Result<(), Failure>
     drop(stdout);
 
     let (stop, stopping) = watch::channel(false);
-    let app = routes(Served { store, stopping });
+    let app = routes(Served { store, stopping }).layer(axum::middleware::from_fn(
+        move |request: Request, next: Next| own_host(address, request, next),
+    ));
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
-            stop_requested().await;
+            stop_signal.await;
             stop.send_replace(true);
         })
         .await
@@ -73,12 +82,44 @@ fn routes(served: Served) -> Router {
         .with_state(served)
 }
 
-/// Resolves on Ctrl-C or, on Unix, SIGTERM (what service managers and `kill` send).
-async fn stop_requested() {
+/// On a loopback address, refuses (403) a request whose `Host` is not this server's: a page of
+/// another site that rebinds its own name to 127.0.0.1 (DNS rebinding) would otherwise read the
+/// whole store through the visitor's browser. An address the operator opened to the network
+/// is reached under names this server cannot know, so there the check is off.
+async fn own_host(address: SocketAddr, request: Request, next: Next) -> Response {
+    if !address.ip().is_loopback() {
+        return next.run(request).await;
+    }
+    let port = address.port();
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .unwrap_or_default();
+    let known = [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        format!("[::1]:{port}"),
+    ];
+    if known.iter().any(|name| name.eq_ignore_ascii_case(host)) {
+        next.run(request).await
+    } else {
+        let body = serde_json::json!({
+            "error": format!("this server answers as localhost:{port} only"),
+            "parameter": "Host",
+        });
+        (StatusCode::FORBIDDEN, axum::Json(body)).into_response()
+    }
+}
+
+/// Resolves on Ctrl-C or, on Unix, SIGTERM (what service managers and `kill` send). The SIGTERM
+/// handler is set up when this is called, not when it is first awaited.
+fn stop_requested() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminated = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    #[cfg(unix)]
+    let terminated = async move {
+        match terminate {
             Ok(mut terminate) => {
                 terminate.recv().await;
             }
@@ -94,8 +135,10 @@ async fn stop_requested() {
             std::future::pending::<()>().await;
         }
     };
-    tokio::select! {
-        () = interrupted => {}
-        () = terminated => {}
+    async move {
+        tokio::select! {
+            () = interrupted => {}
+            () = terminated => {}
+        }
     }
 }

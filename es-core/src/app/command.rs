@@ -100,8 +100,10 @@ impl<S: EventStore, C: Codec> App<S, C> {
                     hydrated.settle();
                     self.snapshot_if_due(&stream, &mut hydrated);
                     drop(hydrated);
-                    self.project_inline(&stream, sent, &result).await;
+                    // Counted before the inline projection: the events are stored, even if
+                    // the caller stops waiting while it runs.
                     finish.done(Outcome::Committed, result.version, result.position);
+                    self.project_inline(&stream, sent, &result).await;
                     return Ok(Committed {
                         stream,
                         events,

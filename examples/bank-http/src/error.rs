@@ -177,6 +177,20 @@ impl From<TransferError> for ApiError {
 impl From<QueryError> for ApiError {
     fn from(error: QueryError) -> Self {
         match &error {
+            // The read model stopped on an event it cannot apply: waiting longer will not help,
+            // and what it stopped on is for the log, not the client.
+            QueryError::Timeout {
+                projection,
+                failure: Some(_),
+                ..
+            } => {
+                log_chain(&error);
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    format!("read model `{projection}` is stopped on an error; the server logs it"),
+                )
+            }
             // The read model did not reach the client's position in time: the write is stored,
             // only not readable here yet.
             QueryError::Timeout { .. } => Self::new(

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::PostgresEventStore;
 use super::error::{PgError, db, to_bigint};
+use super::listen::advance;
 use super::row::to_u64;
 use super::writer::extra_json;
 use crate::error::Error;
@@ -201,6 +202,11 @@ impl StoreAdmin for PostgresEventStore {
             .start()
             .await
             .map_err(db)?;
+        // As a group commit does: a client that stalls while holding the lock (a suspended
+        // copy, a cut network) holds up every append only this long.
+        tx.batch_execute("SET LOCAL idle_in_transaction_session_timeout = '5s'")
+            .await
+            .map_err(db)?;
         // The lock first: the head and the versions read after it stay true until commit.
         tx.execute(LOCK, &[]).await.map_err(db)?;
         let head: i64 = tx
@@ -240,6 +246,8 @@ impl StoreAdmin for PostgresEventStore {
         insert(&tx, &events).await?;
         tx.execute(NOTIFY, &[&last.to_string()]).await.map_err(db)?;
         tx.commit().await.map_err(db)?;
+        // This instance's readers need not wait for the notification to come back.
+        advance(&self.inner.head, to_bigint("position", last)?);
         Ok(last)
     }
 }

@@ -24,10 +24,15 @@ impl StoreAdmin for SqliteEventStore {
         let (prefix, after) = (prefix.to_owned(), after.to_owned());
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(move |conn| {
-            // The bare columns take the values of the row with the greatest version.
+            // The bare columns take the values of the row with the greatest version. Names with
+            // the prefix are contiguous in byte order: the index range ends below the prefix
+            // followed by the greatest character, so a short last page does not read on to the
+            // end of the log (a name with that noncharacter right after the prefix is missed).
             let mut statement = conn.prepare_cached(
                 "SELECT stream, MAX(version), position, timestamp FROM events \
-                 WHERE stream >= ?1 AND stream > ?2 AND substr(stream, 1, length(?1)) = ?1 \
+                 WHERE stream >= ?1 AND stream > ?2 \
+                 AND (?1 = '' OR stream < ?1 || char(1114111)) \
+                 AND substr(stream, 1, length(?1)) = ?1 \
                  GROUP BY stream ORDER BY stream LIMIT ?3",
             )?;
             let rows = statement.query_map((&prefix, &after, limit), |row| {
@@ -49,6 +54,8 @@ impl StoreAdmin for SqliteEventStore {
 
     async fn stats(&self) -> Result<StoreStats, Error> {
         self.read(|conn| {
+            // One read transaction: every total from the same state of the log.
+            let conn = &conn.unchecked_transaction()?;
             let count = |sql: &str| -> Result<u64, SqliteError> {
                 Ok(stored_u64(conn.query_row(sql, [], |row| row.get(0))?))
             };
