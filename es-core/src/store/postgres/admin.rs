@@ -17,15 +17,22 @@ use crate::store::{StoreAdmin, StoreStats, StoredSnapshot, StreamSummary, check_
 
 /// Streams in the order of the `(stream, version)` index (the database's collation), found by
 /// walking the index from name to next name (one probe per stream, not a scan of every event),
-/// each with its last event. Under a collation where names with the prefix are not contiguous,
-/// the walk passes the others and the filter drops them.
-const STREAMS: &str = "WITH RECURSIVE walk(stream) AS ( \
+/// each with its last event. Under a byte-order collation (C, POSIX, C.UTF-8: what the store's
+/// scripts create) the names with the prefix are contiguous, so the walk stops at the first
+/// name past them; under another (`en_US`, ICU) they need not be, so it walks on to the end of
+/// the index and the filter drops the others.
+const STREAMS: &str = "WITH RECURSIVE bytewise(yes) AS ( \
+         SELECT (to_jsonb(d) ->> 'datlocprovider') IS DISTINCT FROM 'i' \
+             AND d.datcollate IN ('C', 'POSIX', 'C.UTF-8', 'C.utf8') \
+         FROM pg_database d WHERE d.datname = current_database()), \
+     walk(stream) AS ( \
          (SELECT stream FROM es_events WHERE stream >= $1 AND stream > $2 \
           ORDER BY stream LIMIT 1) \
          UNION ALL \
          SELECT (SELECT e.stream FROM es_events e WHERE e.stream > w.stream \
                  ORDER BY e.stream LIMIT 1) \
-         FROM walk w WHERE w.stream IS NOT NULL) \
+         FROM walk w WHERE w.stream IS NOT NULL \
+             AND (starts_with(w.stream, $1) OR NOT (SELECT yes FROM bytewise))) \
      SELECT w.stream, l.version, l.position, l.timestamp_us FROM walk w \
      CROSS JOIN LATERAL (SELECT version, position, timestamp_us FROM es_events e \
          WHERE e.stream = w.stream ORDER BY version DESC LIMIT 1) l \
