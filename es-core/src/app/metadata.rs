@@ -2,6 +2,7 @@
 //! events it records.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use uuid::Uuid;
 
@@ -75,24 +76,26 @@ impl CommandMetadata {
         &self.extra
     }
 
-    /// Fixes the command id, so that every try of the command records the same causation id.
+    /// The metadata of one command: every try of it records the same command id.
     pub(super) fn resolve(self) -> Resolved {
-        let command_id = self
-            .command_id
-            .unwrap_or_else(|| Uuid::new_v7(uuid::Timestamp::now(uuid::NoContext)));
+        let command_id = OnceLock::new();
+        if let Some(id) = self.command_id {
+            command_id.get_or_init(|| id);
+        }
         Resolved {
             command_id,
-            correlation_id: self.correlation_id.unwrap_or(command_id),
+            correlation_id: self.correlation_id,
             idempotency_key: self.idempotency_key,
             extra: self.extra,
         }
     }
 }
 
-/// [`CommandMetadata`] with its ids chosen.
+/// [`CommandMetadata`] of one command. A command id not given is chosen when first asked for:
+/// usually as the command's events are encoded, from the clock read that times them.
 pub(super) struct Resolved {
-    command_id: Uuid,
-    correlation_id: Uuid,
+    command_id: OnceLock<Uuid>,
+    correlation_id: Option<Uuid>,
     pub(super) idempotency_key: Option<String>,
     extra: BTreeMap<String, String>,
 }
@@ -100,20 +103,26 @@ pub(super) struct Resolved {
 impl Resolved {
     /// The command's id: the causation id of its events.
     pub(super) fn command_id(&self) -> Uuid {
-        self.command_id
+        self.command_id_at(Timestamp::now())
+    }
+
+    /// The command's id, a UUID v7 of `now` if none was chosen yet.
+    fn command_id_at(&self, now: Timestamp) -> Uuid {
+        *self.command_id.get_or_init(|| now.v7_id())
     }
 
     /// The correlation id of its events.
     pub(super) fn correlation_id(&self) -> Uuid {
-        self.correlation_id
+        self.correlation_id.unwrap_or_else(|| self.command_id())
     }
 
     /// The metadata of each event the command records at `now`.
     pub(super) fn event_metadata(&self, now: Timestamp) -> Metadata {
+        let command_id = self.command_id_at(now);
         Metadata {
             timestamp: now,
-            correlation_id: Some(self.correlation_id),
-            causation_id: Some(self.command_id),
+            correlation_id: Some(self.correlation_id.unwrap_or(command_id)),
+            causation_id: Some(command_id),
             extra: self.extra.clone(),
         }
     }

@@ -337,7 +337,8 @@ impl<S: EventStore + ?Sized> EventStore for Arc<S> {
 }
 
 /// Whether `text` holds a control character (C0, DEL or C1). Checked on every append: ASCII
-/// names, the usual ones, are checked byte by byte without decoding.
+/// names, the usual ones, are checked byte by byte without decoding (a single pass that also
+/// looks for C1's UTF-8 bytes measured slower: `is_ascii` goes a word at a time).
 fn has_control(text: &str) -> bool {
     if text.is_ascii() {
         text.bytes().any(|byte| byte.is_ascii_control())
