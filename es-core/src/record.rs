@@ -33,21 +33,10 @@ impl Timestamp {
     /// A new random UUID v7 of this time's millisecond (the epoch for an earlier one).
     ///
     /// Without uuid's shared counter: ids of one millisecond need not sort, the store's
-    /// positions order events. Its 74 random bits come from a per-thread wyrand seeded from
-    /// the OS's randomness, not from uuid's ChaCha: an id must be unique, not unguessable, and
-    /// this is a tenth of the cost.
+    /// positions order events.
     pub(crate) fn v7_id(self) -> Uuid {
-        thread_local! {
-            static RANDOM: RefCell<fastrand::Rng> = RefCell::new(fastrand::Rng::with_seed(
-                // std's hasher keys are drawn from the OS once per thread.
-                std::hash::RandomState::new().build_hasher().finish(),
-            ));
-        }
         let millis = u64::try_from(self.0 / 1_000).unwrap_or(0);
-        let random = RANDOM.with_borrow_mut(|random| random.u128(..)).to_le_bytes();
-        let mut bytes = [0; 10];
-        bytes.copy_from_slice(&random[..10]);
-        uuid::Builder::from_unix_timestamp_millis(millis, &bytes).into_uuid()
+        uuid::Builder::from_unix_timestamp_millis(millis, &id_random_bits()).into_uuid()
     }
 
     /// Microseconds since the Unix epoch.
@@ -64,6 +53,22 @@ impl Timestamp {
             UNIX_EPOCH - magnitude
         }
     }
+}
+
+/// The 74 random bits of a UUID v7 (in 10 bytes), from a per-thread wyrand seeded from the
+/// OS's randomness rather than from uuid's `ChaCha`: an id must be unique, not unguessable, and
+/// this is a tenth of the cost.
+fn id_random_bits() -> [u8; 10] {
+    thread_local! {
+        static RANDOM: RefCell<fastrand::Rng> = RefCell::new(fastrand::Rng::with_seed(
+            // std's hasher keys are drawn from the OS once per thread.
+            std::hash::RandomState::new().build_hasher().finish(),
+        ));
+    }
+    let random = RANDOM.with_borrow_mut(|random| random.u128(..)).to_le_bytes();
+    let mut bits = [0; 10];
+    bits.copy_from_slice(&random[..10]);
+    bits
 }
 
 impl fmt::Display for Timestamp {
