@@ -186,8 +186,47 @@ impl RecordedEvent {
     /// [`Error::UnknownEvent`], [`Error::FutureSchema`] or [`Error::Decode`], each naming this
     /// record's stream and version.
     pub fn decode<E: EventSet, C: Codec>(&self, codec: &C) -> Result<E, Error> {
-        E::decode(codec, &self.name, self.schema_version, &self.payload)
-            .map_err(|error| error.at(&self.stream, self.version))
+        self.replayed().decode(codec)
+    }
+
+    /// What a replay reads of this record, borrowed.
+    pub fn replayed(&self) -> ReplayedEvent<'_> {
+        ReplayedEvent {
+            stream: &self.stream,
+            version: self.version,
+            name: &self.name,
+            schema_version: self.schema_version,
+            payload: &self.payload,
+        }
+    }
+}
+
+/// What replaying a stream needs of a stored event, borrowed from wherever the store holds it
+/// (its own record, or the row the database just sent): the fields that decode it and place it
+/// in its stream. Handed to the callback of [`fold_stream`](crate::EventStore::fold_stream).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplayedEvent<'a> {
+    /// The stream it belongs to.
+    pub stream: &'a str,
+    /// Its version in the stream.
+    pub version: u64,
+    /// The event's stored name.
+    pub name: &'a str,
+    /// The payload's schema version.
+    pub schema_version: u16,
+    /// The serialized payload, byte for byte as appended.
+    pub payload: &'a [u8],
+}
+
+impl ReplayedEvent<'_> {
+    /// Decodes the event into the event set `E`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownEvent`], [`Error::FutureSchema`] or [`Error::Decode`], each naming the
+    /// event's stream and version.
+    pub fn decode<E: EventSet, C: Codec>(&self, codec: &C) -> Result<E, Error> {
+        E::decode(codec, self.name, self.schema_version, self.payload)
+            .map_err(|error| error.at(self.stream, self.version))
     }
 }
 
