@@ -188,7 +188,11 @@ impl Log {
         }
     }
 
+    #[inline]
     fn links_of(&self, record: &Record) -> (Option<Uuid>, Option<Uuid>) {
+        if record.flags & (HAS_CORRELATION | HAS_CAUSATION) == 0 {
+            return (None, None);
+        }
         let first = record.links as usize;
         let correlation = (record.flags & HAS_CORRELATION != 0).then(|| self.links[first]);
         let causation = if record.flags & HAS_CAUSATION == 0 {

@@ -19,6 +19,11 @@ use crate::store::{
 
 /// An event store in process memory. Appends take one write lock, so batches are atomic and the
 /// global log is gapless and visible in order by construction; reads share a read lock.
+///
+/// Events are kept in a compact form (a small fixed-size record each, payloads in shared chunks)
+/// and read back as [`RecordedEvent`]s built on demand. The store holds at most 2,147,483,647
+/// events: an append or import past that is refused whole ([`Error::Unstorable`],
+/// [`Error::Import`]).
 #[derive(Debug, Clone)]
 pub struct InMemoryEventStore {
     inner: Arc<Shared>,

@@ -65,6 +65,7 @@ impl Payloads {
     }
 
     /// The payload at `at`: shared with its chunk once that is full, else a copy.
+    #[inline]
     pub(super) fn get(&self, at: PayloadAt) -> Bytes {
         if at.offset == OWN {
             return self.own[at.chunk as usize].clone();
