@@ -18,6 +18,13 @@ const RUNS: [(&str, &str); 6] = [
     ("1m-cqrs", "1,000,000 events in MemStore, cqrs-es 0.5"),
 ];
 
+/// The runs that fill a store with `events()` events, with their rows' names in the table of
+/// bytes per event.
+const FILLED: [(&str, &str); 2] = [
+    ("1m-es", "es, in-memory store"),
+    ("1m-cqrs", "cqrs-es 0.5 MemStore"),
+];
+
 /// 1,000,000 events (100,000 in quick mode).
 fn events() -> u64 {
     crate::size(1_000_000)
@@ -36,6 +43,20 @@ pub fn table() {
             mib(*peak),
             mib(peak - peaks[0])
         );
+    }
+    eprintln!();
+    eprintln!(
+        "| bytes per event held ({} events: peak above the idle process / events) | bytes |",
+        events()
+    );
+    eprintln!("|---|---:|");
+    for (run, name) in FILLED {
+        let at = RUNS
+            .iter()
+            .position(|(each, _)| *each == run)
+            .expect("a filled run is in the table");
+        let bytes = (peaks[at] - peaks[0]) as f64 * 1024.0 / events() as f64;
+        eprintln!("| {name} | {bytes:.0} B |");
     }
 }
 

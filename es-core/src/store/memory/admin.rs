@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, PoisonError};
 
-use super::{InMemoryEventStore, intern};
+use super::InMemoryEventStore;
 use crate::error::Error;
 use crate::record::RecordedEvent;
 use crate::store::{StoreAdmin, StoreStats, StoredSnapshot, StreamSummary, check_import};
@@ -16,23 +16,21 @@ impl StoreAdmin for InMemoryEventStore {
         limit: usize,
     ) -> Result<Vec<StreamSummary>, Error> {
         let log = self.read();
-        let mut names: Vec<&Arc<str>> = log
-            .streams
-            .keys()
-            .filter(|name| name.starts_with(prefix) && ***name > *after)
+        let mut streams: Vec<(&Arc<str>, &[u32])> = log
+            .streams()
+            .filter(|(name, _)| name.starts_with(prefix) && ***name > *after)
             .collect();
-        names.sort_unstable();
-        Ok(names
+        streams.sort_unstable_by_key(|(name, _)| *name);
+        Ok(streams
             .into_iter()
             .take(limit)
-            .map(|name| {
-                let indexes = &log.streams[name];
-                let last = &log.events[indexes[indexes.len() - 1]];
+            .map(|(name, indexes)| {
+                let last = indexes[indexes.len() - 1] as usize;
                 StreamSummary {
                     stream: name.to_string(),
                     version: indexes.len() as u64,
-                    last_position: last.position,
-                    last_timestamp: last.metadata.timestamp,
+                    last_position: last as u64 + 1,
+                    last_timestamp: log.timestamp(last),
                 }
             })
             .collect())
@@ -56,16 +54,19 @@ impl StoreAdmin for InMemoryEventStore {
         };
         let log = self.read();
         let mut names = std::collections::BTreeMap::<&str, u64>::new();
-        for event in &log.events {
-            *names.entry(&event.name).or_default() += 1;
+        let mut payload_bytes = 0;
+        for (name, size) in log.names_and_sizes() {
+            *names.entry(name).or_default() += 1;
+            payload_bytes += size as u64;
         }
+        let last = log.len().checked_sub(1);
         Ok(StoreStats {
-            events: log.events.len() as u64,
-            head: log.events.len() as u64,
-            streams: log.streams.len() as u64,
-            payload_bytes: log.events.iter().map(|e| e.payload.len() as u64).sum(),
-            first_timestamp: log.events.first().map(|e| e.metadata.timestamp),
-            last_timestamp: log.events.last().map(|e| e.metadata.timestamp),
+            events: log.len() as u64,
+            head: log.len() as u64,
+            streams: log.streams().count() as u64,
+            payload_bytes,
+            first_timestamp: last.map(|_| log.timestamp(0)),
+            last_timestamp: last.map(|last| log.timestamp(last)),
             names: names.into_iter().map(|(n, c)| (n.to_owned(), c)).collect(),
             snapshots,
             checkpoints,
@@ -113,36 +114,23 @@ impl StoreAdmin for InMemoryEventStore {
             .log
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        check_import(&events, log.events.len() as u64, |stream| {
-            Ok(log.version(stream))
-        })?;
-        if let Some(stored) = events.iter().find_map(|e| log.ids.get(&e.id)) {
-            let stored = &log.events[*stored];
+        check_import(&events, log.len() as u64, |stream| Ok(log.version(stream)))?;
+        log.check_import_room(events.len())?;
+        if let Some((stored, event_id)) = events
+            .iter()
+            .find_map(|e| log.find(e.id).map(|index| (index, e.id)))
+        {
+            let (stream, version) = log.place(stored);
             return Err(Error::DuplicateEvent {
-                event_id: stored.id,
-                stream: stored.stream.to_string(),
-                version: stored.version,
+                event_id,
+                stream: stream.to_string(),
+                version,
             });
         }
         for event in events {
-            let index = log.events.len();
-            let stream = match log.streams.get_key_value(&*event.stream) {
-                Some((shared, _)) => Arc::clone(shared),
-                None => event.stream,
-            };
-            log.streams
-                .entry(Arc::clone(&stream))
-                .or_default()
-                .push(index);
-            log.ids.insert(event.id, index);
-            let name = intern(&mut log.names, &event.name);
-            log.events.push(RecordedEvent {
-                stream,
-                name,
-                ..event
-            });
+            log.import(event);
         }
-        let head = log.events.len() as u64;
+        let head = log.len() as u64;
         self.publish(head);
         Ok(head)
     }

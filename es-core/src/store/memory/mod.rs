@@ -6,7 +6,10 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use uuid::Uuid;
 
 mod admin;
+mod log;
+mod payload;
 
+use self::log::Log;
 use crate::error::Error;
 use crate::record::{NewEvent, RecordedEvent, ReplayedEvent, Snapshot};
 use crate::store::{
@@ -16,6 +19,11 @@ use crate::store::{
 
 /// An event store in process memory. Appends take one write lock, so batches are atomic and the
 /// global log is gapless and visible in order by construction; reads share a read lock.
+///
+/// Events are kept in a compact form (a small fixed-size record each, payloads in shared chunks)
+/// and read back as [`RecordedEvent`]s built on demand. The store holds at most 2,147,483,647
+/// events: an append or import past that is refused whole ([`Error::Unstorable`],
+/// [`Error::Import`]).
 #[derive(Debug, Clone)]
 pub struct InMemoryEventStore {
     inner: Arc<Shared>,
@@ -37,20 +45,6 @@ struct Derived {
     checkpoints: HashMap<String, u64>,
 }
 
-#[derive(Debug, Default)]
-struct Log {
-    /// The global log; an event's position is its index + 1.
-    events: Vec<RecordedEvent>,
-    /// Per stream, the indexes of its events in `events`, in version order. foldhash, not
-    /// `SipHash`: these maps are looked up on every append and read, and a test store needs no
-    /// defence against chosen keys.
-    streams: foldhash::HashMap<Arc<str>, Vec<usize>>,
-    /// Every stored event id, with its index in `events`.
-    ids: foldhash::HashMap<Uuid, usize>,
-    /// Every event name stored, shared by its records: a handful of names, millions of events.
-    names: foldhash::HashSet<Arc<str>>,
-}
-
 impl Default for InMemoryEventStore {
     fn default() -> Self {
         Self::new()
@@ -69,9 +63,17 @@ impl InMemoryEventStore {
         }
     }
 
+    /// An empty store that holds at most `limit` events, to test what happens at the limit.
+    #[cfg(test)]
+    fn with_limit(limit: usize) -> Self {
+        let store = Self::new();
+        *store.inner.log.write().unwrap() = Log::with_limit(limit);
+        store
+    }
+
     /// The number of events stored.
     pub fn len(&self) -> usize {
-        self.read().events.len()
+        self.read().len()
     }
 
     /// Whether no event is stored.
@@ -107,18 +109,15 @@ impl InMemoryEventStore {
             .log
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        let (actual, known) = match log.streams.get_key_value(stream) {
-            Some((name, indexes)) => (indexes.len() as u64, Some(Arc::clone(name))),
-            None => (0, None),
-        };
-        let first_index = log.events.len();
-        // The common case costs one id lookup per event: the version matches and every id is
-        // new. Otherwise the batch is a retry of stored ids, a duplicate or a conflict.
-        if !expected.matches(actual) || !log.claim_ids(events.iter(), first_index) {
+        let actual = log.version(stream);
+        // The common case costs two id lookups per event (is it new, then its insertion): the
+        // version matches and every id is new. Otherwise the batch is a retry of stored ids, a
+        // duplicate or a conflict.
+        if !expected.matches(actual) || !log.ids_are_new(events.iter().map(|event| event.id)) {
             if let Some(result) = log.replayed(stream, expected, &events)? {
                 return Ok(result);
             }
-            // No id stored and none repeated, so the claim failed on the version alone.
+            // No id stored and none repeated, so the check failed on the version alone.
             debug_assert!(!expected.matches(actual));
             return Err(Error::Conflict {
                 stream: stream.to_owned(),
@@ -126,7 +125,8 @@ impl InMemoryEventStore {
                 actual,
             });
         }
-        let result = log.push(stream, known, actual, events);
+        log.check_room(stream, events.len())?;
+        let result = log.push(stream, actual, events);
         self.publish(result.position);
         drop(log);
         Ok(result)
@@ -138,25 +138,30 @@ impl InMemoryEventStore {
             .log
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        let first_index = log.events.len();
         // Every check before any write: a refused call leaves nothing behind.
         let versions_match = parts
             .iter()
             .all(|part| part.expected.matches(log.version(&part.stream)));
         if !versions_match
-            || !log.claim_ids(parts.iter().flat_map(|part| &part.events), first_index)
+            || !log.ids_are_new(
+                parts
+                    .iter()
+                    .flat_map(|part| &part.events)
+                    .map(|event| event.id),
+            )
         {
             return log.replayed_parts(&parts);
         }
+        let adding = parts.iter().map(|part| part.events.len()).sum();
+        if let Some(part) = parts.iter().find(|part| !part.events.is_empty()) {
+            log.check_room(&part.stream, adding)?;
+        }
         let mut results = Vec::with_capacity(parts.len());
         for part in parts {
-            let (actual, known) = match log.streams.get_key_value(part.stream.as_str()) {
-                Some((name, indexes)) => (indexes.len() as u64, Some(Arc::clone(name))),
-                None => (0, None),
-            };
-            results.push(log.push(&part.stream, known, actual, part.events));
+            let actual = log.version(&part.stream);
+            results.push(log.push(&part.stream, actual, part.events));
         }
-        self.publish(log.events.len() as u64);
+        self.publish(log.len() as u64);
         drop(log);
         Ok(results)
     }
@@ -172,97 +177,7 @@ impl InMemoryEventStore {
     }
 }
 
-/// The shared copy of `name`, made on its first use.
-fn intern(names: &mut foldhash::HashSet<Arc<str>>, name: &str) -> Arc<str> {
-    if let Some(shared) = names.get(name) {
-        return Arc::clone(shared);
-    }
-    let shared: Arc<str> = Arc::from(name);
-    names.insert(Arc::clone(&shared));
-    shared
-}
-
 impl Log {
-    /// Stores `events` after version `actual` of `stream` (`known`: its shared name, when it
-    /// has events already). Every check has passed and the ids are claimed.
-    fn push(
-        &mut self,
-        stream: &str,
-        known: Option<Arc<str>>,
-        actual: u64,
-        events: Vec<NewEvent>,
-    ) -> AppendResult {
-        let first_index = self.events.len();
-        if events.is_empty() {
-            let position = first_index as u64;
-            return AppendResult {
-                first_version: actual + 1,
-                version: actual,
-                first_position: position + 1,
-                position,
-            };
-        }
-        let stream = known.unwrap_or_else(|| Arc::from(stream));
-        let count = events.len();
-        let Self {
-            events: all,
-            streams,
-            names,
-            ..
-        } = self;
-        let indexes = streams.entry(Arc::clone(&stream)).or_default();
-        for (offset, event) in events.into_iter().enumerate() {
-            let index = first_index + offset;
-            indexes.push(index);
-            all.push(RecordedEvent {
-                id: event.id,
-                stream: Arc::clone(&stream),
-                version: actual + 1 + offset as u64,
-                position: index as u64 + 1,
-                name: intern(names, &event.name),
-                schema_version: event.schema_version,
-                payload: event.payload,
-                metadata: event.metadata,
-            });
-        }
-        let position = all.len() as u64;
-        AppendResult {
-            first_version: actual + 1,
-            version: actual + count as u64,
-            first_position: position - count as u64 + 1,
-            position,
-        }
-    }
-
-    fn version(&self, stream: &str) -> u64 {
-        self.streams
-            .get(stream)
-            .map_or(0, |events| events.len() as u64)
-    }
-
-    /// Records the batch's ids at the indexes its events will take. False, recording nothing,
-    /// when one of them is already stored or repeats in the batch.
-    fn claim_ids<'e>(
-        &mut self,
-        events: impl Iterator<Item = &'e NewEvent> + Clone,
-        first_index: usize,
-    ) -> bool {
-        for (offset, event) in events.clone().enumerate() {
-            match self.ids.entry(event.id) {
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(first_index + offset);
-                }
-                std::collections::hash_map::Entry::Occupied(_) => {
-                    for claimed in events.take(offset) {
-                        self.ids.remove(&claimed.id);
-                    }
-                    return false;
-                }
-            }
-        }
-        true
-    }
-
     /// When the batch's ids are already stored, the original result of an identical append;
     /// `None` when none of them is stored.
     fn replayed(
@@ -282,36 +197,36 @@ impl Log {
                 });
             }
             seen.push(event.id);
-            if let Some(&index) = self.ids.get(&event.id) {
-                stored.push(&self.events[index]);
+            if let Some(index) = self.find(event.id) {
+                stored.push((index, event.id));
             }
         }
-        let Some(first) = stored.first() else {
+        let Some(&(first, first_id)) = stored.first() else {
             return Ok(None);
         };
+        let (first_stream, first_version) = self.place(first);
         let whole_batch_in_place = stored.len() == events.len()
-            && stored.iter().enumerate().all(|(offset, recorded)| {
-                &*recorded.stream == stream && recorded.version == first.version + offset as u64
+            && stored.iter().enumerate().all(|(offset, &(index, _))| {
+                let (at_stream, version) = self.place(index);
+                &**at_stream == stream && version == first_version + offset as u64
             })
-            && expected.matches(first.version - 1);
+            && expected.matches(first_version - 1);
         if !whole_batch_in_place {
             return Err(Error::DuplicateEvent {
-                stream: first.stream.to_string(),
-                version: first.version,
-                event_id: first.id,
+                stream: first_stream.to_string(),
+                version: first_version,
+                event_id: first_id,
             });
         }
-        let last = stored[stored.len() - 1];
+        let (last, _) = stored[stored.len() - 1];
         Ok(Some(AppendResult {
-            first_version: first.version,
-            version: last.version,
-            first_position: first.position,
-            position: last.position,
+            first_version,
+            version: self.place(last).1,
+            first_position: first as u64 + 1,
+            position: last as u64 + 1,
         }))
     }
-}
 
-impl Log {
     /// What a refused multi-stream call comes to: the original results when every part with
     /// events is already stored where its expectation puts it, else the error that explains
     /// the refusal.
@@ -358,7 +273,7 @@ impl EventStore for InMemoryEventStore {
     ) -> Result<Vec<RecordedEvent>, Error> {
         validate_stream_name(stream)?;
         let log = self.read();
-        let Some(indexes) = log.streams.get(stream) else {
+        let Some(indexes) = log.stream_events(stream) else {
             return Ok(Vec::new());
         };
         let skip = usize::try_from(from.saturating_sub(1)).unwrap_or(usize::MAX);
@@ -366,12 +281,13 @@ impl EventStore for InMemoryEventStore {
             .iter()
             .skip(skip)
             .take(limit)
-            .map(|&index| log.events[index].clone())
+            .map(|&index| log.recorded(index as usize))
             .collect())
     }
 
-    /// Lends the records under the read lock: a replay copies nothing, and appends wait while
-    /// one batch (the caller's `limit`) is decoded and applied.
+    /// Lends the events under the read lock, their fields borrowed from the log: a replay
+    /// builds and allocates nothing per event, and appends wait
+    /// while one batch (the caller's `limit`) is decoded and applied.
     async fn fold_stream(
         &self,
         stream: &str,
@@ -381,13 +297,13 @@ impl EventStore for InMemoryEventStore {
     ) -> Result<usize, Error> {
         validate_stream_name(stream)?;
         let log = self.read();
-        let Some(indexes) = log.streams.get(stream) else {
+        let Some(indexes) = log.stream_events(stream) else {
             return Ok(0);
         };
         let skip = usize::try_from(from.saturating_sub(1)).unwrap_or(usize::MAX);
         let mut count = 0;
         for &index in indexes.iter().skip(skip).take(limit) {
-            each(log.events[index].replayed())?;
+            each(log.lent(index as usize))?;
             count += 1;
         }
         Ok(count)
@@ -395,11 +311,9 @@ impl EventStore for InMemoryEventStore {
 
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, Error> {
         let log = self.read();
-        let start = usize::try_from(after)
-            .unwrap_or(usize::MAX)
-            .min(log.events.len());
-        let end = start.saturating_add(limit).min(log.events.len());
-        Ok(log.events[start..end].to_vec())
+        let start = usize::try_from(after).unwrap_or(usize::MAX).min(log.len());
+        let end = start.saturating_add(limit).min(log.len());
+        Ok((start..end).map(|index| log.recorded(index)).collect())
     }
 
     async fn stream_version(&self, stream: &str) -> Result<u64, Error> {
@@ -409,7 +323,7 @@ impl EventStore for InMemoryEventStore {
 
     async fn find_event(&self, id: Uuid) -> Result<Option<RecordedEvent>, Error> {
         let log = self.read();
-        Ok(log.ids.get(&id).map(|&index| log.events[index].clone()))
+        Ok(log.find(id).map(|index| log.recorded(index)))
     }
 
     fn head(&self) -> tokio::sync::watch::Receiver<u64> {
@@ -417,7 +331,7 @@ impl EventStore for InMemoryEventStore {
         // value is behind only while nobody listened; written only then, so a caller holding a
         // borrow of another receiver (which keeps it current) never waits on the watch's lock.
         let log = self.read();
-        let position = log.events.len() as u64;
+        let position = log.len() as u64;
         if *self.inner.head.borrow() != position {
             self.inner.head.send_replace(position);
         }
@@ -470,6 +384,119 @@ mod tests {
         (0..count)
             .map(|_| NewEvent::new("Happened", 1, "{}"))
             .collect()
+    }
+
+    /// An append or an import that would take the log past its limit is refused with an error
+    /// that names the limit, and writes nothing; the events up to the limit are kept.
+    #[tokio::test]
+    async fn the_event_limit_refuses_appends_and_imports_whole() {
+        use crate::store::StoreAdmin;
+        let store = InMemoryEventStore::with_limit(5);
+        store
+            .append("a-1", ExpectedVersion::Any, batch(4))
+            .await
+            .unwrap();
+        let refused = store
+            .append("a-1", ExpectedVersion::Exact(4), batch(2))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&refused, Error::Unstorable { stream, .. } if stream == "a-1"),
+            "{refused:?}"
+        );
+        assert!(refused.to_string().contains("at most 2,147,483,647 events"));
+        let parts = vec![
+            StreamAppend::new("a-2", ExpectedVersion::NoStream, batch(1)),
+            StreamAppend::new("a-3", ExpectedVersion::NoStream, batch(1)),
+        ];
+        assert!(matches!(
+            store.append_streams(parts).await,
+            Err(Error::Unstorable { .. })
+        ));
+        let source = InMemoryEventStore::new();
+        source
+            .append("b-1", ExpectedVersion::Any, batch(6))
+            .await
+            .unwrap();
+        let mut tail = source.read_all(0, 6).await.unwrap();
+        tail.drain(..4);
+        for (event, position) in tail.iter_mut().zip(5..) {
+            event.position = position;
+            event.version = position - 4;
+        }
+        assert!(matches!(
+            store.import(tail.clone()).await,
+            Err(Error::Import { position: 6, .. })
+        ));
+        assert_eq!(store.len(), 4, "nothing refused was written");
+        assert_eq!(store.stream_version("a-2").await.unwrap(), 0);
+        store.import(tail[..1].to_vec()).await.unwrap();
+        assert_eq!(store.len(), 5, "the last event under the limit is kept");
+    }
+
+    /// Every field of every kind of metadata comes back as appended, through each read:
+    /// correlation and causation ids alike, apart or absent, and user key-values.
+    #[tokio::test]
+    async fn metadata_comes_back_as_appended() {
+        let (one, two) = (Uuid::now_v7(), Uuid::now_v7());
+        let links = [
+            (None, None),
+            (Some(one), None),
+            (None, Some(two)),
+            (Some(one), Some(one)),
+            (Some(one), Some(two)),
+        ];
+        let events: Vec<NewEvent> = links
+            .iter()
+            .enumerate()
+            .map(|(n, &(correlation_id, causation_id))| {
+                let mut event = NewEvent::new(if n % 2 == 0 { "Even" } else { "Odd" }, 1, "{}");
+                event.metadata.correlation_id = correlation_id;
+                event.metadata.causation_id = causation_id;
+                if n == 2 {
+                    event.metadata.extra.insert("tenant".into(), "t-7".into());
+                }
+                event
+            })
+            .collect();
+        let store = InMemoryEventStore::new();
+        store
+            .append("a-1", ExpectedVersion::NoStream, events.clone())
+            .await
+            .unwrap();
+        let read = store.read_stream("a-1", 1, 10).await.unwrap();
+        let owned = |event: ReplayedEvent<'_>| {
+            let ReplayedEvent {
+                stream,
+                version,
+                name,
+                schema_version,
+                payload,
+            } = event;
+            (stream.to_owned(), version, name.to_owned(), schema_version, payload.to_vec())
+        };
+        let mut folded = Vec::new();
+        store
+            .fold_stream("a-1", 1, 10, &mut |event| {
+                folded.push(owned(event));
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            read.iter().map(|r| owned(r.replayed())).collect::<Vec<_>>(),
+            folded
+        );
+        assert_eq!(read, store.read_all(0, 10).await.unwrap());
+        for (stored, appended) in read.iter().zip(&events) {
+            assert_eq!(stored.id, appended.id);
+            assert_eq!(stored.name, appended.name.as_ref().into());
+            assert_eq!(stored.metadata, appended.metadata);
+            assert_eq!(
+                store.find_event(appended.id).await.unwrap().as_ref(),
+                Some(stored)
+            );
+        }
     }
 
     /// Appends publish the head only to listeners: one subscribing later still starts at the
