@@ -1,5 +1,5 @@
 //! The single writer: a thread that owns the write connection and commits every pending append
-//! in one transaction (group commit), one savepoint per append.
+//! in one transaction (group commit), one savepoint per append of more than one row.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
