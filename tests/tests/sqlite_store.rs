@@ -176,6 +176,50 @@ async fn an_append_refused_mid_batch_does_not_poison_its_group() -> TestResult {
     assert_gapless(&store, 5).await
 }
 
+/// One-event appends are written without a savepoint of their own: a refused one must still
+/// leave nothing, answer for itself alone, and keep the rest of its group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_one_event_appends_leave_nothing_in_their_group() -> TestResult {
+    let (_dir, store) = fresh().await?;
+    let stored = events(1);
+    let taken = stored[0].id;
+    let original = store
+        .append("owner", ExpectedVersion::NoStream, stored.clone())
+        .await?;
+    let mut stolen = events(1);
+    stolen[0].id = taken;
+    let (before, duplicate, conflict, retry, after) = tokio::join!(
+        store.append("before", ExpectedVersion::Any, events(1)),
+        store.append("thief", ExpectedVersion::Any, stolen),
+        store.append("owner", ExpectedVersion::Exact(5), events(1)),
+        store.append("owner", ExpectedVersion::NoStream, stored),
+        store.append("after", ExpectedVersion::Any, events(1)),
+    );
+    assert_eq!(before?.version, 1);
+    assert_eq!(after?.version, 1);
+    match duplicate {
+        Err(Error::DuplicateEvent {
+            stream,
+            version,
+            event_id,
+        }) => assert_eq!((stream.as_str(), version, event_id), ("owner", 1, taken)),
+        other => panic!("expected a duplicate event, got {other:?}"),
+    }
+    match conflict {
+        Err(Error::Conflict { stream, actual, .. }) => {
+            assert_eq!((stream.as_str(), actual), ("owner", 1));
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(retry?, original);
+    assert_eq!(store.stream_version("thief").await?, 0);
+    assert_eq!(store.stream_version("owner").await?, 1);
+    // The group goes on after its refusals: the next append takes the next position.
+    let next = store.append("next", ExpectedVersion::Any, events(1)).await?;
+    assert_eq!(next.position, 4);
+    assert_gapless(&store, 4).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retries_with_the_same_ids_return_the_original_result() -> TestResult {
     let (_dir, store) = fresh().await?;

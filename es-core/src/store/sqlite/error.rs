@@ -18,6 +18,11 @@ pub(super) enum SqliteError {
     #[error("the SQLite writer thread has stopped")]
     WriterStopped,
 
+    /// The group's transaction ended before its commit (SQLite rolls a transaction back on some
+    /// I/O errors): nothing of the group was written.
+    #[error("the SQLite transaction of a group of appends ended before its commit")]
+    TransactionEnded,
+
     /// A blocking read task did not finish (the runtime is shutting down, or it panicked).
     #[error("a SQLite read task failed")]
     Task(#[source] tokio::task::JoinError),

@@ -1,13 +1,11 @@
 //! The single writer: a thread that owns the write connection and commits every pending append
-//! in one transaction (group commit), one savepoint per append.
+//! in one transaction (group commit), one savepoint per append of more than one row.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rusqlite::{
-    CachedStatement, Connection, ErrorCode, OptionalExtension, TransactionBehavior, params,
-};
+use rusqlite::{CachedStatement, Connection, ErrorCode, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
@@ -181,17 +179,37 @@ impl From<SqliteError> for Refused {
     }
 }
 
-/// Commits the group in one transaction. Each request runs in its own savepoint, so one that is
-/// refused (conflict, duplicate id, constraint) rolls back alone and the others commit. Returns
-/// each request's outcome, in order, and the global head after the commit. An error here fails
-/// the whole group: nothing of it was committed.
+/// Commits the group in one transaction. Each request runs in its own savepoint, or writes a
+/// single row (see [`writes_one_row`]), so one that is refused (conflict, duplicate id,
+/// constraint) leaves nothing and the others commit. Returns each request's outcome, in order,
+/// and the global head after the commit. An error here fails the whole group: nothing of it was
+/// committed.
 fn write_group(
     conn: &mut Connection,
     group: &[Request],
 ) -> Result<(Vec<Result<Done, Error>>, u64), SqliteError> {
-    let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Cached statements: parsing BEGIN and COMMIT anew for every group costs microseconds next
+    // to a lone insert.
+    conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+    let written = write_in_transaction(conn, group).and_then(|written| {
+        conn.prepare_cached("COMMIT")?.execute([])?;
+        Ok(written)
+    });
+    if written.is_err() && !conn.is_autocommit() {
+        if let Err(error) = conn.execute_batch("ROLLBACK") {
+            tracing::error!(error = %error, "SQLite could not roll back a failed group");
+        }
+    }
+    written
+}
+
+/// The body of [`write_group`], inside its transaction.
+fn write_in_transaction(
+    conn: &mut Connection,
+    group: &[Request],
+) -> Result<(Vec<Result<Done, Error>>, u64), SqliteError> {
     // Read inside the write transaction: correct even if another process wrote since.
-    let mut head = read_head(&tx)?;
+    let mut head = read_head(conn)?;
     // Stream versions as they stand inside this transaction.
     let mut versions: HashMap<&str, u64> = HashMap::new();
     let mut results = Vec::with_capacity(group.len());
@@ -200,12 +218,12 @@ fn write_group(
             Request::Append(append) => std::slice::from_ref(&append.part),
             Request::AppendStreams(append) => append.parts.as_slice(),
             Request::Write(write) => {
-                let savepoint = tx.savepoint()?;
+                let savepoint = conn.savepoint()?;
                 let outcome = match (write.write)(&savepoint) {
                     Ok(()) => {
                         savepoint.commit()?;
                         if write.moves_log {
-                            head = read_head(&tx)?;
+                            head = read_head(conn)?;
                             versions.clear();
                         }
                         Ok(Done::Written)
@@ -216,54 +234,79 @@ fn write_group(
                 continue;
             }
         };
-        // The request's parts in one savepoint: stored together, or rolled back together.
-        let savepoint = tx.savepoint()?;
-        let mut appended = Vec::with_capacity(parts.len());
-        let mut refused = None;
-        let mut at = head;
-        for part in parts {
-            let actual = match versions.get(part.stream.as_str()) {
-                Some(&version) => version,
-                None => stream_version(&savepoint, &part.stream)?,
-            };
-            let outcome = if part.expected.matches(actual) {
-                insert(&savepoint, part, actual, at)
-            } else {
-                Err(Refused::Mismatch)
-            };
-            match outcome {
-                Ok(result) => {
-                    at = at.max(result.position);
-                    appended.push(result);
-                }
-                Err(why) => {
-                    refused = Some(why);
-                    break;
-                }
+        let outcome = if writes_one_row(parts) {
+            let outcome = append_parts(conn, parts, head, &versions)?;
+            if outcome.is_err() && conn.is_autocommit() {
+                // The failed insert took the whole transaction with it.
+                return Err(SqliteError::TransactionEnded);
             }
-        }
-        let result = match refused {
-            None => {
+            outcome
+        } else {
+            // The request's parts in one savepoint: stored together, or rolled back together.
+            let savepoint = conn.savepoint()?;
+            let outcome = append_parts(&savepoint, parts, head, &versions)?;
+            if outcome.is_ok() {
                 savepoint.commit()?;
-                head = at;
+            } else {
+                // Drop behaviour is rollback: the request leaves no trace in the transaction.
+                savepoint.finish()?;
+            }
+            outcome
+        };
+        let result = match outcome {
+            Ok(appended) => {
                 for (part, result) in parts.iter().zip(&appended) {
+                    head = head.max(result.position);
                     versions.insert(&part.stream, result.version);
                 }
                 Ok(appended)
             }
-            Some(why) => {
-                // Drop behaviour is rollback: the request leaves no trace in the transaction.
-                savepoint.finish()?;
-                refusal(&tx, parts, why, &versions)?
-            }
+            Err(why) => refusal(conn, parts, why, &versions)?,
         };
         results.push(result.map(|mut appended| match request {
             Request::Append(_) => Done::Appended(appended.remove(0)),
             _ => Done::AppendedAll(appended),
         }));
     }
-    tx.commit()?;
     Ok((results, head))
+}
+
+/// Whether the request is one stream's append of at most one event: at most one `INSERT`,
+/// after its version check. SQLite backs out a failed statement whole and leaves the
+/// transaction open (or, on some I/O errors, rolls all of it back, which fails the group), so
+/// such a request needs no savepoint of its own: a refused one leaves nothing.
+fn writes_one_row(parts: &[StreamAppend]) -> bool {
+    matches!(parts, [part] if part.events.len() <= 1)
+}
+
+/// Checks each part's expected version and inserts its events after the global `head`: the
+/// results, or why the request was refused at its first refused part (the caller rolls back
+/// the parts before it). The outer error fails the whole group.
+fn append_parts(
+    conn: &Connection,
+    parts: &[StreamAppend],
+    head: u64,
+    versions: &HashMap<&str, u64>,
+) -> Result<Result<Vec<AppendResult>, Refused>, SqliteError> {
+    let mut appended = Vec::with_capacity(parts.len());
+    let mut at = head;
+    for part in parts {
+        let actual = match versions.get(part.stream.as_str()) {
+            Some(&version) => version,
+            None => stream_version(conn, &part.stream)?,
+        };
+        if !part.expected.matches(actual) {
+            return Ok(Err(Refused::Mismatch));
+        }
+        match insert(conn, part, actual, at) {
+            Ok(result) => {
+                at = at.max(result.position);
+                appended.push(result);
+            }
+            Err(why) => return Ok(Err(why)),
+        }
+    }
+    Ok(Ok(appended))
 }
 
 /// The results of a request that was not written: the original results of an identical
@@ -382,9 +425,9 @@ pub(super) fn insert_row(
 
 /// The global head as the transaction sees it: correct even if another process wrote since.
 pub(super) fn read_head(conn: &Connection) -> Result<u64, SqliteError> {
-    let head = conn.query_row("SELECT COALESCE(MAX(position), 0) FROM events", [], |row| {
-        row.get::<_, i64>(0)
-    })?;
+    let head = conn
+        .prepare_cached("SELECT COALESCE(MAX(position), 0) FROM events")?
+        .query_row([], |row| row.get::<_, i64>(0))?;
     Ok(stored_u64(head))
 }
 
