@@ -228,10 +228,11 @@ impl Log {
         if ids.clone().any(|id| self.find(id).is_some()) {
             return false;
         }
-        let mut batch: Vec<Uuid> = ids.collect();
-        if batch.len() < 2 {
+        // A lone id cannot repeat: most appends are one event, and need no allocation here.
+        if ids.clone().nth(1).is_none() {
             return true;
         }
+        let mut batch: Vec<Uuid> = ids.collect();
         batch.sort_unstable();
         batch.windows(2).all(|pair| pair[0] != pair[1])
     }
