@@ -65,7 +65,9 @@ fn id_random_bits() -> [u8; 10] {
             std::hash::RandomState::new().build_hasher().finish(),
         ));
     }
-    let random = RANDOM.with_borrow_mut(|random| random.u128(..)).to_le_bytes();
+    let random = RANDOM
+        .with_borrow_mut(|random| random.u128(..))
+        .to_le_bytes();
     let mut bits = [0; 10];
     bits.copy_from_slice(&random[..10]);
     bits

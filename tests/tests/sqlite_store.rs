@@ -215,7 +215,9 @@ async fn refused_one_event_appends_leave_nothing_in_their_group() -> TestResult 
     assert_eq!(store.stream_version("thief").await?, 0);
     assert_eq!(store.stream_version("owner").await?, 1);
     // The group goes on after its refusals: the next append takes the next position.
-    let next = store.append("next", ExpectedVersion::Any, events(1)).await?;
+    let next = store
+        .append("next", ExpectedVersion::Any, events(1))
+        .await?;
     assert_eq!(next.position, 4);
     assert_gapless(&store, 4).await
 }

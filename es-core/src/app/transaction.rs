@@ -190,15 +190,13 @@ impl<S: EventStore, C: Codec> Transaction<S, C> {
                     touched.stream
                 )));
             }
-            let encoded = self
-                .app
-                .encode(
-                    &touched.stream,
-                    first,
-                    &events,
-                    &self.metadata,
-                    Timestamp::now(),
-                )?;
+            let encoded = self.app.encode(
+                &touched.stream,
+                first,
+                &events,
+                &self.metadata,
+                Timestamp::now(),
+            )?;
             let version = touched.loaded + first as u64;
             let Some(state) = touched.state.downcast_mut::<Cmd::Aggregate>() else {
                 return Err(Error::backend("a stream's state changed its type"));

@@ -473,7 +473,13 @@ mod tests {
                 schema_version,
                 payload,
             } = event;
-            (stream.to_owned(), version, name.to_owned(), schema_version, payload.to_vec())
+            (
+                stream.to_owned(),
+                version,
+                name.to_owned(),
+                schema_version,
+                payload.to_vec(),
+            )
         };
         let mut folded = Vec::new();
         store
