@@ -261,17 +261,18 @@ impl Error {
 }
 
 /// [`Error::Projection`]: projection `projection` failed on `record` with `source`.
-pub(crate) fn projection_failed(
+pub(crate) fn projection_failed<'r>(
     projection: &'static str,
-    record: &crate::record::RecordedEvent,
+    record: impl Into<crate::record::RecordedEventRef<'r>>,
     source: BoxError,
 ) -> Error {
+    let record = record.into();
     Error::Projection {
         projection,
-        stream: record.stream.to_string(),
+        stream: record.stream.to_owned(),
         version: record.version,
         position: record.position,
-        event: record.name.to_string(),
+        event: record.name.to_owned(),
         source,
     }
 }

@@ -11,15 +11,20 @@ pub use crate::error::Error;
 use crate::error::projection_failed;
 pub use crate::event::{Event, EventOf, EventSet, IntoEvents, Upcaster};
 pub use crate::projection::{EventMeta, Projection, Query};
-pub use crate::record::RecordedEvent;
+pub use crate::record::{RecordedEvent, RecordedEventRef};
 
-/// Decodes a stored record as the event `T`, naming its stream and version on failure.
+/// Decodes a stored event (a record, or one borrowed) as the event `T`, naming its stream and
+/// version on failure.
 ///
 /// # Errors
 /// [`Error::FutureSchema`] or [`Error::Decode`].
-pub fn decode_record<T: Event, C: Codec>(codec: &C, record: &RecordedEvent) -> Result<T, Error> {
-    decode_event(codec, record.schema_version, &record.payload)
-        .map_err(|error| error.at(&record.stream, record.version))
+pub fn decode_record<'r, T: Event, C: Codec>(
+    codec: &C,
+    record: impl Into<RecordedEventRef<'r>>,
+) -> Result<T, Error> {
+    let record = record.into();
+    decode_event(codec, record.schema_version, record.payload)
+        .map_err(|error| error.at(record.stream, record.version))
 }
 
 /// What an `#[on]` method may return: `()` or `Result<(), E>`.
@@ -58,7 +63,7 @@ pub fn on_event<T: Event, C: Codec, O: ProjectionOutcome>(
     handler: impl FnOnce(&T) -> O,
 ) -> Option<Result<(), Error>> {
     let record = event.record();
-    if *record.name != *T::NAME {
+    if record.name != T::NAME {
         return None;
     }
     if skip_newer && record.schema_version > T::VERSION {

@@ -203,6 +203,61 @@ impl RecordedEvent {
     }
 }
 
+/// A stored event borrowed from wherever the store holds it (its own record, or the row the
+/// database just sent): every field of a [`RecordedEvent`], nothing copied. Handed to the
+/// callback of [`fold_all`](crate::EventStore::fold_all), and what a projection's
+/// [`EventMeta`](crate::EventMeta) lends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordedEventRef<'a> {
+    /// The event's id, as appended.
+    pub id: Uuid,
+    /// The stream it belongs to.
+    pub stream: &'a str,
+    /// Its version in the stream.
+    pub version: u64,
+    /// Its position in the global log.
+    pub position: u64,
+    /// The event's stored name.
+    pub name: &'a str,
+    /// The payload's schema version.
+    pub schema_version: u16,
+    /// The serialized payload, byte for byte as appended.
+    pub payload: &'a [u8],
+    /// The metadata, as appended.
+    pub metadata: &'a Metadata,
+}
+
+impl RecordedEventRef<'_> {
+    /// The event as an owned record: its names, payload and metadata copied.
+    pub fn to_record(&self) -> RecordedEvent {
+        RecordedEvent {
+            id: self.id,
+            stream: Arc::from(self.stream),
+            version: self.version,
+            position: self.position,
+            name: Arc::from(self.name),
+            schema_version: self.schema_version,
+            payload: Bytes::copy_from_slice(self.payload),
+            metadata: self.metadata.clone(),
+        }
+    }
+}
+
+impl<'a> From<&'a RecordedEvent> for RecordedEventRef<'a> {
+    fn from(record: &'a RecordedEvent) -> Self {
+        Self {
+            id: record.id,
+            stream: &record.stream,
+            version: record.version,
+            position: record.position,
+            name: &record.name,
+            schema_version: record.schema_version,
+            payload: &record.payload,
+            metadata: &record.metadata,
+        }
+    }
+}
+
 /// What replaying a stream needs of a stored event, borrowed from wherever the store holds it
 /// (its own record, or the row the database just sent): the fields that decode it and place it
 /// in its stream. Handed to the callback of [`fold_stream`](crate::EventStore::fold_stream).

@@ -289,7 +289,7 @@ pub fn aggregate(args: TokenStream, item: TokenStream) -> TokenStream {
 ///     const DURABLE: bool = false;
 ///     const SKIP_NEWER: bool = false;
 ///     fn apply<C: Codec>(&mut self, meta: EventMeta<'_>, codec: &C) -> Result<(), Error> {
-///         if &*meta.record().name == <MoneyDeposited as Event>::NAME {
+///         if meta.record().name == <MoneyDeposited as Event>::NAME {
 ///             let e: MoneyDeposited = decode_record(codec, meta.record())?;
 ///             return projection_outcome("balances", meta.record(), self.deposited(&e, &meta));
 ///         }

@@ -643,6 +643,56 @@ async fn a_fold_stopped_mid_stream_leaves_its_connection_usable() {
     );
 }
 
+/// A projection's fold of the global log stopped by its callback mid-stream (the rows after it
+/// still coming) returns the connection to the pool in a state the next read can use.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fold_of_the_log_stopped_mid_stream_leaves_its_connection_usable() {
+    let Some((_store, url, schema)) = store("fold_all_stop").await else {
+        return;
+    };
+    let store = PostgresEventStore::builder(url_in(&url, &schema))
+        .pool_size(1)
+        .connect()
+        .await
+        .expect("connect with one connection");
+    let events: Vec<NewEvent> = (0..5_000)
+        .map(|n| event(&format!("{{\"n\":{n}}}")))
+        .collect();
+    store
+        .append("long", ExpectedVersion::NoStream, events.clone())
+        .await
+        .unwrap();
+    let mut seen = 0;
+    let stopped = store
+        .fold_all(0, usize::MAX, &mut |_| {
+            seen += 1;
+            if seen == 10 {
+                return Err(Error::backend("stop here"));
+            }
+            Ok(())
+        })
+        .await;
+    assert!(
+        seen == 10 && matches!(stopped, Err(Error::Backend(_))),
+        "{seen} calls, {stopped:?}"
+    );
+    let mut folded = Vec::new();
+    let count = store
+        .fold_all(4_000, usize::MAX, &mut |event| {
+            folded.push((event.position, event.payload.to_vec()));
+            Ok(())
+        })
+        .await
+        .expect("a fold after the stopped one");
+    let want: Vec<(u64, Vec<u8>)> = (4_001..=5_000)
+        .zip(&events[4_000..])
+        .map(|(position, event)| (position, event.payload.to_vec()))
+        .collect();
+    assert_eq!(count, 1_000);
+    assert_eq!(folded, want);
+    assert_eq!(store.read_all(0, usize::MAX).await.unwrap().len(), 5_000);
+}
+
 /// A session whose first appends meet an empty table keeps using indexes: PL/pgSQL caches its
 /// plans (a generic plan from the sixth call), and one made on an empty `es_events` would scan
 /// the whole table on every later append. Counted within one transaction, where this session's

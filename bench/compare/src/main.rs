@@ -7,7 +7,8 @@
 //! `compare` runs every workload; `compare w1 w4pg` runs only those. The PostgreSQL workloads
 //! need `ES_POSTGRES_URL` (`eval "$(scripts/postgres env)"`). `COMPARE_QUICK=1` runs each once at
 //! a tenth of the sizes (a check, not a measurement). `compare profile-w1` runs only this
-//! framework's W1, once, for a profiler.
+//! framework's W1, once, for a profiler; `compare w4pg-splits` times W4's parts (the rows the
+//! server sends, the fold) and is not part of a full run.
 
 mod harness;
 mod memory;
@@ -41,7 +42,10 @@ fn main() {
     if chosen.is_empty() {
         chosen = WORKLOADS.iter().map(ToString::to_string).collect();
     }
-    if let Some(unknown) = chosen.iter().find(|w| !WORKLOADS.contains(&w.as_str())) {
+    if let Some(unknown) = chosen
+        .iter()
+        .find(|w| !WORKLOADS.contains(&w.as_str()) && *w != "w4pg-splits")
+    {
         eprintln!(
             "unknown workload {unknown:?}; the workloads: {}",
             WORKLOADS.join(" ")
@@ -68,6 +72,7 @@ fn main() {
             "w3c" => postgres::w3c(&runtime),
             "w4pg" => postgres::w4_postgres(&runtime),
             "w2pg" => postgres::w2_postgres(&runtime),
+            "w4pg-splits" => postgres::w4_splits(&runtime),
             "w5" => w5(&runtime),
             "memory" => memory::table(),
             _ => unreachable!("checked above"),

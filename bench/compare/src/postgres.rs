@@ -931,3 +931,127 @@ impl cqrs_es::Query<peer::BankAccount> for BalanceQuery {
         }
     }
 }
+
+/// W4's time split (`compare w4pg-splits`, not part of a full run): where a rebuild's time goes
+/// between the rows the server sends and the framework's fold. Each row is timed as W4's are,
+/// with the same baseline. The store's global read selects the 11 columns of an event's
+/// envelope (its `READ_ALL`); the baseline selects 3.
+pub fn w4_splits(runtime: &Runtime) {
+    const W: &str = "W4 split, 100k events";
+    const ENVELOPE: &str = "SELECT position, stream, version, id, name, schema_version, payload, \
+         timestamp_us, correlation_id, causation_id, extra::text FROM es_events ORDER BY position";
+    const BATCH: usize = 4096;
+    let url = url();
+    let seeded = runtime.block_on(w4_seed(&url));
+    let (client, select) = &seeded.raw;
+    let envelope = runtime.block_on(client.prepare(ENVELOPE)).expect("prepare");
+    let store = seeded.app.store();
+    let times = medians(
+        runtime,
+        vec![
+            run(|| async {
+                let rows = client
+                    .query_raw(select, std::iter::empty::<i64>())
+                    .await
+                    .expect("select");
+                let mut rows = std::pin::pin!(rows);
+                let mut balances = Balances::default();
+                while let Some(row) = rows.try_next().await.expect("a row") {
+                    let event =
+                        BankAccountEvent::decode(&Json, row.get(1), 1, row.get(2)).expect("decode");
+                    balances.fold(row.get(0), &event);
+                }
+                balances.check();
+            }),
+            count_rows(client, select),
+            count_rows(client, &envelope),
+            run(|| async {
+                let rows = client
+                    .query_raw(&envelope, std::iter::empty::<i64>())
+                    .await
+                    .expect("select");
+                let mut rows = std::pin::pin!(rows);
+                let mut balances = Balances::default();
+                while let Some(row) = rows.try_next().await.expect("a row") {
+                    let event =
+                        BankAccountEvent::decode(&Json, row.get(4), 1, row.get(6)).expect("decode");
+                    balances.fold(row.get(1), &event);
+                }
+                balances.check();
+            }),
+            run(|| async {
+                let mut balances = Balances::default();
+                store
+                    .fold_all(0, usize::MAX, &mut |event| {
+                        let decoded = BankAccountEvent::decode(&Json, event.name, 1, event.payload)
+                            .expect("decode");
+                        balances.fold(event.stream, &decoded);
+                        Ok(())
+                    })
+                    .await
+                    .expect("fold_all");
+                balances.check();
+            }),
+            run(|| async {
+                let mut balances = Balances::default();
+                let mut after = 0;
+                loop {
+                    let folded = store
+                        .fold_all(after, BATCH, &mut |event| {
+                            let decoded =
+                                BankAccountEvent::decode(&Json, event.name, 1, event.payload)
+                                    .expect("decode");
+                            balances.fold(event.stream, &decoded);
+                            after = event.position;
+                            Ok(())
+                        })
+                        .await
+                        .expect("fold_all");
+                    if folded < BATCH {
+                        break;
+                    }
+                }
+                balances.check();
+            }),
+            run(|| async {
+                let position = seeded
+                    .app
+                    .rebuild(Balances::default(), |_| {})
+                    .await
+                    .expect("rebuild");
+                assert_eq!(position, w4_events());
+            }),
+        ],
+    );
+    let runs = [
+        "raw: one SELECT, serde_json + fold (baseline)",
+        "raw: the same 3 columns, rows only",
+        "raw: the envelope's 11 columns, rows only",
+        "raw: the envelope's 11 columns, serde_json + fold",
+        "es: fold_all, one call, serde_json + fold",
+        "es: fold_all, calls of 4,096 events, serde_json + fold",
+        "es (this framework): rebuild",
+    ];
+    for (name, time) in runs.iter().zip(&times) {
+        row(W, name, w4_events(), *time, times[0]);
+    }
+}
+
+/// A run that reads every row of `statement` and decodes nothing.
+fn count_rows<'a>(
+    client: &'a tokio_postgres::Client,
+    statement: &'a tokio_postgres::Statement,
+) -> Run<'a> {
+    run(move || async move {
+        let rows = client
+            .query_raw(statement, std::iter::empty::<i64>())
+            .await
+            .expect("select");
+        let mut rows = std::pin::pin!(rows);
+        let mut count = 0;
+        while rows.try_next().await.expect("a row").is_some() {
+            count += 1;
+        }
+        assert_eq!(count, w4_events());
+    })
+}

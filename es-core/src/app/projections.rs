@@ -18,7 +18,7 @@ use crate::error::{Error, Panicked, catch_panic, projection_failed};
 use crate::observability;
 use crate::projection::runner;
 use crate::projection::{EventMeta, Projection};
-use crate::record::RecordedEvent;
+use crate::record::{RecordedEvent, RecordedEventRef};
 use crate::store::EventStore;
 
 use super::Inner;
@@ -188,29 +188,33 @@ impl<P: Projection, S: EventStore, C: Codec> Locked<'_, '_, P, S, C> {
         Ok(())
     }
 
-    /// Applies `batch` in order, each event with the aggregate that records its name; a panic
-    /// in an `#[on]` method is the projection's error on that event, which the projection
-    /// stays before.
+    /// Applies `batch` in order (see [`apply`](Self::apply)).
     fn apply_all(&mut self, batch: &[RecordedEvent]) -> Result<(), Error> {
-        for record in batch {
-            if let Some((event, panicked)) = &self.tracked.poisoned {
-                return Err(projection_failed(
-                    P::NAME,
-                    event,
-                    Box::new(panicked.clone()),
-                ));
-            }
-            let projection = &mut self.tracked.projection;
-            let event = EventMeta::new(record, self.app.owners.get(&*record.name).copied());
-            match catch_panic(|| projection.apply(event, &self.app.codec)) {
-                Ok(applied) => applied?,
-                Err(panicked) => {
-                    self.tracked.poisoned = Some((record.clone(), panicked.clone()));
-                    return Err(projection_failed(P::NAME, record, Box::new(panicked)));
-                }
-            }
-            self.tracked.position = record.position;
+        batch
+            .iter()
+            .try_for_each(|record| self.apply(record.into()))
+    }
+
+    /// Applies `record` with the aggregate that records its name; a panic in an `#[on]` method
+    /// is the projection's error on that event, which the projection stays before.
+    fn apply(&mut self, record: RecordedEventRef<'_>) -> Result<(), Error> {
+        if let Some((event, panicked)) = &self.tracked.poisoned {
+            return Err(projection_failed(
+                P::NAME,
+                event,
+                Box::new(panicked.clone()),
+            ));
         }
+        let projection = &mut self.tracked.projection;
+        let event = EventMeta::new(record, self.app.owners.get(record.name).copied());
+        match catch_panic(|| projection.apply(event, &self.app.codec)) {
+            Ok(applied) => applied?,
+            Err(panicked) => {
+                self.tracked.poisoned = Some((record.to_record(), panicked.clone()));
+                return Err(projection_failed(P::NAME, record, Box::new(panicked)));
+            }
+        }
+        self.tracked.position = record.position;
         Ok(())
     }
 }
@@ -222,16 +226,20 @@ impl<P: Projection, S: EventStore, C: Codec> runner::Checkpointed for Locked<'_,
         Ok(self.tracked.position)
     }
 
-    /// The lock is held for the whole run: no other run moves the position meanwhile.
-    async fn commit(&mut self, _after: u64, batch: Vec<RecordedEvent>) -> Result<(), Error> {
-        self.apply_all(&batch)?;
-        if self.save_checkpoints {
+    /// The lock is held for the whole run: no other run moves the position meanwhile. Each
+    /// event is applied as the store reads it; the checkpoint is stored after the batch.
+    async fn commit<T: EventStore + ?Sized>(
+        &mut self,
+        events: runner::Events<'_, T>,
+    ) -> Result<Option<runner::Applied>, Error> {
+        let applied = events.fold(&mut |record| self.apply(record)).await?;
+        if applied.is_some() && self.save_checkpoints {
             self.app
                 .store
                 .save_checkpoint(P::NAME, self.tracked.position)
                 .await?;
         }
-        Ok(())
+        Ok(applied)
     }
 }
 

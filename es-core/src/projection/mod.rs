@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::codec::Codec;
 use crate::error::Error;
-use crate::record::{RecordedEvent, Timestamp};
+use crate::record::{RecordedEventRef, Timestamp};
 
 /// A read model built from events of any aggregate, in global order.
 ///
@@ -56,8 +56,8 @@ pub trait Query: Send + 'static {
     fn ask(self, projection: &Self::Projection) -> Self::Response;
 }
 
-/// What an `#[on]` method may know of the event besides its payload. Borrows the stored
-/// record: building it costs nothing.
+/// What an `#[on]` method may know of the event besides its payload. Borrows the stored event
+/// where the store holds it (a record, or the row being folded): building it costs nothing.
 ///
 /// The app that hosts the projection also names the aggregate the event belongs to: the
 /// registered aggregate whose event enum has the event's stored name (one at most, since
@@ -65,19 +65,23 @@ pub trait Query: Send + 'static {
 /// comes [`aggregate_id`](Self::aggregate_id).
 #[derive(Debug, Clone, Copy)]
 pub struct EventMeta<'a> {
-    record: &'a RecordedEvent,
+    record: RecordedEventRef<'a>,
     aggregate: Option<&'static str>,
 }
 
 impl<'a> EventMeta<'a> {
-    /// The metadata of `record`, an event of the aggregate named `aggregate` (its
+    /// The metadata of `record` (a [`RecordedEvent`](crate::RecordedEvent) or a borrowed
+    /// [`RecordedEventRef`]), an event of the aggregate named `aggregate` (its
     /// [`Aggregate::NAME`](crate::Aggregate::NAME)), when known.
-    pub fn new(record: &'a RecordedEvent, aggregate: Option<&'static str>) -> Self {
-        Self { record, aggregate }
+    pub fn new(record: impl Into<RecordedEventRef<'a>>, aggregate: Option<&'static str>) -> Self {
+        Self {
+            record: record.into(),
+            aggregate,
+        }
     }
 
-    /// The stored event: name, schema version, payload and the rest.
-    pub fn record(&self) -> &'a RecordedEvent {
+    /// The stored event, borrowed: name, schema version, payload and the rest.
+    pub fn record(&self) -> RecordedEventRef<'a> {
         self.record
     }
 
@@ -116,7 +120,7 @@ impl<'a> EventMeta<'a> {
     /// assert_eq!(EventMeta::new(&record, None).aggregate_id(), "bank-account-eu-7");
     /// ```
     pub fn aggregate_id(&self) -> &'a str {
-        let stream: &'a str = &self.record.stream;
+        let stream = self.record.stream;
         self.aggregate
             .and_then(|name| stream.strip_prefix(name))
             .and_then(|rest| rest.strip_prefix('-'))
@@ -130,7 +134,7 @@ impl<'a> EventMeta<'a> {
 
     /// The stream the event belongs to (`{aggregate}-{id}`).
     pub fn stream(&self) -> &'a str {
-        &self.record.stream
+        self.record.stream
     }
 
     /// The event's version in its stream.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::error::Error;
-use crate::record::{NewEvent, RecordedEvent, ReplayedEvent, Snapshot};
+use crate::record::{NewEvent, RecordedEvent, RecordedEventRef, ReplayedEvent, Snapshot};
 use crate::store::{AppendResult, EventStore, ExpectedVersion, StreamAppend};
 
 /// [`EventStore`] as a trait object, for a store picked at run time (`--database sqlite:..` or
@@ -38,6 +38,13 @@ pub trait DynEventStore: Send + Sync + 'static {
     ) -> Result<usize, Error>;
     /// See [`EventStore::read_all`].
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, Error>;
+    /// See [`EventStore::fold_all`].
+    async fn fold_all(
+        &self,
+        after: u64,
+        limit: usize,
+        each: &mut (dyn for<'r> FnMut(RecordedEventRef<'r>) -> Result<(), Error> + Send),
+    ) -> Result<usize, Error>;
     /// See [`EventStore::stream_version`].
     async fn stream_version(&self, stream: &str) -> Result<u64, Error>;
     /// See [`EventStore::find_event`].
@@ -90,6 +97,14 @@ impl<S: EventStore> DynEventStore for S {
     }
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, Error> {
         EventStore::read_all(self, after, limit).await
+    }
+    async fn fold_all(
+        &self,
+        after: u64,
+        limit: usize,
+        each: &mut (dyn for<'r> FnMut(RecordedEventRef<'r>) -> Result<(), Error> + Send),
+    ) -> Result<usize, Error> {
+        EventStore::fold_all(self, after, limit, each).await
     }
     async fn stream_version(&self, stream: &str) -> Result<u64, Error> {
         EventStore::stream_version(self, stream).await
@@ -188,6 +203,14 @@ impl EventStore for AnyEventStore {
     }
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, Error> {
         DynEventStore::read_all(&*self.0, after, limit).await
+    }
+    async fn fold_all(
+        &self,
+        after: u64,
+        limit: usize,
+        each: &mut (dyn for<'r> FnMut(RecordedEventRef<'r>) -> Result<(), Error> + Send),
+    ) -> Result<usize, Error> {
+        DynEventStore::fold_all(&*self.0, after, limit, each).await
     }
     async fn stream_version(&self, stream: &str) -> Result<u64, Error> {
         DynEventStore::stream_version(&*self.0, stream).await

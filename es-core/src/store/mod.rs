@@ -31,7 +31,7 @@ pub use validate::{MAX_APPEND_BYTES, MAX_POSITION};
 pub(crate) use validate::{validate_append, validate_appends, validate_position};
 
 use crate::error::Error;
-use crate::record::{NewEvent, RecordedEvent, ReplayedEvent, Snapshot};
+use crate::record::{NewEvent, RecordedEvent, RecordedEventRef, ReplayedEvent, Snapshot};
 
 /// The longest stream name every backend accepts, in bytes.
 pub const MAX_STREAM_NAME_LEN: usize = 255;
@@ -113,14 +113,15 @@ impl StreamAppend {
 /// - **Stream names.** 1 to [`MAX_STREAM_NAME_LEN`] bytes, no control characters; otherwise
 ///   [`Error::InvalidStreamName`]. Names are data (bound parameters), never code.
 /// - **Global order.** Every event gets a global position, strictly increasing in commit order.
-///   A reader of [`read_all`](Self::read_all) that has seen position `p` never later sees a new
-///   event at or below `p`: under concurrent writers, a catch-up reader misses nothing and sees
-///   nothing twice.
+///   A reader of [`read_all`](Self::read_all) (or [`fold_all`](Self::fold_all)) that has seen
+///   position `p` never later sees a new event at or below `p`: under concurrent writers, a
+///   catch-up reader misses nothing and sees nothing twice.
 /// - **Ranges.** Any `u64` is a valid expected version, version or position: beyond the end it
 ///   is a conflict or an empty read, never a backend error; a limit of `usize::MAX` means all.
 /// - **Round trip.** Id, name, schema version, payload bytes and metadata come back exactly as
 ///   appended, from every read: [`read_stream`](Self::read_stream),
-///   [`read_all`](Self::read_all) and [`find_event`](Self::find_event).
+///   [`read_all`](Self::read_all), [`fold_all`](Self::fold_all) and
+///   [`find_event`](Self::find_event).
 /// - **Snapshots.** [`save_snapshot`](Self::save_snapshot) keeps a snapshot per stream and
 ///   version (saving again at the same version replaces it); [`load_snapshot`](Self::load_snapshot)
 ///   gives the newest at or below a version, byte for byte, or `None`. Snapshots are a cache of
@@ -202,6 +203,28 @@ pub trait EventStore: Send + Sync + 'static {
         after: u64,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<RecordedEvent>, Error>> + Send;
+
+    /// Calls `each` with the events [`read_all`](Self::read_all) would return, borrowed, in
+    /// order, and returns how many there were; stops at the first error `each` returns. The
+    /// projection path: a backend may fold each row as it arrives, borrowing its strings and
+    /// bytes (PostgreSQL), instead of building and holding a batch of records; by default, the
+    /// records of `read_all`. The same guarantee as `read_all`: no event is passed while one
+    /// below it may still commit.
+    ///
+    /// # Errors
+    /// Those of `read_all`, or the first error of `each`.
+    fn fold_all(
+        &self,
+        after: u64,
+        limit: usize,
+        each: &mut (dyn FnMut(RecordedEventRef<'_>) -> Result<(), Error> + Send),
+    ) -> impl Future<Output = Result<usize, Error>> + Send {
+        async move {
+            let records = self.read_all(after, limit).await?;
+            records.iter().try_for_each(|record| each(record.into()))?;
+            Ok(records.len())
+        }
+    }
 
     /// The stream's current version: 0 when it has no events.
     ///
@@ -301,6 +324,15 @@ impl<S: EventStore + ?Sized> EventStore for Arc<S> {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<RecordedEvent>, Error>> + Send {
         (**self).read_all(after, limit)
+    }
+
+    fn fold_all(
+        &self,
+        after: u64,
+        limit: usize,
+        each: &mut (dyn FnMut(RecordedEventRef<'_>) -> Result<(), Error> + Send),
+    ) -> impl Future<Output = Result<usize, Error>> + Send {
+        (**self).fold_all(after, limit, each)
     }
     fn stream_version(&self, stream: &str) -> impl Future<Output = Result<u64, Error>> + Send {
         (**self).stream_version(stream)

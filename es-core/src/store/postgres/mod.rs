@@ -78,14 +78,14 @@ use uuid::Uuid;
 
 use self::error::{PgError, db, to_bigint};
 use self::listen::{advance, listen_loop};
-use self::row::{SharedNames, next_row, recorded, replayed, to_u64};
+use self::row::{Columns, SharedNames, next_row, replayed, to_u64};
 use self::sql::{
     FIND_EVENT, FOLD_STREAM, HEAD, LOAD_CHECKPOINT, LOAD_SNAPSHOT, READ_ALL, READ_STREAM,
     SAVE_CHECKPOINT, SAVE_SNAPSHOT, STREAM_VERSION,
 };
 use self::writer::{QUEUE, Request, write_groups};
 use crate::error::Error;
-use crate::record::{NewEvent, RecordedEvent, ReplayedEvent, Snapshot};
+use crate::record::{NewEvent, RecordedEvent, RecordedEventRef, ReplayedEvent, Snapshot};
 use crate::store::{
     AppendResult, EventStore, ExpectedVersion, StreamAppend, repeated_id, validate_append,
     validate_appends, validate_position, validate_stream_name,
@@ -225,7 +225,7 @@ impl PostgresEventStore {
         let mut shared = SharedNames::default();
         let mut records = Vec::new();
         while let Some(row) = next_row(rows.as_mut()).await? {
-            records.push(recorded(&row, &mut shared)?);
+            records.push(Columns::of(&row)?.record(&mut shared));
         }
         Ok(records)
     }
@@ -328,6 +328,35 @@ impl EventStore for PostgresEventStore {
         }
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(READ_ALL, &[&after, &limit]).await
+    }
+
+    /// Streams the rows of `read_all`'s query and folds each as it arrives, borrowing its
+    /// stream, name and payload: no record is built, no batch held. The order guarantee is
+    /// `read_all`'s, by the same construction: positions become visible in order.
+    async fn fold_all(
+        &self,
+        after: u64,
+        limit: usize,
+        each: &mut (dyn FnMut(RecordedEventRef<'_>) -> Result<(), Error> + Send),
+    ) -> Result<usize, Error> {
+        let Ok(after) = i64::try_from(after) else {
+            return Ok(0);
+        };
+        if limit == 0 {
+            return Ok(0);
+        }
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let client = self.inner.pool.get().await.map_err(PgError::from)?;
+        let statement = client.prepare_cached(READ_ALL).await.map_err(db)?;
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&after, &limit];
+        let rows = client.query_raw(&statement, params).await.map_err(db)?;
+        let mut rows = pin!(rows);
+        let mut count = 0;
+        while let Some(row) = next_row(rows.as_mut()).await? {
+            each(Columns::of(&row)?.event())?;
+            count += 1;
+        }
+        Ok(count)
     }
 
     async fn stream_version(&self, stream: &str) -> Result<u64, Error> {

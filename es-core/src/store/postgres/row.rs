@@ -1,5 +1,5 @@
 //! Decoding stored rows as they arrive: into records, with the stream and event names shared
-//! between rows, or into the borrowed view a replay folds.
+//! between rows, or into the borrowed views a projection or a replay folds.
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
@@ -8,10 +8,11 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_core::Stream;
 use tokio_postgres::{Row, RowStream};
+use uuid::Uuid;
 
 use super::error::{PgError, db};
 use crate::error::Error;
-use crate::record::{Metadata, RecordedEvent, ReplayedEvent, Timestamp};
+use crate::record::{Metadata, RecordedEvent, RecordedEventRef, ReplayedEvent, Timestamp};
 
 /// The next row of a streamed query, once the server has sent it; `None` after the last.
 pub(super) async fn next_row(mut rows: Pin<&mut RowStream>) -> Result<Option<Row>, Error> {
@@ -74,36 +75,78 @@ impl SharedNames {
     }
 }
 
-pub(super) fn recorded(row: &Row, shared: &mut SharedNames) -> Result<RecordedEvent, Error> {
-    let position: i64 = row.try_get(0).map_err(db)?;
-    let stream: &str = row.try_get(1).map_err(db)?;
-    let version: i64 = row.try_get(2).map_err(db)?;
-    let schema_version: i32 = row.try_get(5).map_err(db)?;
-    let payload: &[u8] = row.try_get(6).map_err(db)?;
-    let extra: Option<&str> = row.try_get(10).map_err(db)?;
-    let extra = match extra {
-        None => BTreeMap::new(),
-        Some(json) => serde_json::from_str(json).map_err(|_| PgError::Corrupt {
-            position,
-            what: "metadata `extra` is not a map of strings",
-        })?,
-    };
-    Ok(RecordedEvent {
-        id: row.try_get(3).map_err(db)?,
-        stream: shared.stream(stream),
-        version: to_u64(version, position, "negative version")?,
-        position: to_u64(position, position, "negative position")?,
-        name: shared.name(row.try_get(4).map_err(db)?),
-        schema_version: u16::try_from(schema_version).map_err(|_| PgError::Corrupt {
-            position,
-            what: "schema version out of range",
-        })?,
-        payload: Bytes::copy_from_slice(payload),
-        metadata: Metadata {
-            timestamp: Timestamp(row.try_get(7).map_err(db)?),
-            correlation_id: row.try_get(8).map_err(db)?,
-            causation_id: row.try_get(9).map_err(db)?,
-            extra,
-        },
-    })
+/// The columns of a row of [`READ_ALL`](super::sql::READ_ALL) (or of a read of records): the
+/// stream, name and payload borrowed from the row's bytes, the metadata built beside them (it
+/// allocates only for user key-values).
+pub(super) struct Columns<'r> {
+    id: Uuid,
+    stream: &'r str,
+    version: u64,
+    position: u64,
+    name: &'r str,
+    schema_version: u16,
+    payload: &'r [u8],
+    metadata: Metadata,
+}
+
+impl<'r> Columns<'r> {
+    pub(super) fn of(row: &'r Row) -> Result<Self, Error> {
+        let position: i64 = row.try_get(0).map_err(db)?;
+        let version: i64 = row.try_get(2).map_err(db)?;
+        let schema_version: i32 = row.try_get(5).map_err(db)?;
+        let extra: Option<&str> = row.try_get(10).map_err(db)?;
+        let extra = match extra {
+            None => BTreeMap::new(),
+            Some(json) => serde_json::from_str(json).map_err(|_| PgError::Corrupt {
+                position,
+                what: "metadata `extra` is not a map of strings",
+            })?,
+        };
+        Ok(Self {
+            id: row.try_get(3).map_err(db)?,
+            stream: row.try_get(1).map_err(db)?,
+            version: to_u64(version, position, "negative version")?,
+            position: to_u64(position, position, "negative position")?,
+            name: row.try_get(4).map_err(db)?,
+            schema_version: u16::try_from(schema_version).map_err(|_| PgError::Corrupt {
+                position,
+                what: "schema version out of range",
+            })?,
+            payload: row.try_get(6).map_err(db)?,
+            metadata: Metadata {
+                timestamp: Timestamp(row.try_get(7).map_err(db)?),
+                correlation_id: row.try_get(8).map_err(db)?,
+                causation_id: row.try_get(9).map_err(db)?,
+                extra,
+            },
+        })
+    }
+
+    /// The event, borrowed from the row: what a projection folds.
+    pub(super) fn event(&self) -> RecordedEventRef<'_> {
+        RecordedEventRef {
+            id: self.id,
+            stream: self.stream,
+            version: self.version,
+            position: self.position,
+            name: self.name,
+            schema_version: self.schema_version,
+            payload: self.payload,
+            metadata: &self.metadata,
+        }
+    }
+
+    /// The event as a record, its stream and event names shared with the read's other rows.
+    pub(super) fn record(self, shared: &mut SharedNames) -> RecordedEvent {
+        RecordedEvent {
+            id: self.id,
+            stream: shared.stream(self.stream),
+            version: self.version,
+            position: self.position,
+            name: shared.name(self.name),
+            schema_version: self.schema_version,
+            payload: Bytes::copy_from_slice(self.payload),
+            metadata: self.metadata,
+        }
+    }
 }

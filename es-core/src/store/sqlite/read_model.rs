@@ -62,7 +62,19 @@ impl<P: SqliteProjection> runner::Checkpointed for OnWriter<'_, P> {
         self.store.load_checkpoint(P::NAME).await
     }
 
-    async fn commit(&mut self, after: u64, batch: Vec<RecordedEvent>) -> Result<(), Error> {
+    async fn commit<S: EventStore + ?Sized>(
+        &mut self,
+        events: runner::Events<'_, S>,
+    ) -> Result<Option<runner::Applied>, Error> {
+        let after = events.after();
+        events.batch(move |batch| self.apply(after, batch)).await
+    }
+}
+
+impl<P: SqliteProjection> OnWriter<'_, P> {
+    /// The unit of work: `batch`, read after checkpoint `after`, and the checkpoint moved past
+    /// it, in one write on the store's writer.
+    async fn apply(&mut self, after: u64, batch: Vec<RecordedEvent>) -> Result<(), Error> {
         let Some(last) = batch.last() else {
             return Ok(());
         };

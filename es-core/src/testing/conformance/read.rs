@@ -301,7 +301,8 @@ pub async fn long_stream_read_whole<S: EventStore + Clone>(store: &S) {
 
 /// Case 12: the global log read from a position `p`, in small pages: strictly increasing
 /// positions, nothing at or below `p`, every event committed after `p` exactly once, in commit
-/// order, at the positions its append reported.
+/// order, at the positions its append reported; through `read_all` and `fold_all` alike. A
+/// fold stops at its callback's first error, and the store reads on after it.
 ///
 /// # Panics
 /// On a violation of the contract.
@@ -320,6 +321,32 @@ pub async fn global_log_from_position<S: EventStore + Clone>(store: &S) {
     assert!(
         nothing.is_empty(),
         "{CASE}: read_all with limit 0 returned events"
+    );
+    let mut seen = 0;
+    let nothing = store
+        .fold_all(0, 0, &mut |_| {
+            seen += 1;
+            Ok(())
+        })
+        .await;
+    assert!(
+        seen == 0 && matches!(nothing, Ok(0)),
+        "{CASE}: fold_all with limit 0 passed events: {seen} calls, {nothing:?}"
+    );
+    let first = appends[0].1.first_position - 1;
+    let mut seen = 0;
+    let stopped = store
+        .fold_all(first, usize::MAX, &mut |_| {
+            seen += 1;
+            if seen == 2 {
+                return Err(Error::backend("stop here"));
+            }
+            Ok(())
+        })
+        .await;
+    assert!(
+        seen == 2 && matches!(stopped, Err(Error::Backend(_))),
+        "{CASE}: a fold went on past its callback's error: {seen} calls, {stopped:?}"
     );
     for (from, page) in [(0, 7), (4, 1), (4, 3), (9, 100)] {
         let after = if from == 0 {

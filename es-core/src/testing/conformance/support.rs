@@ -175,8 +175,9 @@ pub(super) fn assert_contiguous(case: &str, stream: &str, events: &[RecordedEven
 }
 
 /// The events of the global log after `after`, up to its current end, read in pages of `page`:
-/// checks that positions are strictly increasing and above `after`, and keeps the events of
-/// `streams` only (other cases may share the store).
+/// checks that positions are strictly increasing and above `after`, that `fold_all` passes each
+/// page's events as `read_all` returns them, and keeps the events of `streams` only (other
+/// cases may share the store).
 pub(super) async fn read_global<S: EventStore>(
     case: &str,
     store: &S,
@@ -193,6 +194,24 @@ pub(super) async fn read_global<S: EventStore>(
             batch.len() <= page,
             "{case}: {step} returned {} events, more than the limit",
             batch.len()
+        );
+        let step = format!("fold_all(after {last}, limit {page})");
+        let mut folded = Vec::new();
+        let count = ok(
+            case,
+            &step,
+            store
+                .fold_all(last, page, &mut |event| {
+                    folded.push(event.to_record());
+                    Ok(())
+                })
+                .await,
+        );
+        assert_eq!(count, folded.len(), "{case}: {step} miscounted");
+        // Read after the page: an append of another case since may have added to a short page.
+        assert!(
+            folded.len() <= page && folded.get(..batch.len()) == Some(&batch[..]),
+            "{case}: {step} passed other events than read_all returned"
         );
         let done = batch.len() < page;
         for recorded in batch {
