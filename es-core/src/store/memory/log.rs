@@ -11,7 +11,9 @@ use uuid::Uuid;
 
 use super::payload::{PayloadAt, Payloads};
 use crate::error::Error;
-use crate::record::{Metadata, NewEvent, RecordedEvent, ReplayedEvent, Timestamp};
+use crate::record::{
+    Metadata, NewEvent, RecordedEvent, RecordedEventRef, ReplayedEvent, Timestamp,
+};
 use crate::store::AppendResult;
 
 /// The most events the store holds: every index, version and count below fits a `u32`,
@@ -159,6 +161,30 @@ impl Log {
                 extra: self.extra_of(index, record),
             },
         }
+    }
+
+    /// Calls `each` with the event at `index`, borrowed from the log: the names and the payload
+    /// where they are stored, the metadata built beside them (allocating only for user
+    /// key-values). What a projection's fold reads: no record to build.
+    pub(super) fn lend<R>(&self, index: usize, each: impl FnOnce(RecordedEventRef<'_>) -> R) -> R {
+        let record = &self.records[index];
+        let (correlation_id, causation_id) = self.links_of(record);
+        let metadata = Metadata {
+            timestamp: record.timestamp,
+            correlation_id,
+            causation_id,
+            extra: self.extra_of(index, record),
+        };
+        each(RecordedEventRef {
+            id: record.id,
+            stream: &self.streams[record.stream as usize].name,
+            version: u64::from(record.version),
+            position: index as u64 + 1,
+            name: &self.names[record.name as usize],
+            schema_version: record.schema_version,
+            payload: self.payloads.bytes(record.payload),
+            metadata: &metadata,
+        })
     }
 
     /// The event at `index` as a replay reads it, borrowed from the log: no record to build,

@@ -11,7 +11,7 @@ mod payload;
 
 use self::log::Log;
 use crate::error::Error;
-use crate::record::{NewEvent, RecordedEvent, ReplayedEvent, Snapshot};
+use crate::record::{NewEvent, RecordedEvent, RecordedEventRef, ReplayedEvent, Snapshot};
 use crate::store::{
     AppendResult, EventStore, ExpectedVersion, StreamAppend, settle_refusal, validate_append,
     validate_appends, validate_position, validate_stream_name,
@@ -314,6 +314,22 @@ impl EventStore for InMemoryEventStore {
         let start = usize::try_from(after).unwrap_or(usize::MAX).min(log.len());
         let end = start.saturating_add(limit).min(log.len());
         Ok((start..end).map(|index| log.recorded(index)).collect())
+    }
+
+    async fn fold_all(
+        &self,
+        after: u64,
+        limit: usize,
+        each: &mut (dyn FnMut(RecordedEventRef<'_>) -> Result<(), Error> + Send),
+    ) -> Result<usize, Error> {
+        // Under the read lock, as `fold_stream`: appends wait while the batch is folded.
+        let log = self.read();
+        let start = usize::try_from(after).unwrap_or(usize::MAX).min(log.len());
+        let end = start.saturating_add(limit).min(log.len());
+        for index in start..end {
+            log.lend(index, &mut *each)?;
+        }
+        Ok(end - start)
     }
 
     async fn stream_version(&self, stream: &str) -> Result<u64, Error> {
