@@ -46,7 +46,9 @@ pub(crate) struct Applied {
 type Ahead = Option<(u64, Vec<RecordedEvent>)>;
 
 /// The events of one unit of work: at most the runner's batch size, after a checkpoint. A unit
-/// takes them one of two ways: folded as the store reads them, or as records.
+/// takes them one of two ways: folded as the store reads them, or as records (the SQL read
+/// models', so unused without a SQL backend).
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) struct Events<'r, S: ?Sized> {
     store: &'r S,
     after: u64,
@@ -55,6 +57,7 @@ pub(crate) struct Events<'r, S: ?Sized> {
     ahead: &'r mut Ahead,
 }
 
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 impl<S: EventStore + ?Sized> Events<'_, S> {
     /// The checkpoint the events come after.
     pub(crate) fn after(&self) -> u64 {
