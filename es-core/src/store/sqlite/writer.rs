@@ -214,6 +214,12 @@ fn write_in_transaction(
     let mut versions: HashMap<&str, u64> = HashMap::new();
     let mut results = Vec::with_capacity(group.len());
     for request in group {
+        // A failed statement may have ended the whole transaction (SQLite does on some I/O,
+        // disk-full and out-of-memory errors), whoever's it was: the requests after it would
+        // then run in autocommit, each committed alone at positions after a lost one's.
+        if conn.is_autocommit() {
+            return Err(SqliteError::TransactionEnded);
+        }
         let parts = match request {
             Request::Append(append) => std::slice::from_ref(&append.part),
             Request::AppendStreams(append) => append.parts.as_slice(),
@@ -505,4 +511,54 @@ pub(super) fn stream_version(conn: &Connection, stream: &str) -> Result<u64, Sql
 /// A stored version or position: never negative (the schema and the writer see to it).
 pub(super) fn stored_u64(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::NewEvent;
+    use crate::store::ExpectedVersion;
+    use crate::store::sqlite::SqliteOptions;
+    use crate::store::sqlite::open::open_writer;
+
+    fn append(stream: &str) -> Request {
+        let (reply, _) = oneshot::channel();
+        Request::Append(AppendRequest {
+            part: StreamAppend {
+                stream: stream.to_owned(),
+                expected: ExpectedVersion::Any,
+                events: vec![NewEvent::new("Happened", 1, &b"{}"[..])],
+            },
+            reply,
+        })
+    }
+
+    /// A request whose failure ends the whole transaction (as a disk-full or I/O error may)
+    /// fails the group: the appends after it do not run in autocommit, each committed alone
+    /// after the lost ones' positions.
+    #[test]
+    fn a_transaction_ended_by_one_request_fails_the_whole_group() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let (mut conn, _) =
+            open_writer(&SqliteOptions::new(dir.path().join("events.db"))).expect("open");
+        let (reply, _) = oneshot::channel();
+        let lost = Request::Write(WriteRequest {
+            write: Box::new(|conn| {
+                conn.execute_batch("ROLLBACK")?;
+                Err(SqliteError::TransactionEnded)
+            }),
+            moves_log: false,
+            reply,
+        });
+        let group = [append("first"), lost, append("after"), append("last")];
+        assert!(matches!(
+            write_group(&mut conn, &group),
+            Err(SqliteError::TransactionEnded)
+        ));
+        assert!(conn.is_autocommit(), "no transaction left open");
+        let stored: i64 = conn
+            .query_row("SELECT COUNT(*) FROM events", [], |row| row.get(0))
+            .expect("count");
+        assert_eq!(stored, 0, "nothing of the group was committed");
+    }
 }
