@@ -490,6 +490,58 @@ async fn failing_handler_stops_and_resumes<S: EventStore + Clone>(store: S) {
     );
 }
 
+/// A durable background projection that fails in the middle of a batch read from the store
+/// stores the checkpoint of the events it applied before the failing one: a new app resumes at
+/// that event, without applying (and repeating the side effects of) the ones before it.
+async fn failing_handler_keeps_the_checkpoint_before_it<S: EventStore + Clone>(store: S) {
+    let id = fresh_id("picky-batch");
+    let writer = App::builder(store.clone())
+        .aggregate::<Counter>()
+        .build()
+        .expect("build the app");
+    let mut positions = Vec::new();
+    for amount in [1, 2, 13, 3] {
+        positions.push(writer.send(add(&id, amount)).await.expect("send").position);
+    }
+    {
+        let picky = Picky::default();
+        picky.fail.store(true, Ordering::SeqCst);
+        let app = App::builder(store.clone())
+            .aggregate::<Counter>()
+            .background_projection(picky)
+            .build()
+            .expect("build the app");
+        let seen = app
+            .query_at(Seen, positions[1], Duration::from_secs(30))
+            .await
+            .expect("the events before 13");
+        assert_eq!(seen, [1, 2]);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while store.load_checkpoint("picky").await.expect("checkpoint") != positions[1] {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no checkpoint of the events applied before the failing one"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    let again = Picky::default();
+    let seen_again = Arc::clone(&again.seen);
+    let app = App::builder(store.clone())
+        .aggregate::<Counter>()
+        .background_projection(again)
+        .build()
+        .expect("build the app");
+    app.query_at(Seen, positions[3], Duration::from_secs(30))
+        .await
+        .expect("resumed");
+    assert_eq!(
+        *seen_again.lock().expect("lock"),
+        [13, 3],
+        "resumed at the failing event"
+    );
+}
+
 /// A panic in an `#[on]` method is an error naming the event, for inline and background
 /// projections alike; the command stands, the projection stays before the event, and the other
 /// projections keep working.
@@ -771,6 +823,7 @@ on_every_store!(
     unhandled_events_are_not_decoded,
     newer_schema_versions_stop_or_skip,
     failing_handler_stops_and_resumes,
+    failing_handler_keeps_the_checkpoint_before_it,
     panicking_handler_is_an_error_naming_the_event,
     background_projection_follows_and_resumes
 );

@@ -227,19 +227,33 @@ impl<P: Projection, S: EventStore, C: Codec> runner::Checkpointed for Locked<'_,
     }
 
     /// The lock is held for the whole run: no other run moves the position meanwhile. Each
-    /// event is applied as the store reads it; the checkpoint is stored after the batch.
+    /// event is applied as the store reads it; the checkpoint is stored after the batch, and
+    /// after the events applied before an error too: they stay applied (a projection's state
+    /// cannot be undone), so a restart must not apply them again.
     async fn commit<T: EventStore + ?Sized>(
         &mut self,
         events: runner::Events<'_, T>,
     ) -> Result<Option<runner::Applied>, Error> {
-        let applied = events.fold(&mut |record| self.apply(record)).await?;
-        if applied.is_some() && self.save_checkpoints {
-            self.app
+        let start = self.tracked.position;
+        let applied = events.fold(&mut |record| self.apply(record)).await;
+        if self.save_checkpoints && self.tracked.position != start {
+            let saved = self
+                .app
                 .store
                 .save_checkpoint(P::NAME, self.tracked.position)
-                .await?;
+                .await;
+            match (&applied, saved) {
+                (Ok(_), saved) => saved?,
+                // The fold's error is the one to report; this one only costs a repeat later.
+                (Err(_), Err(error)) => tracing::warn!(
+                    projection = P::NAME,
+                    %error,
+                    "could not store the checkpoint of the events applied before an error"
+                ),
+                (Err(_), Ok(())) => {}
+            }
         }
-        Ok(applied)
+        applied
     }
 }
 
