@@ -123,7 +123,9 @@ impl<S: EventStore + ?Sized> Events<'_, S> {
             apply(records),
         );
         applied?;
-        *self.ahead = next.transpose()?.map(|next| (last, next));
+        // This unit is committed: a failed read ahead is not its error. The next unit reads
+        // that batch again, and reports the error if it persists.
+        *self.ahead = next.and_then(Result::ok).map(|next| (last, next));
         Ok(Some(Applied { count, last }))
     }
 }
