@@ -116,10 +116,13 @@ impl Resolved {
         }
     }
 
-    /// The metadata of each event the command records at `now`, its command id chosen.
+    /// The metadata of each event the command records at `now`. Its callers choose the
+    /// command's id first ([`command_id_at`](Self::command_id_at)): every event of the command,
+    /// on every try, names the same command.
     pub(super) fn event_metadata(&self, now: Timestamp) -> Metadata {
-        // Only a caller that did not choose the id first gets one of `now` per event.
-        let command_id = self.command_id.unwrap_or_else(|| now.v7_id());
+        let command_id = self
+            .command_id
+            .expect("a command's id is chosen before its events are encoded");
         Metadata {
             timestamp: now,
             correlation_id: Some(self.correlation_id.unwrap_or(command_id)),
