@@ -289,9 +289,12 @@ pub fn aggregate(args: TokenStream, item: TokenStream) -> TokenStream {
 ///     const DURABLE: bool = false;
 ///     const SKIP_NEWER: bool = false;
 ///     fn apply<C: Codec>(&mut self, meta: EventMeta<'_>, codec: &C) -> Result<(), Error> {
-///         if meta.record().name == <MoneyDeposited as Event>::NAME {
-///             let e: MoneyDeposited = decode_record(codec, meta.record())?;
-///             return projection_outcome("balances", meta.record(), self.deposited(&e, &meta));
+///         // `Some` when the event is a `MoneyDeposited`: decoded, handled, the outcome
+///         // naming the projection and the event.
+///         if let Some(outcome) = on_event::<MoneyDeposited, C, _>(
+///             "balances", Self::SKIP_NEWER, codec, meta, |e| self.deposited(e, &meta),
+///         ) {
+///             return outcome;
 ///         }
 ///         Ok(()) // an event this projection does not handle: skipped, never decoded
 ///     }

@@ -82,8 +82,8 @@ impl InMemoryEventStore {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Log> {
-        // A panic cannot leave the log half-written: an append records its ids once every check
-        // has passed, and what follows (pushes) cannot fail short of aborting.
+        // A panic cannot leave the log half-written: an append changes the log only once every
+        // check has passed, and its pushes cannot fail short of aborting.
         self.inner
             .log
             .read()
@@ -322,7 +322,8 @@ impl EventStore for InMemoryEventStore {
         limit: usize,
         each: &mut (dyn FnMut(RecordedEventRef<'_>) -> Result<(), Error> + Send),
     ) -> Result<usize, Error> {
-        // Under the read lock, as `fold_stream`: appends wait while the batch is folded.
+        // Under the read lock, as `fold_stream`: appends wait while the batch is folded, and
+        // `each` must not call this store (with an append waiting, a second read would too).
         let log = self.read();
         let start = usize::try_from(after).unwrap_or(usize::MAX).min(log.len());
         let end = start.saturating_add(limit).min(log.len());

@@ -209,7 +209,8 @@ impl PostgresEventStore {
         Ok(())
     }
 
-    /// Reads records, each decoded as its row arrives: the rows are never held all at once.
+    /// Reads records, each decoded as its row arrives (the rows are not collected first; the
+    /// records are).
     async fn read(
         &self,
         sql: &str,
