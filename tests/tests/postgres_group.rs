@@ -437,3 +437,41 @@ async fn group_calls_from_an_empty_table_use_indexes() {
         "only {index_scans} index scans for 100 group calls"
     );
 }
+
+/// Random groups decide each append exactly as `es_append_streams` does one append at a time:
+/// the same rows, the same table (`postgres_group_random.sql`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_groups_match_appends_one_by_one() {
+    let Some((_store, url, schema)) = postgres_support::store("group_random").await else {
+        return;
+    };
+    let client = raw(&url, &schema).await;
+    client.batch_execute("BEGIN").await.unwrap();
+    client
+        .batch_execute(include_str!("postgres_group_random.sql"))
+        .await
+        .unwrap();
+    let mut groups = 0;
+    for seed in 1..=300 {
+        client.batch_execute("SAVEPOINT run").await.unwrap();
+        let outcome: String = client
+            .query_one(
+                "SELECT pg_temp.group_against_parts(60, $1::float8 / 1000)",
+                &[&f64::from(seed)],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        client
+            .batch_execute("ROLLBACK TO SAVEPOINT run")
+            .await
+            .unwrap();
+        let (ran, rest) = outcome
+            .split_once(" groups, ")
+            .expect("the count of groups");
+        assert!(rest.starts_with("0 mismatches"), "seed {seed}: {outcome}");
+        groups += ran.parse::<u32>().unwrap();
+    }
+    client.batch_execute("ROLLBACK").await.unwrap();
+    assert!(groups > 1_000, "only {groups} groups ran");
+}
