@@ -168,32 +168,29 @@ impl<'a> Params<'a> {
 /// Each append's results, from the rows `es_append_group` returned for the group: one row per
 /// part of an accepted append, one row naming the refused part of a refused one.
 fn outcomes(group: &[Request], rows: &[Row]) -> Vec<Result<Vec<AppendResult>, Error>> {
-    let mut per_append: Vec<Vec<&Row>> = group.iter().map(|_| Vec::new()).collect();
+    match per_append(group.len(), rows) {
+        Ok(per_append) => group
+            .iter()
+            .zip(per_append)
+            .map(|(request, rows)| outcome(request.parts(), &rows))
+            .collect(),
+        Err(error) => group.iter().map(|_| Err(copy(&error))).collect(),
+    }
+}
+
+/// The rows of each of `appends` appends, by their first column (the 1-based append).
+fn per_append(appends: usize, rows: &[Row]) -> Result<Vec<Vec<&Row>>, Error> {
+    let mut per_append: Vec<Vec<&Row>> = (0..appends).map(|_| Vec::new()).collect();
     for row in rows {
-        let append: Option<i32> = match row.try_get(0) {
-            Ok(append) => append,
-            Err(error) => {
-                let error = db(error);
-                return group.iter().map(|_| Err(copy(&error))).collect();
-            }
-        };
-        match append
+        let append: Option<i32> = row.try_get(0).map_err(db)?;
+        append
             .and_then(|append| usize::try_from(append).ok())
             .and_then(|append| append.checked_sub(1))
             .and_then(|index| per_append.get_mut(index))
-        {
-            Some(rows) => rows.push(row),
-            None => {
-                let error: Error = PgError::BadAppendResult("the append").into();
-                return group.iter().map(|_| Err(copy(&error))).collect();
-            }
-        }
+            .ok_or(PgError::BadAppendResult("the append"))?
+            .push(row);
     }
-    group
-        .iter()
-        .zip(per_append)
-        .map(|(request, rows)| outcome(request.parts(), &rows))
-        .collect()
+    Ok(per_append)
 }
 
 /// One append's results, from its rows: one per part, or one naming the refused part.
