@@ -2,10 +2,10 @@
 --
 -- Before, a group ran one `es_append` per append, each taking the lock row, reading the head,
 -- checking its ids and its stream's version, inserting and notifying on its own. This function
--- takes the lock row once, reads the head once, looks every id and every stream's version up
--- in one query each, decides each append's outcome in order in memory, then writes every
--- accepted event with one INSERT and sends one notification: the lock is held for little more
--- than the INSERT itself.
+-- takes the lock row once; reads the head, every part's stream version and whether any id is
+-- stored in one statement (and where the ids are only when some are: a retry); decides each
+-- append's outcome in order in memory; then writes every accepted event with one INSERT and
+-- sends one notification.
 --
 -- An append is one or more parts (`es_append_streams`' parts; a one-stream append is one part)
 -- and its outcome is exactly what `es_append_streams` returns for it, run where it stands in
