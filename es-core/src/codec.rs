@@ -1,5 +1,7 @@
 //! The serializer layer between typed events and stored records.
 
+use std::cell::RefCell;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -29,8 +31,28 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub struct Json;
 
 impl Codec for Json {
+    /// Serializes into a buffer kept per thread and returns an exact-size copy: one allocation
+    /// per payload that becomes `Bytes` without another (`serde_json::to_vec` starts at 128
+    /// bytes, and `Bytes` keeps a vector with spare capacity behind a second allocation).
     fn encode<T: Serialize + ?Sized>(&self, value: &T) -> Result<Vec<u8>, BoxError> {
-        Ok(serde_json::to_vec(value)?)
+        /// Above this the buffer is not kept: one large event must not pin its size.
+        const KEPT: usize = 64 * 1024;
+        thread_local! {
+            static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        }
+        BUFFER.with(|buffer| {
+            // Busy only if a `Serialize` impl encodes through this codec itself.
+            let Ok(mut buffer) = buffer.try_borrow_mut() else {
+                return Ok(serde_json::to_vec(value)?);
+            };
+            buffer.clear();
+            let payload =
+                serde_json::to_writer(&mut *buffer, value).map(|()| buffer.as_slice().to_vec());
+            if buffer.capacity() > KEPT {
+                *buffer = Vec::new();
+            }
+            Ok(payload?)
+        })
     }
 
     fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T, BoxError> {

@@ -97,7 +97,7 @@ pub use codec::{BoxError, Codec, Json};
 pub use command::{AggregateCommand, Command};
 pub use error::Error;
 pub use event::{Event, EventOf, EventSet, IntoEvents, Upcaster};
-pub use record::{Metadata, NewEvent, RecordedEvent, Snapshot, Timestamp};
+pub use record::{Metadata, NewEvent, RecordedEvent, ReplayedEvent, Snapshot, Timestamp};
 /// The JSON value upcasters take and give, and the macro to build one.
 pub use serde_json::{Value as JsonValue, json};
 #[cfg(feature = "postgres")]

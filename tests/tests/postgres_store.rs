@@ -584,6 +584,65 @@ mod typed {
     }
 }
 
+/// A replay folds the rows as they arrive: a fold stopped by its callback's error part way
+/// through a long stream leaves the connection (the pool's only one) fit for the next read,
+/// and a fold sees the payloads byte for byte, in version order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fold_stopped_mid_stream_leaves_its_connection_usable() {
+    let Some((_store, url, schema)) = store("fold_stop").await else {
+        return;
+    };
+    let store = PostgresEventStore::builder(url_in(&url, &schema))
+        .pool_size(1)
+        .connect()
+        .await
+        .expect("connect with one connection");
+    let events: Vec<NewEvent> = (0..5_000)
+        .map(|n| event(&format!("{{\"n\":{n}}}")))
+        .collect();
+    store
+        .append("long", ExpectedVersion::NoStream, events.clone())
+        .await
+        .unwrap();
+    let mut seen = 0;
+    let stopped = store
+        .fold_stream("long", 1, usize::MAX, &mut |_| {
+            seen += 1;
+            if seen == 10 {
+                return Err(Error::backend("stop here"));
+            }
+            Ok(())
+        })
+        .await;
+    assert!(
+        seen == 10 && matches!(stopped, Err(Error::Backend(_))),
+        "{seen} calls, {stopped:?}"
+    );
+    let mut folded = Vec::new();
+    let count = store
+        .fold_stream("long", 4_001, usize::MAX, &mut |replayed| {
+            assert_eq!(replayed.stream, "long");
+            folded.push((replayed.version, replayed.payload.to_vec()));
+            Ok(())
+        })
+        .await
+        .expect("a fold after the stopped one");
+    let want: Vec<(u64, Vec<u8>)> = (4_001..=5_000)
+        .zip(&events[4_000..])
+        .map(|(version, event)| (version, event.payload.to_vec()))
+        .collect();
+    assert_eq!(count, 1_000);
+    assert_eq!(folded, want);
+    assert_eq!(
+        store
+            .read_stream("long", 1, usize::MAX)
+            .await
+            .unwrap()
+            .len(),
+        5_000
+    );
+}
+
 /// A session whose first appends meet an empty table keeps using indexes: PL/pgSQL caches its
 /// plans (a generic plan from the sixth call), and one made on an empty `es_events` would scan
 /// the whole table on every later append. Counted within one transaction, where this session's

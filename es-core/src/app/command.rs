@@ -44,7 +44,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
         &self,
         stream: String,
         command: impl Fn() -> A::Command,
-        metadata: Resolved,
+        mut metadata: Resolved,
         span: Span,
     ) -> Result<Committed<A>, CommandError<A::Error>> {
         let mut finish = Finish::<A>::new(span);
@@ -93,7 +93,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
             hydrated.apply_unsettled(&stream, &events)?;
             let keyed = metadata.idempotency_key.is_some();
             match self
-                .append_decision(&stream, before, &events, &metadata)
+                .append_decision(&stream, before, &events, &mut metadata)
                 .await
             {
                 Ok(Appended::Stored { result, sent }) => {
@@ -160,9 +160,12 @@ impl<S: EventStore, C: Codec> App<S, C> {
         stream: &str,
         version: u64,
         events: &[E],
-        metadata: &Resolved,
+        metadata: &mut Resolved,
     ) -> Result<Appended, Error> {
-        let batch = self.encode(stream, 0, events, metadata)?;
+        // One clock read for the command's events, their ids and timestamps, and its own id.
+        let now = Timestamp::now();
+        metadata.command_id_at(now);
+        let batch = self.encode(stream, 0, events, metadata, now)?;
         let keyed = metadata.idempotency_key.is_some();
         // Inline projections take the command's records without reading them back, and a keyed
         // batch is compared with what the store holds: only then is the batch kept.
@@ -186,16 +189,15 @@ impl<S: EventStore, C: Codec> App<S, C> {
     }
 
     /// The events as records to append, the first of them the `first`-th event the command
-    /// writes to `stream`: ids and metadata from the command's, one clock read.
+    /// writes to `stream`: ids and metadata from the command's, created at `now`.
     pub(super) fn encode<E: EventSet>(
         &self,
         stream: &str,
         first: usize,
         events: &[E],
         metadata: &Resolved,
+        now: Timestamp,
     ) -> Result<Vec<NewEvent>, Error> {
-        // One clock read for the command's events: their ids and timestamps.
-        let now = Timestamp::now();
         events
             .iter()
             .enumerate()
@@ -217,7 +219,7 @@ impl<S: EventStore, C: Codec> App<S, C> {
 pub(super) fn command_span<A: Aggregate>(
     stream: &str,
     command_type: &'static str,
-    metadata: &Resolved,
+    metadata: &mut Resolved,
 ) -> Span {
     // No span at all unless a subscriber takes `DEBUG`: the macro's disabled span would still
     // hand its fields to `log` on every command when a dependency turns on `tracing`'s `log`

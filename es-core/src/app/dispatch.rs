@@ -41,14 +41,14 @@ pub(super) fn dispatcher<A: Aggregate, S: EventStore, C: Codec>() -> Dispatcher<
 fn dispatch<'a, A: Aggregate, S: EventStore, C: Codec>(
     app: &'a App<S, C>,
     outgoing: &'a Outgoing,
-    metadata: Resolved,
+    mut metadata: Resolved,
 ) -> SendFuture<'a> {
     Box::pin(async move {
         let make = outgoing
             .make
             .downcast_ref::<MakeCommand<A>>()
             .ok_or_else(|| Error::backend("an erased command of another aggregate type"))?;
-        let span = command_span::<A>(&outgoing.stream, outgoing.command_type, &metadata);
+        let span = command_span::<A>(&outgoing.stream, outgoing.command_type, &mut metadata);
         match app
             .send_to::<A>(outgoing.stream.clone(), make, metadata, span.clone())
             .instrument(span)

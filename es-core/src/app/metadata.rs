@@ -75,45 +75,55 @@ impl CommandMetadata {
         &self.extra
     }
 
-    /// Fixes the command id, so that every try of the command records the same causation id.
+    /// The metadata of one command. Its id, unless given, is chosen when first asked for.
     pub(super) fn resolve(self) -> Resolved {
-        let command_id = self
-            .command_id
-            .unwrap_or_else(|| Uuid::new_v7(uuid::Timestamp::now(uuid::NoContext)));
         Resolved {
-            command_id,
-            correlation_id: self.correlation_id.unwrap_or(command_id),
+            command_id: self.command_id,
+            correlation_id: self.correlation_id,
             idempotency_key: self.idempotency_key,
             extra: self.extra,
         }
     }
 }
 
-/// [`CommandMetadata`] with its ids chosen.
+/// [`CommandMetadata`] of one command. A command id not given is chosen when first asked for:
+/// usually as the command's events are first encoded, from the clock read that gives them their
+/// ids and timestamps. Once chosen it stays, so every try records the same causation id.
 pub(super) struct Resolved {
-    command_id: Uuid,
-    correlation_id: Uuid,
+    command_id: Option<Uuid>,
+    correlation_id: Option<Uuid>,
     pub(super) idempotency_key: Option<String>,
     extra: BTreeMap<String, String>,
 }
 
 impl Resolved {
-    /// The command's id: the causation id of its events.
-    pub(super) fn command_id(&self) -> Uuid {
-        self.command_id
+    /// The command's id, the causation id of its events: a UUID v7 of `now` if none was
+    /// chosen yet.
+    pub(super) fn command_id_at(&mut self, now: Timestamp) -> Uuid {
+        *self.command_id.get_or_insert_with(|| now.v7_id())
+    }
+
+    /// The command's id, chosen now if it was not yet.
+    pub(super) fn command_id(&mut self) -> Uuid {
+        self.command_id_at(Timestamp::now())
     }
 
     /// The correlation id of its events.
-    pub(super) fn correlation_id(&self) -> Uuid {
-        self.correlation_id
+    pub(super) fn correlation_id(&mut self) -> Uuid {
+        match self.correlation_id {
+            Some(id) => id,
+            None => self.command_id(),
+        }
     }
 
-    /// The metadata of each event the command records at `now`.
+    /// The metadata of each event the command records at `now`, its command id chosen.
     pub(super) fn event_metadata(&self, now: Timestamp) -> Metadata {
+        // Only a caller that did not choose the id first gets one of `now` per event.
+        let command_id = self.command_id.unwrap_or_else(|| now.v7_id());
         Metadata {
             timestamp: now,
-            correlation_id: Some(self.correlation_id),
-            causation_id: Some(self.command_id),
+            correlation_id: Some(self.correlation_id.unwrap_or(command_id)),
+            causation_id: Some(command_id),
             extra: self.extra.clone(),
         }
     }

@@ -182,8 +182,9 @@ impl<S: EventStore, C: Codec> App<S, C> {
         Cmd: AggregateCommand + Clone,
     {
         let stream = Cmd::Aggregate::stream_name(command.aggregate_id());
-        let metadata = metadata.resolve();
-        let span = command::command_span::<Cmd::Aggregate>(&stream, type_name::<Cmd>(), &metadata);
+        let mut metadata = metadata.resolve();
+        let span =
+            command::command_span::<Cmd::Aggregate>(&stream, type_name::<Cmd>(), &mut metadata);
         self.send_to(
             stream,
             || command.clone().into_command(),

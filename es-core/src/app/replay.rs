@@ -30,9 +30,9 @@ impl<S: EventStore, C: Codec> App<S, C> {
             let read = self
                 .inner
                 .store
-                .fold_stream(stream, from, REPLAY_BATCH, &mut |record| {
-                    let event: A::Event = record.decode(codec)?;
-                    hydrated.apply(stream, &event, record.version)
+                .fold_stream(stream, from, REPLAY_BATCH, &mut |replayed| {
+                    let event: A::Event = replayed.decode(codec)?;
+                    hydrated.apply(stream, &event, replayed.version)
                 })
                 .await?;
             if read < REPLAY_BATCH {

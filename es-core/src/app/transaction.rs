@@ -16,7 +16,7 @@ use crate::command::AggregateCommand;
 use crate::error::{Error, catch_panic};
 use crate::event::EventSet;
 use crate::observability::{self, Outcome};
-use crate::record::NewEvent;
+use crate::record::{NewEvent, Timestamp};
 use crate::store::{AppendResult, EventStore, ExpectedVersion, StreamAppend};
 
 use super::cache::lock;
@@ -192,7 +192,13 @@ impl<S: EventStore, C: Codec> Transaction<S, C> {
             }
             let encoded = self
                 .app
-                .encode(&touched.stream, first, &events, &self.metadata)?;
+                .encode(
+                    &touched.stream,
+                    first,
+                    &events,
+                    &self.metadata,
+                    Timestamp::now(),
+                )?;
             let version = touched.loaded + first as u64;
             let Some(state) = touched.state.downcast_mut::<Cmd::Aggregate>() else {
                 return Err(Error::backend("a stream's state changed its type"));
@@ -345,7 +351,9 @@ impl<S: EventStore, C: Codec> App<S, C> {
         F: FnMut(Transaction<S, C>) -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        let metadata = metadata.resolve();
+        let mut metadata = metadata.resolve();
+        // Chosen before the first try: every try records the same causation id.
+        metadata.command_id();
         let span = tracing::debug_span!(
             "transaction",
             correlation_id = %metadata.correlation_id(),

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::error::Error;
-use crate::record::{NewEvent, RecordedEvent, Snapshot};
+use crate::record::{NewEvent, RecordedEvent, ReplayedEvent, Snapshot};
 use crate::store::{AppendResult, EventStore, ExpectedVersion, StreamAppend};
 
 /// [`EventStore`] as a trait object, for a store picked at run time (`--database sqlite:..` or
@@ -28,13 +28,13 @@ pub trait DynEventStore: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, Error>;
     /// See [`EventStore::fold_stream`]. (`for<'r>` spelled out: `async_trait` would give the
-    /// record one fixed lifetime.)
+    /// event one fixed lifetime.)
     async fn fold_stream(
         &self,
         stream: &str,
         from: u64,
         limit: usize,
-        each: &mut (dyn for<'r> FnMut(&'r RecordedEvent) -> Result<(), Error> + Send),
+        each: &mut (dyn for<'r> FnMut(ReplayedEvent<'r>) -> Result<(), Error> + Send),
     ) -> Result<usize, Error>;
     /// See [`EventStore::read_all`].
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, Error>;
@@ -84,7 +84,7 @@ impl<S: EventStore> DynEventStore for S {
         stream: &str,
         from: u64,
         limit: usize,
-        each: &mut (dyn for<'r> FnMut(&'r RecordedEvent) -> Result<(), Error> + Send),
+        each: &mut (dyn for<'r> FnMut(ReplayedEvent<'r>) -> Result<(), Error> + Send),
     ) -> Result<usize, Error> {
         EventStore::fold_stream(self, stream, from, limit, each).await
     }
@@ -182,7 +182,7 @@ impl EventStore for AnyEventStore {
         stream: &str,
         from: u64,
         limit: usize,
-        each: &mut (dyn for<'r> FnMut(&'r RecordedEvent) -> Result<(), Error> + Send),
+        each: &mut (dyn for<'r> FnMut(ReplayedEvent<'r>) -> Result<(), Error> + Send),
     ) -> Result<usize, Error> {
         DynEventStore::fold_stream(&*self.0, stream, from, limit, each).await
     }

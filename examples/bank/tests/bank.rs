@@ -9,7 +9,9 @@ use bank::{
 };
 use es_core::prelude::*;
 use es_core::testing::TestFixture;
-use es_core::{AppendResult, Error, NewEvent, RecordedEvent, Snapshot, StreamAppend};
+use es_core::{
+    AppendResult, Error, NewEvent, RecordedEvent, ReplayedEvent, Snapshot, StreamAppend,
+};
 use tokio::sync::{Barrier, watch};
 use uuid::Uuid;
 
@@ -264,7 +266,7 @@ impl EventStore for ConflictCounting {
         stream: &str,
         from: u64,
         limit: usize,
-        each: &mut (dyn FnMut(&RecordedEvent) -> Result<(), Error> + Send),
+        each: &mut (dyn FnMut(ReplayedEvent<'_>) -> Result<(), Error> + Send),
     ) -> Result<usize, Error> {
         self.store.fold_stream(stream, from, limit, each).await
     }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 mod admin;
 
 use crate::error::Error;
-use crate::record::{NewEvent, RecordedEvent, Snapshot};
+use crate::record::{NewEvent, RecordedEvent, ReplayedEvent, Snapshot};
 use crate::store::{
     AppendResult, EventStore, ExpectedVersion, StreamAppend, settle_refusal, validate_append,
     validate_appends, validate_position, validate_stream_name,
@@ -377,7 +377,7 @@ impl EventStore for InMemoryEventStore {
         stream: &str,
         from: u64,
         limit: usize,
-        each: &mut (dyn FnMut(&RecordedEvent) -> Result<(), Error> + Send),
+        each: &mut (dyn FnMut(ReplayedEvent<'_>) -> Result<(), Error> + Send),
     ) -> Result<usize, Error> {
         validate_stream_name(stream)?;
         let log = self.read();
@@ -387,7 +387,7 @@ impl EventStore for InMemoryEventStore {
         let skip = usize::try_from(from.saturating_sub(1)).unwrap_or(usize::MAX);
         let mut count = 0;
         for &index in indexes.iter().skip(skip).take(limit) {
-            each(&log.events[index])?;
+            each(log.events[index].replayed())?;
             count += 1;
         }
         Ok(count)

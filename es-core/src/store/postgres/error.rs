@@ -27,6 +27,12 @@ pub(super) enum PgError {
     NewerSchema { found: i32, known: i32 },
     #[error("stored row at position {position} is corrupt: {what}")]
     Corrupt { position: i64, what: &'static str },
+    #[error("stored event {version} of stream `{stream}` is corrupt: {what}")]
+    CorruptEvent {
+        stream: String,
+        version: i64,
+        what: &'static str,
+    },
     #[error("the read model of projection `{projection}` could not be set up")]
     ReadModelSetup {
         projection: &'static str,

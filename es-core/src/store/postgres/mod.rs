@@ -67,6 +67,7 @@ pub mod driver;
 
 pub use options::PostgresOptions;
 
+use std::pin::pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -76,14 +77,14 @@ use uuid::Uuid;
 
 use self::error::{PgError, db, to_bigint};
 use self::listen::{advance, listen_loop};
-use self::row::{SharedNames, recorded, to_u64};
+use self::row::{SharedNames, next_row, recorded, replayed, to_u64};
 use self::sql::{
-    FIND_EVENT, HEAD, LOAD_CHECKPOINT, LOAD_SNAPSHOT, READ_ALL, READ_STREAM, SAVE_CHECKPOINT,
-    SAVE_SNAPSHOT, STREAM_VERSION,
+    FIND_EVENT, FOLD_STREAM, HEAD, LOAD_CHECKPOINT, LOAD_SNAPSHOT, READ_ALL, READ_STREAM,
+    SAVE_CHECKPOINT, SAVE_SNAPSHOT, STREAM_VERSION,
 };
 use self::writer::{QUEUE, Request, write_groups};
 use crate::error::Error;
-use crate::record::{NewEvent, RecordedEvent, Snapshot};
+use crate::record::{NewEvent, RecordedEvent, ReplayedEvent, Snapshot};
 use crate::store::{
     AppendResult, EventStore, ExpectedVersion, StreamAppend, repeated_id, validate_append,
     validate_appends, validate_position, validate_stream_name,
@@ -207,6 +208,7 @@ impl PostgresEventStore {
         Ok(())
     }
 
+    /// Reads records, each decoded as its row arrives: the rows are never held all at once.
     async fn read(
         &self,
         sql: &str,
@@ -214,9 +216,17 @@ impl PostgresEventStore {
     ) -> Result<Vec<RecordedEvent>, Error> {
         let client = self.inner.pool.get().await.map_err(PgError::from)?;
         let statement = client.prepare_cached(sql).await.map_err(db)?;
-        let rows = client.query(&statement, params).await.map_err(db)?;
+        let rows = client
+            .query_raw(&statement, params.iter().copied())
+            .await
+            .map_err(db)?;
+        let mut rows = pin!(rows);
         let mut shared = SharedNames::default();
-        rows.iter().map(|row| recorded(row, &mut shared)).collect()
+        let mut records = Vec::new();
+        while let Some(row) = next_row(rows.as_mut()).await? {
+            records.push(recorded(&row, &mut shared)?);
+        }
+        Ok(records)
     }
 }
 
@@ -276,6 +286,36 @@ impl EventStore for PostgresEventStore {
         }
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.read(READ_STREAM, &[&stream, &from, &limit]).await
+    }
+
+    /// Streams the rows and folds each as it arrives, borrowing its name and payload: no record
+    /// is built and only the four columns a replay needs are read.
+    async fn fold_stream(
+        &self,
+        stream: &str,
+        from: u64,
+        limit: usize,
+        each: &mut (dyn FnMut(ReplayedEvent<'_>) -> Result<(), Error> + Send),
+    ) -> Result<usize, Error> {
+        validate_stream_name(stream)?;
+        let Ok(from) = i64::try_from(from) else {
+            return Ok(0);
+        };
+        if limit == 0 {
+            return Ok(0);
+        }
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let client = self.inner.pool.get().await.map_err(PgError::from)?;
+        let statement = client.prepare_cached(FOLD_STREAM).await.map_err(db)?;
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&stream, &from, &limit];
+        let rows = client.query_raw(&statement, params).await.map_err(db)?;
+        let mut rows = pin!(rows);
+        let mut count = 0;
+        while let Some(row) = next_row(rows.as_mut()).await? {
+            each(replayed(&row, stream)?)?;
+            count += 1;
+        }
+        Ok(count)
     }
 
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>, Error> {

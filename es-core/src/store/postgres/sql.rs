@@ -8,6 +8,10 @@ pub(super) const READ_STREAM: &str = "SELECT position, stream, version, id, name
      timestamp_us, correlation_id, causation_id, extra::text FROM es_events \
      WHERE stream = $1 AND version >= $2 ORDER BY version LIMIT $3";
 
+/// A replay's read: only the columns of a [`ReplayedEvent`](crate::record::ReplayedEvent).
+pub(super) const FOLD_STREAM: &str = "SELECT version, name, schema_version, payload FROM es_events \
+     WHERE stream = $1 AND version >= $2 ORDER BY version LIMIT $3";
+
 pub(super) const READ_ALL: &str = "SELECT position, stream, version, id, name, schema_version, payload, \
      timestamp_us, correlation_id, causation_id, extra::text FROM es_events \
      WHERE position > $1 ORDER BY position LIMIT $2";

@@ -13,6 +13,28 @@ use crate::error::Error;
 use crate::record::{Metadata, NewEvent, RecordedEvent, Timestamp};
 use crate::store::{EventStore, ExpectedVersion};
 
+/// A [`ReplayedEvent`](crate::record::ReplayedEvent), owned, to compare after the fold.
+#[derive(Debug, PartialEq)]
+struct Replayed {
+    stream: String,
+    version: u64,
+    name: String,
+    schema_version: u16,
+    payload: Vec<u8>,
+}
+
+impl Replayed {
+    fn of(replayed: crate::record::ReplayedEvent<'_>) -> Self {
+        Self {
+            stream: replayed.stream.to_owned(),
+            version: replayed.version,
+            name: replayed.name.to_owned(),
+            schema_version: replayed.schema_version,
+            payload: replayed.payload.to_vec(),
+        }
+    }
+}
+
 /// Case 9: range reads of a 5-event stream from versions 0, 1, 3, 5, 6 and far above, with
 /// limits 0, 1, 2, 5, 6 and `usize::MAX`, return exactly the versions asked for, through
 /// `read_stream` and `fold_stream` alike; a fold stops at its callback's first error; an
@@ -49,16 +71,20 @@ pub async fn range_reads<S: EventStore + Clone>(store: &S) {
                 CASE,
                 &step,
                 store
-                    .fold_stream(&stream, from, limit, &mut |recorded| {
-                        folded.push((recorded.version, recorded.id));
+                    .fold_stream(&stream, from, limit, &mut |replayed| {
+                        folded.push(Replayed::of(replayed));
                         Ok(())
                     })
                     .await,
             );
-            let read: Vec<(u64, Uuid)> = read.iter().map(|e| (e.version, e.id)).collect();
+            let read: Vec<Replayed> = read
+                .iter()
+                .map(|recorded| Replayed::of(recorded.replayed()))
+                .collect();
             assert_eq!(
                 folded, read,
-                "{CASE}: {step} saw other events than read_stream"
+                "{CASE}: {step} saw other events than read_stream (stream, version, name, \
+                 schema version or payload)"
             );
             assert_eq!(count, read.len(), "{CASE}: {step} miscounted");
         }
