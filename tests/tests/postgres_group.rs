@@ -366,16 +366,31 @@ async fn a_schema_4_database_migrates_to_the_group_function() {
         .unwrap()
         .get(0);
     assert_eq!(version, 5);
+    // A call to several streams' function is a group even alone (a lone one-stream append
+    // goes through `es_append`).
     let retried = store
-        .append("old", ExpectedVersion::NoStream, vec![stored])
+        .append_streams(vec![StreamAppend::new(
+            "old",
+            ExpectedVersion::NoStream,
+            vec![stored],
+        )])
         .await
         .expect("the retry of an event stored under version 4");
-    assert_eq!(retried, landed(1, 1, 1, 1));
+    assert_eq!(retried, [landed(1, 1, 1, 1)]);
     let next = store
-        .append("old", ExpectedVersion::Exact(1), vec![event("new")])
+        .append_streams(vec![StreamAppend::new(
+            "old",
+            ExpectedVersion::Exact(1),
+            vec![event("new")],
+        )])
         .await
         .unwrap();
-    assert_eq!(next, landed(2, 2, 2, 2));
+    assert_eq!(next, [landed(2, 2, 2, 2)]);
+    let lone = store
+        .append("old", ExpectedVersion::Exact(2), vec![event("lone")])
+        .await
+        .unwrap();
+    assert_eq!(lone, landed(3, 3, 3, 3));
 }
 
 /// `es_append_group` plans with indexes only, on a session whose first calls meet an empty

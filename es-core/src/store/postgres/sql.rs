@@ -1,5 +1,10 @@
 //! The SQL text of the store's statements: one place to read what it asks the database.
 
+/// A lone one-stream append: `es_append` does less work than a group of one.
+pub(super) const APPEND: &str = "SELECT o_status, o_first_version, o_version, o_first_position, \
+     o_position, o_dup_stream, o_dup_id \
+     FROM es_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+
 pub(super) const APPEND_GROUP: &str = "SELECT o_append, o_part, o_status, o_first_version, \
      o_version, o_first_position, o_position, o_dup_stream, o_dup_id \
      FROM es_append_group($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
