@@ -23,7 +23,8 @@
 //! query each, decides each append in order (each sees the ones before it), writes the accepted
 //! events with one INSERT and returns a conflict or a duplicate id as a result rather than
 //! raising, so one append's refusal does not undo its neighbours. If the statement fails anyway,
-//! each of its appends is retried alone. A lone append is the same statement: one round trip.
+//! each of its appends is retried alone. A lone append to one stream is one `es_append` call
+//! (the server does less for it than for a group of one): one round trip either way.
 //!
 //! A transaction that took the lock and then rolls back (an error, a killed client)
 //! consumed nothing: the next append takes the same positions, and readers were never waiting
