@@ -19,7 +19,7 @@ pub(super) enum PgError {
     NoSchema,
     #[error("`{0}` is not a plain schema name (letters, digits and `_`, at most 63 bytes)")]
     BadSchemaName(String),
-    #[error("`es_append` returned no value for {0}")]
+    #[error("the append function returned no value for {0}")]
     BadAppendResult(&'static str),
     #[error("the store's writer task has stopped (was its runtime shut down?)")]
     WriterStopped,

@@ -18,24 +18,25 @@
 //! serialized step anyway. The cost of the lock row is that appends across the whole
 //! database commit one after another; this store pays it once per group instead of once per
 //! append: one writer task per store instance takes every append queued while the previous
-//! group was committing and runs them in one transaction (group commit), each through the
-//! `es_append` SQL function, which returns a conflict or a duplicate id as a result rather than
-//! raising, so one append's refusal does not undo its neighbours. If the group's transaction
-//! fails anyway, each of its appends is retried alone. A lone append is one statement in
-//! autocommit: one round trip.
+//! group was committing and sends them in one call of the `es_append_group` SQL function, in
+//! autocommit. The function takes the lock once, checks every append's ids and versions with one
+//! query each, decides each append in order (each sees the ones before it), writes the accepted
+//! events with one INSERT and returns a conflict or a duplicate id as a result rather than
+//! raising, so one append's refusal does not undo its neighbours. If the statement fails anyway,
+//! each of its appends is retried alone. A lone append to one stream is one `es_append` call
+//! (the server does less for it than for a group of one): one round trip either way.
 //!
 //! A transaction that took the lock and then rolls back (an error, a killed client)
 //! consumed nothing: the next append takes the same positions, and readers were never waiting
 //! on it, so it stalls no reader at all; it stalls other writers until PostgreSQL ends it. The
-//! store's own transactions never wait on the client between statements: a lone append is one
-//! statement, and a group is sent pipelined and sets `idle_in_transaction_session_timeout` to
-//! 5 s, the bound on how long a client that stalls mid-group holds the lock. A killed client's
-//! transaction ends when PostgreSQL sees its connection drop.
+//! store's own transactions never wait on the client: each is one statement in autocommit. A
+//! killed client's transaction ends when PostgreSQL sees its connection drop.
 //!
 //! # Live appends from other nodes
 //!
-//! `es_append` sends `NOTIFY` (delivered at commit) on a channel named after the schema. Each
-//! store instance keeps one listening connection that moves [`head`](EventStore::head) forward,
+//! Each append function sends `NOTIFY` (delivered at commit) on a channel named after the
+//! schema. Each store instance keeps one listening connection that moves
+//! [`head`](EventStore::head) forward,
 //! and reconnects (with a short backoff) after the database restarts; [`Subscription`] also
 //! polls, so a notification lost during a restart delays an event but never loses it.
 //!
@@ -44,15 +45,14 @@
 //! # Driver
 //!
 //! tokio-postgres with a deadpool pool: prepared statements, the binary protocol, and
-//! pipelining (a group commit is sent as one burst: `BEGIN`, the appends, `COMMIT`). Nothing of
-//! the driver shows in this module's API; [`driver`] is the one place that hands out its types
+//! pipelining. Nothing of the driver shows in this module's API; [`driver`] is the one place that hands out its types
 //! (a pool of one's own for TLS, read models written in SQL).
 //!
 //! # Isolation
 //!
-//! `es_append` needs READ COMMITTED: under REPEATABLE READ or SERIALIZABLE its snapshot, taken
-//! before it waits for the lock row, would miss the appends it waited for. The store's sessions
-//! use it whatever the database's or role's default, and its transactions ask for it.
+//! The append functions need READ COMMITTED: under REPEATABLE READ or SERIALIZABLE their
+//! snapshot, taken before they wait for the lock row, would miss the appends they waited for.
+//! The store's sessions use it whatever the database's or role's default.
 
 mod admin;
 mod error;

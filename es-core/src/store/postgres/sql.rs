@@ -1,12 +1,13 @@
 //! The SQL text of the store's statements: one place to read what it asks the database.
 
+/// A lone one-stream append: `es_append` does less work than a group of one.
 pub(super) const APPEND: &str = "SELECT o_status, o_first_version, o_version, o_first_position, \
      o_position, o_dup_stream, o_dup_id \
      FROM es_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
-pub(super) const APPEND_STREAMS: &str = "SELECT o_part, o_status, o_first_version, o_version, \
-     o_first_position, o_position, o_dup_stream, o_dup_id \
-     FROM es_append_streams($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+pub(super) const APPEND_GROUP: &str = "SELECT o_append, o_part, o_status, o_first_version, \
+     o_version, o_first_position, o_position, o_dup_stream, o_dup_id \
+     FROM es_append_group($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 
 pub(super) const READ_STREAM: &str = "SELECT position, stream, version, id, name, schema_version, payload, \
      timestamp_us, correlation_id, causation_id, extra::text FROM es_events \
@@ -39,8 +40,3 @@ pub(super) const SAVE_CHECKPOINT: &str = "INSERT INTO es_checkpoints (name, posi
 pub(super) const LOAD_CHECKPOINT: &str = "SELECT position FROM es_checkpoints WHERE name = $1";
 
 pub(super) const HEAD: &str = "SELECT coalesce(max(position), 0) FROM es_events";
-
-/// A group's transaction: READ COMMITTED whatever the database's default, which `es_append`'s
-/// lock row needs (under REPEATABLE READ it would read `max(position)` from before the lock).
-pub(super) const BEGIN: &str = "BEGIN ISOLATION LEVEL READ COMMITTED; \
-     SET LOCAL idle_in_transaction_session_timeout = '5s'";

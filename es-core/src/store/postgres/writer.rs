@@ -1,12 +1,11 @@
 //! The group writer: one task per store instance takes every append queued while the previous
-//! group was committing and runs them in one transaction, each through `es_append`, which
-//! returns a conflict or a duplicate id as a result rather than raising, so one append's
-//! refusal does not undo its neighbours. A lone append is one statement in autocommit.
+//! group was committing and sends them all in one `es_append_group` call, in autocommit. The
+//! function decides each append in order and returns a conflict or a duplicate id as a result
+//! rather than raising, so one append's refusal does not undo its neighbours. A lone append to
+//! several streams is a group of one; a lone append to one stream goes through `es_append`,
+//! which decides the same but costs the server less (no arrays of appends to walk).
 
-use std::future::{Future, poll_fn};
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
 
 use deadpool_postgres::Pool;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -16,7 +15,7 @@ use uuid::Uuid;
 use super::error::{PgError, db};
 use super::listen::advance;
 use super::row::to_u64;
-use super::sql::{APPEND, APPEND_STREAMS, BEGIN};
+use super::sql::{APPEND, APPEND_GROUP};
 use crate::error::Error;
 use crate::record::Metadata;
 use crate::store::{AppendResult, ExpectedVersion, StreamAppend};
@@ -30,12 +29,12 @@ pub(super) const QUEUE: usize = 1024;
 /// One append, as queued for the writer task.
 #[derive(Debug)]
 pub(super) enum Request {
-    /// One stream, through `es_append`.
+    /// One stream: a part of its own.
     One {
         part: StreamAppend,
         reply: oneshot::Sender<Result<AppendResult, Error>>,
     },
-    /// Several streams, all or nothing, through `es_append_streams`.
+    /// Several streams, all or nothing: `es_append_streams`' parts.
     Many {
         parts: Vec<StreamAppend>,
         reply: oneshot::Sender<Result<Vec<AppendResult>, Error>>,
@@ -69,7 +68,7 @@ impl Request {
     }
 }
 
-/// The expectation as `es_append` takes it: a kind (0 any, 1 no stream, 2 stream exists,
+/// The expectation as `es_append_group` takes it: a kind (0 any, 1 no stream, 2 stream exists,
 /// 3 exact) and a version.
 fn expectation(expected: ExpectedVersion) -> (i16, i64) {
     match expected {
@@ -81,7 +80,7 @@ fn expectation(expected: ExpectedVersion) -> (i16, i64) {
     }
 }
 
-/// The events of a call, in the column-per-field shape the append functions take.
+/// The events of a group, in the column-per-field shape `es_append_group` takes.
 struct Columns<'a> {
     ids: Vec<Uuid>,
     names: Vec<&'a str>,
@@ -94,7 +93,7 @@ struct Columns<'a> {
 }
 
 impl<'a> Columns<'a> {
-    fn new(parts: &'a [StreamAppend]) -> Self {
+    fn new(parts: &[&'a StreamAppend]) -> Self {
         let events = || parts.iter().flat_map(|part| &part.events);
         Self {
             ids: events().map(|e| e.id).collect(),
@@ -114,78 +113,48 @@ pub(super) fn extra_json(metadata: &Metadata) -> Option<String> {
     (!metadata.extra.is_empty()).then(|| serde_json::to_string(&metadata.extra).unwrap_or_default())
 }
 
-/// One request's parameters: one stream's (`es_append`) or several streams' (`es_append_streams`).
-enum Params<'a> {
-    One {
-        stream: &'a str,
-        kind: i16,
-        expected: i64,
-        columns: Columns<'a>,
-    },
-    Many {
-        streams: Vec<&'a str>,
-        kinds: Vec<i16>,
-        expected: Vec<i64>,
-        counts: Vec<i32>,
-        columns: Columns<'a>,
-    },
+/// A group's parameters: every part of every append, flattened, each part tagged with its
+/// append's 1-based index.
+struct Params<'a> {
+    appends: Vec<i32>,
+    streams: Vec<&'a str>,
+    kinds: Vec<i16>,
+    expected: Vec<i64>,
+    counts: Vec<i32>,
+    columns: Columns<'a>,
 }
 
 impl<'a> Params<'a> {
-    fn new(request: &'a Request) -> Self {
-        match request {
-            Request::One { part, .. } => {
-                let (kind, expected) = expectation(part.expected);
-                Self::One {
-                    stream: &part.stream,
-                    kind,
-                    expected,
-                    columns: Columns::new(std::slice::from_ref(part)),
-                }
-            }
-            Request::Many { parts, .. } => {
-                let (kinds, expected) = parts.iter().map(|p| expectation(p.expected)).unzip();
-                Self::Many {
-                    streams: parts.iter().map(|p| p.stream.as_str()).collect(),
-                    kinds,
-                    expected,
-                    // The store caps a call's size far below 2^31 events.
-                    counts: parts
-                        .iter()
-                        .map(|p| i32::try_from(p.events.len()).unwrap_or(i32::MAX))
-                        .collect(),
-                    columns: Columns::new(parts),
-                }
-            }
+    fn new(group: &'a [Request]) -> Self {
+        let tagged: Vec<(i32, &StreamAppend)> = (1..)
+            .zip(group)
+            .flat_map(|(append, request)| request.parts().iter().map(move |part| (append, part)))
+            .collect();
+        let parts: Vec<&StreamAppend> = tagged.iter().map(|&(_, part)| part).collect();
+        let (kinds, expected) = parts.iter().map(|p| expectation(p.expected)).unzip();
+        Self {
+            appends: tagged.iter().map(|&(append, _)| append).collect(),
+            streams: parts.iter().map(|p| p.stream.as_str()).collect(),
+            kinds,
+            expected,
+            // The store caps a call's size far below 2^31 events.
+            counts: parts
+                .iter()
+                .map(|p| i32::try_from(p.events.len()).unwrap_or(i32::MAX))
+                .collect(),
+            columns: Columns::new(&parts),
         }
     }
 
-    fn sql(&self) -> &'static str {
-        match self {
-            Self::One { .. } => APPEND,
-            Self::Many { .. } => APPEND_STREAMS,
-        }
-    }
-
-    fn as_sql(&self) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
-        let (mut params, columns): (Vec<&(dyn tokio_postgres::types::ToSql + Sync)>, _) = match self
-        {
-            Self::One {
-                stream,
-                kind,
-                expected,
-                columns,
-            } => (vec![stream, kind, expected], columns),
-            Self::Many {
-                streams,
-                kinds,
-                expected,
-                counts,
-                columns,
-            } => (vec![streams, kinds, expected, counts], columns),
-        };
-        params.extend([
-            &columns.ids as &(dyn tokio_postgres::types::ToSql + Sync),
+    fn as_sql(&self) -> [&(dyn tokio_postgres::types::ToSql + Sync); 13] {
+        let columns = &self.columns;
+        [
+            &self.appends,
+            &self.streams,
+            &self.kinds,
+            &self.expected,
+            &self.counts,
+            &columns.ids,
             &columns.names,
             &columns.schema_versions,
             &columns.payloads,
@@ -193,31 +162,49 @@ impl<'a> Params<'a> {
             &columns.correlation_ids,
             &columns.causation_ids,
             &columns.extras,
-        ]);
-        params
+        ]
     }
 }
 
-/// The results of one request, from the rows its function returned: `es_append`'s one row, or
-/// `es_append_streams`' row per part (one row naming the refused part when it refused).
-fn outcome(request: &Request, rows: &[Row]) -> Result<Vec<AppendResult>, Error> {
-    let parts = request.parts();
-    let many = matches!(request, Request::Many { .. });
+/// Each append's results, from the rows `es_append_group` returned for the group: one row per
+/// part of an accepted append, one row naming the refused part of a refused one.
+fn outcomes(group: &[Request], rows: &[Row]) -> Vec<Result<Vec<AppendResult>, Error>> {
+    match per_append(group.len(), rows) {
+        Ok(per_append) => group
+            .iter()
+            .zip(per_append)
+            .map(|(request, rows)| outcome(request.parts(), &rows))
+            .collect(),
+        Err(error) => group.iter().map(|_| Err(copy(&error))).collect(),
+    }
+}
+
+/// The rows of each of `appends` appends, by their first column (the 1-based append).
+fn per_append(appends: usize, rows: &[Row]) -> Result<Vec<Vec<&Row>>, Error> {
+    let mut per_append: Vec<Vec<&Row>> = (0..appends).map(|_| Vec::new()).collect();
+    for row in rows {
+        let append: Option<i32> = row.try_get(0).map_err(db)?;
+        append
+            .and_then(|append| usize::try_from(append).ok())
+            .and_then(|append| append.checked_sub(1))
+            .and_then(|index| per_append.get_mut(index))
+            .ok_or(PgError::BadAppendResult("the append"))?
+            .push(row);
+    }
+    Ok(per_append)
+}
+
+/// One append's results, from its rows: one per part, or one naming the refused part.
+fn outcome(parts: &[StreamAppend], rows: &[&Row]) -> Result<Vec<AppendResult>, Error> {
     let mut results = Vec::with_capacity(rows.len());
     for row in rows {
-        // `es_append_streams` puts the part first; `es_append`'s columns follow.
-        let (part, at) = if many {
-            let part: Option<i32> = row.try_get(0).map_err(db)?;
-            let index = part
-                .and_then(|part| usize::try_from(part).ok())
-                .and_then(|part| part.checked_sub(1))
-                .filter(|&index| index < parts.len())
-                .ok_or(PgError::BadAppendResult("the part"))?;
-            (&parts[index], 1)
-        } else {
-            (&parts[0], 0)
-        };
-        results.push(part_outcome(part, row, at)?);
+        let part: Option<i32> = row.try_get(1).map_err(db)?;
+        let index = part
+            .and_then(|part| usize::try_from(part).ok())
+            .and_then(|part| part.checked_sub(1))
+            .filter(|&index| index < parts.len())
+            .ok_or(PgError::BadAppendResult("the part"))?;
+        results.push(part_outcome(&parts[index], row, 2)?);
     }
     if results.len() != parts.len() {
         return Err(PgError::BadAppendResult("a row per part").into());
@@ -282,13 +269,7 @@ pub(super) async fn write_groups(
         }
         tracing::trace!(appends = group.len(), "group commit");
         let results = match pool.get().await {
-            Ok(client) => {
-                if group.len() == 1 {
-                    vec![append_one(&client, &group[0]).await]
-                } else {
-                    append_group(&client, &group).await
-                }
-            }
+            Ok(client) => append_group(&client, &group).await,
             Err(error) => {
                 let error: Error = PgError::from(error).into();
                 group.iter().map(|_| Err(copy(&error))).collect()
@@ -317,113 +298,75 @@ fn copy(error: &Error) -> Error {
     }
 }
 
-/// One request in autocommit: one statement, one round trip.
-async fn append_one(
-    client: &deadpool_postgres::Client,
-    request: &Request,
-) -> Result<Vec<AppendResult>, Error> {
-    let params = Params::new(request);
-    let statement = client.prepare_cached(params.sql()).await.map_err(db)?;
-    let rows = client
-        .query(&statement, &params.as_sql())
-        .await
-        .map_err(db)?;
-    outcome(request, &rows)
-}
-
-/// Several appends in one transaction, sent pipelined: `BEGIN`, each `es_append`, `COMMIT`.
-/// When the transaction fails, each append is retried alone.
+/// A group in one `es_append_group` call, in autocommit: one statement, one round trip, one
+/// transaction. When the statement fails (one append's event breaks a constraint), each append
+/// is retried alone, so the others still commit.
 async fn append_group(
     client: &deadpool_postgres::Client,
     group: &[Request],
 ) -> Vec<Result<Vec<AppendResult>, Error>> {
-    let params: Vec<Params<'_>> = group.iter().map(Params::new).collect();
-    let mut statements = Vec::with_capacity(params.len());
-    for params in &params {
-        match client.prepare_cached(params.sql()).await {
-            Ok(statement) => statements.push(statement),
-            Err(error) => {
-                let error = db(error);
-                return group.iter().map(|_| Err(copy(&error))).collect();
-            }
-        }
+    if let [Request::One { part, .. }] = group {
+        return vec![append_one(client, part).await.map(|result| vec![result])];
     }
-    let sql: Vec<_> = params.iter().map(Params::as_sql).collect();
-    // Polled in order, each future sends its message on its first poll: one burst on the wire.
-    let mut steps: Vec<Pin<Box<dyn Future<Output = Step> + Send + '_>>> =
-        Vec::with_capacity(group.len() + 2);
-    steps.push(Box::pin(async {
-        Step::Done(client.batch_execute(BEGIN).await)
-    }));
-    for (statement, params) in statements.iter().zip(&sql) {
-        steps.push(Box::pin(async {
-            Step::Rows(client.query(statement, params).await)
-        }));
-    }
-    steps.push(Box::pin(async {
-        Step::Done(client.batch_execute("COMMIT").await)
-    }));
-    let (mut begun, mut committed, mut rows) = (Ok(()), Ok(()), Vec::with_capacity(group.len()));
-    for (index, step) in join_in_order(steps).await.into_iter().enumerate() {
-        match step {
-            Step::Done(result) if index == 0 => begun = result,
-            Step::Done(result) => committed = result,
-            Step::Rows(result) => rows.push(result),
-        }
-    }
-    let all_ran = rows.iter().all(Result::is_ok);
-    match (begun, committed) {
-        (Ok(()), Ok(())) if all_ran => group
-            .iter()
-            .zip(rows)
-            .map(|(request, rows)| rows.map_err(db).and_then(|rows| outcome(request, &rows)))
-            .collect(),
-        (Err(error), _) | (_, Err(error)) if client.is_closed() => {
-            // The connection died: whether the group committed is unknown; a retry is safe.
-            let error = db(error);
+    match run(client, group).await {
+        Ok(rows) => outcomes(group, &rows),
+        // Alone, the error is the append's own. Or the connection died: whether the group
+        // committed is unknown, and a retry by the caller is safe.
+        Err(error) if group.len() == 1 || client.is_closed() => {
             group.iter().map(|_| Err(copy(&error))).collect()
         }
-        _ => {
-            // The transaction rolled back (one append raised): retry each alone.
-            let _ = client.batch_execute("ROLLBACK").await;
+        Err(_) => {
             let mut results = Vec::with_capacity(group.len());
             for request in group {
-                results.push(append_one(client, request).await);
+                let alone = std::slice::from_ref(request);
+                results.push(match run(client, alone).await {
+                    Ok(rows) => outcomes(alone, &rows)
+                        .pop()
+                        .unwrap_or_else(|| Err(PgError::BadAppendResult("the append").into())),
+                    Err(error) => Err(error),
+                });
             }
             results
         }
     }
 }
 
-/// What one step of a pipelined group returns.
-enum Step {
-    Done(Result<(), tokio_postgres::Error>),
-    Rows(Result<Vec<Row>, tokio_postgres::Error>),
+/// A lone one-stream append through `es_append`, in autocommit: its one row.
+async fn append_one(
+    client: &deadpool_postgres::Client,
+    part: &StreamAppend,
+) -> Result<AppendResult, Error> {
+    let (kind, expected) = expectation(part.expected);
+    let columns = Columns::new(&[part]);
+    let statement = client.prepare_cached(APPEND).await.map_err(db)?;
+    let rows = client
+        .query(
+            &statement,
+            &[
+                &part.stream.as_str(),
+                &kind,
+                &expected,
+                &columns.ids,
+                &columns.names,
+                &columns.schema_versions,
+                &columns.payloads,
+                &columns.timestamps,
+                &columns.correlation_ids,
+                &columns.causation_ids,
+                &columns.extras,
+            ],
+        )
+        .await
+        .map_err(db)?;
+    match &rows[..] {
+        [row] => part_outcome(part, row, 0),
+        _ => Err(PgError::BadAppendResult("a row").into()),
+    }
 }
 
-/// Polls every future in order on each wake-up; the outputs in the same order.
-async fn join_in_order<F: Future + Unpin>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut futures: Vec<Option<F>> = futures.into_iter().map(Some).collect();
-    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
-    poll_fn(|cx| {
-        let mut pending = false;
-        for (slot, output) in futures.iter_mut().zip(outputs.iter_mut()) {
-            if let Some(future) = slot {
-                match Pin::new(future).poll(cx) {
-                    Poll::Ready(value) => {
-                        *output = Some(value);
-                        *slot = None;
-                    }
-                    Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            Poll::Pending
-        } else {
-            Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().flatten().collect()
+/// Runs `es_append_group` for `group`; its rows.
+async fn run(client: &deadpool_postgres::Client, group: &[Request]) -> Result<Vec<Row>, Error> {
+    let params = Params::new(group);
+    let statement = client.prepare_cached(APPEND_GROUP).await.map_err(db)?;
+    client.query(&statement, &params.as_sql()).await.map_err(db)
 }

@@ -1,0 +1,1 @@
+SELECT o_status FROM es_append_group(ARRAY[1], ARRAY['bank-account-' || :client_id], ARRAY[0::smallint], ARRAY[0::bigint], ARRAY[1], ARRAY[gen_random_uuid()], ARRAY['MoneyDeposited'], ARRAY[1], ARRAY['\x7b22616d6f756e74223a31307d'::bytea], ARRAY[0::bigint], ARRAY[gen_random_uuid()], ARRAY[gen_random_uuid()], ARRAY[NULL::text]);
