@@ -22,6 +22,10 @@ use crate::store::{AppendResult, ExpectedVersion, StreamAppend};
 
 /// The most appends one group commit carries.
 const MAX_GROUP: usize = 64;
+/// The most payload bytes (with names and metadata) a group gathers, unless its first append
+/// alone is larger: a group is one statement, so one protocol message, and PostgreSQL refuses
+/// a message over 1 GiB (one append is at most `MAX_APPEND_BYTES`, a quarter of it).
+const MAX_GROUP_BYTES: usize = 64 * 1024 * 1024;
 
 /// How many appends may wait for the writer task before `append` waits for room.
 pub(super) const QUEUE: usize = 1024;
@@ -47,6 +51,21 @@ impl Request {
             Self::One { part, .. } => std::slice::from_ref(part),
             Self::Many { parts, .. } => parts,
         }
+    }
+
+    /// About the bytes the append adds to its group's message.
+    fn size(&self) -> usize {
+        self.parts()
+            .iter()
+            .flat_map(|part| &part.events)
+            .map(|event| {
+                let extra: usize = (event.metadata.extra.iter())
+                    .map(|(key, value)| key.len() + value.len())
+                    .sum();
+                // The id, version, timestamps and links, and the arrays' per-element headers.
+                event.payload.len() + event.name.len() + extra + 128
+            })
+            .sum()
     }
 
     /// Sends the outcome to the caller, who may have given up waiting: the append stands
@@ -257,16 +276,20 @@ pub(super) async fn write_groups(
     head: Arc<watch::Sender<u64>>,
 ) {
     let mut group = Vec::with_capacity(MAX_GROUP);
-    while let Some(first) = queue.recv().await {
+    // A request that did not fit the last group: the next one starts with it.
+    let mut next = None;
+    loop {
+        let first = match next.take() {
+            Some(request) => request,
+            None => match queue.recv().await {
+                Some(request) => request,
+                None => break,
+            },
+        };
         group.push(first);
         // Let the appenders woken by the previous group's answers queue up behind this one.
         tokio::task::yield_now().await;
-        while group.len() < MAX_GROUP {
-            match queue.try_recv() {
-                Ok(request) => group.push(request),
-                Err(_) => break,
-            }
-        }
+        fill(&mut group, &mut queue, &mut next);
         tracing::trace!(appends = group.len(), "group commit");
         let results = match pool.get().await {
             Ok(client) => append_group(&client, &group).await,
@@ -287,6 +310,24 @@ pub(super) async fn write_groups(
         for (request, result) in group.drain(..).zip(results) {
             request.answer(result);
         }
+    }
+}
+
+/// Adds the requests queued behind the group's first, up to `MAX_GROUP` of them and
+/// `MAX_GROUP_BYTES`; the one that would pass the size waits in `next`.
+fn fill(group: &mut Vec<Request>, queue: &mut mpsc::Receiver<Request>, next: &mut Option<Request>) {
+    let mut bytes: usize = group.iter().map(Request::size).sum();
+    while group.len() < MAX_GROUP {
+        let Ok(request) = queue.try_recv() else {
+            break;
+        };
+        let size = request.size();
+        if bytes.saturating_add(size) > MAX_GROUP_BYTES {
+            *next = Some(request);
+            break;
+        }
+        bytes += size;
+        group.push(request);
     }
 }
 
@@ -369,4 +410,54 @@ async fn run(client: &deadpool_postgres::Client, group: &[Request]) -> Result<Ve
     let params = Params::new(group);
     let statement = client.prepare_cached(APPEND_GROUP).await.map_err(db)?;
     client.query(&statement, &params.as_sql()).await.map_err(db)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::NewEvent;
+    use crate::store::ExpectedVersion;
+
+    fn append(payload: &bytes::Bytes) -> Request {
+        let (reply, _) = oneshot::channel();
+        Request::One {
+            part: StreamAppend {
+                stream: "large".to_owned(),
+                expected: ExpectedVersion::Any,
+                events: vec![NewEvent::new("Large", 1, payload.clone())],
+            },
+            reply,
+        }
+    }
+
+    /// Large appends queued together go in groups under `MAX_GROUP_BYTES` (one statement is
+    /// one message, which PostgreSQL caps at 1 GiB); the one that does not fit starts the
+    /// next group, and small ones fill a group up to `MAX_GROUP`.
+    #[test]
+    fn groups_stop_at_their_byte_size() {
+        let payload = bytes::Bytes::from(vec![0u8; 30 * 1024 * 1024]);
+        let (sender, mut queue) = mpsc::channel(QUEUE);
+        for _ in 0..5 {
+            sender.try_send(append(&payload)).expect("queue");
+        }
+        let small = bytes::Bytes::from_static(b"{}");
+        for _ in 0..=MAX_GROUP {
+            sender.try_send(append(&small)).expect("queue");
+        }
+        let mut next = None;
+        let mut sizes = Vec::new();
+        while let Some(first) = next.take().or_else(|| queue.try_recv().ok()) {
+            let mut group = vec![first];
+            fill(&mut group, &mut queue, &mut next);
+            assert!(
+                group.len() == 1
+                    || group.iter().map(Request::size).sum::<usize>() <= MAX_GROUP_BYTES,
+                "a group of {} appends passes the size",
+                group.len()
+            );
+            sizes.push(group.len());
+        }
+        // 2 + 2 large, then the fifth with 63 small ones, then the last 2 small.
+        assert_eq!(sizes, [2, 2, MAX_GROUP, 2]);
+    }
 }
