@@ -297,9 +297,10 @@ BEGIN
         END IF;
 
         IF a_refused IS NOT NULL THEN
-            -- Undo the append: its streams' versions (its streams are distinct), its writes,
-            -- its rows; one row names the refused part.
-            FOR n IN 1 .. coalesce(cardinality(a_slots), 0) LOOP
+            -- Undo the append: its streams' versions (last change first, so a stream named
+            -- twice gets its first value back), its writes, its rows; one row names the
+            -- refused part.
+            FOR n IN REVERSE coalesce(cardinality(a_slots), 0) .. 1 LOOP
                 s_versions[a_slots[n]] := a_befores[n];
             END LOOP;
             v_head := a_head;
