@@ -59,6 +59,7 @@ DECLARE
     s_versions   bigint[];
     -- Per event: where the table holds its id (read only when some id is stored).
     v_any_stored boolean;
+    v_repeats    boolean;
     v_tab_stream text[];
     v_tab_ver    bigint[];
     v_tab_pos    bigint[];
@@ -131,6 +132,10 @@ BEGIN
            EXISTS (SELECT FROM es_events e WHERE e.id = ANY (p_ids))
         INTO v_base, v_table_ver, v_any_stored;
     v_head := v_base;
+    -- Whether an id appears twice in the group: only then can an append meet ids an earlier
+    -- one of the group wrote, and only then are the group's writes searched (a search per
+    -- part over every id written so far, which would grow with the square of a large group).
+    v_repeats := EXISTS (SELECT FROM unnest(p_ids) AS u(id) GROUP BY u.id HAVING count(*) > 1);
     IF v_any_stored THEN
         -- A retry: where each id is stored (OFFSET 0 keeps one index probe per id).
         SELECT array_agg(e.stream ORDER BY x.o), array_agg(e.version ORDER BY x.o),
@@ -189,7 +194,8 @@ BEGIN
                 -- the group (looked for only when the group wrote one of them).
                 v_end := v_start[i] + v_count - 1;
                 v_found := false;
-                IF v_any_stored OR (v_head > v_base AND p_ids[v_start[i]:v_end] && w_id) THEN
+                IF v_any_stored OR (v_repeats AND v_head > v_base
+                                    AND p_ids[v_start[i]:v_end] && w_id) THEN
                     v_stored := 0;
                     v_placed := true;
                     v_last := NULL;
@@ -199,6 +205,7 @@ BEGIN
                         v_k_stream := v_tab_stream[v_k];
                         v_k_ver := v_tab_ver[v_k];
                         IF v_k_pos IS NULL THEN
+                            CONTINUE WHEN NOT v_repeats;
                             v_j := array_position(w_id, p_ids[v_k]);
                             CONTINUE WHEN v_j IS NULL;
                             v_k_pos := v_base + v_j;
