@@ -9,11 +9,10 @@ mod postgres_support;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::task::Poll;
-use std::time::Duration;
 
 use es_core::store::{AppendResult, EventStore, ExpectedVersion, PostgresEventStore, StreamAppend};
 use es_core::{Error, NewEvent};
-use postgres_support::{fresh_schema, raw, url, url_in};
+use postgres_support::{fresh_schema, raw, url, url_in, wait_until_blocked};
 
 fn event(payload: &str) -> NewEvent {
     NewEvent::new("Happened", 1, payload.as_bytes().to_vec())
@@ -113,25 +112,6 @@ async fn in_one_group(
         .unwrap()
         .get(0);
     (results, transactions)
-}
-
-/// Waits until a backend with this application name waits on a lock.
-async fn wait_until_blocked(observer: &tokio_postgres::Client, application: &str) {
-    for _ in 0..500 {
-        let row = observer
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity \
-                 WHERE application_name = $1 AND wait_event_type = 'Lock'",
-                &[&application],
-            )
-            .await
-            .unwrap();
-        if row.get::<_, i64>(0) > 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("{application} never waited on the append lock");
 }
 
 fn landed(first_version: u64, version: u64, first_position: u64, position: u64) -> AppendResult {

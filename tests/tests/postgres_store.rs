@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use es_core::store::{EventStore, ExpectedVersion, PostgresEventStore, Subscription};
 use es_core::{Error, Metadata, NewEvent, Timestamp};
-use postgres_support::{raw, store, url_in};
+use postgres_support::{raw, store, url_in, wait_until_blocked};
 use uuid::Uuid;
 
 fn event(payload: &str) -> NewEvent {
@@ -190,25 +190,6 @@ async fn eight_tasks_append_a_thousand_each() {
         read - seen.len(),
         appended.difference(&seen).count()
     );
-}
-
-/// Waits until a backend with this application name waits on a lock.
-async fn wait_until_blocked(observer: &tokio_postgres::Client, application: &str) {
-    for _ in 0..500 {
-        let row = observer
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity \
-                 WHERE application_name = $1 AND wait_event_type = 'Lock'",
-                &[&application],
-            )
-            .await
-            .unwrap();
-        if row.get::<_, i64>(0) > 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("{application} never waited on the append lock");
 }
 
 /// A raw `es_append` of one event, as a writer that stalls before commit would issue it.
@@ -584,14 +565,12 @@ mod typed {
     }
 }
 
-/// A replay folds the rows as they arrive: a fold stopped by its callback's error part way
-/// through a long stream leaves the connection (the pool's only one) fit for the next read,
-/// and a fold sees the payloads byte for byte, in version order.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_fold_stopped_mid_stream_leaves_its_connection_usable() {
-    let Some((_store, url, schema)) = store("fold_stop").await else {
-        return;
-    };
+/// A store of this test's own with a pool of one connection (so a connection a stopped fold
+/// left behind is the one the next read gets), holding the 5,000 events of stream `long`.
+async fn one_connection_with_a_long_stream(
+    test: &str,
+) -> Option<(PostgresEventStore, Vec<NewEvent>)> {
+    let (_store, url, schema) = store(test).await?;
     let store = PostgresEventStore::builder(url_in(&url, &schema))
         .pool_size(1)
         .connect()
@@ -604,6 +583,17 @@ async fn a_fold_stopped_mid_stream_leaves_its_connection_usable() {
         .append("long", ExpectedVersion::NoStream, events.clone())
         .await
         .unwrap();
+    Some((store, events))
+}
+
+/// A replay folds the rows as they arrive: a fold stopped by its callback's error part way
+/// through a long stream leaves the connection (the pool's only one) fit for the next read,
+/// and a fold sees the payloads byte for byte, in version order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fold_stopped_mid_stream_leaves_its_connection_usable() {
+    let Some((store, events)) = one_connection_with_a_long_stream("fold_stop").await else {
+        return;
+    };
     let mut seen = 0;
     let stopped = store
         .fold_stream("long", 1, usize::MAX, &mut |_| {
@@ -647,21 +637,9 @@ async fn a_fold_stopped_mid_stream_leaves_its_connection_usable() {
 /// still coming) returns the connection to the pool in a state the next read can use.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fold_of_the_log_stopped_mid_stream_leaves_its_connection_usable() {
-    let Some((_store, url, schema)) = store("fold_all_stop").await else {
+    let Some((store, events)) = one_connection_with_a_long_stream("fold_all_stop").await else {
         return;
     };
-    let store = PostgresEventStore::builder(url_in(&url, &schema))
-        .pool_size(1)
-        .connect()
-        .await
-        .expect("connect with one connection");
-    let events: Vec<NewEvent> = (0..5_000)
-        .map(|n| event(&format!("{{\"n\":{n}}}")))
-        .collect();
-    store
-        .append("long", ExpectedVersion::NoStream, events.clone())
-        .await
-        .unwrap();
     let mut seen = 0;
     let stopped = store
         .fold_all(0, usize::MAX, &mut |_| {

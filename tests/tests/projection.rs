@@ -490,6 +490,23 @@ async fn failing_handler_stops_and_resumes<S: EventStore + Clone>(store: S) {
     );
 }
 
+/// Waits (up to 30 s) until the stored checkpoint of projection `name` is one `reached` accepts:
+/// a background projection stores it after its run.
+async fn wait_for_checkpoint<S: EventStore>(store: &S, name: &str, reached: impl Fn(u64) -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let at = store.load_checkpoint(name).await.expect("checkpoint");
+        if reached(at) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the checkpoint of `{name}` stayed at {at}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// A durable background projection that fails in the middle of a batch read from the store
 /// stores the checkpoint of the events it applied before the failing one: a new app resumes at
 /// that event, without applying (and repeating the side effects of) the ones before it.
@@ -516,14 +533,7 @@ async fn failing_handler_keeps_the_checkpoint_before_it<S: EventStore + Clone>(s
             .await
             .expect("the events before 13");
         assert_eq!(seen, [1, 2]);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while store.load_checkpoint("picky").await.expect("checkpoint") != positions[1] {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "no checkpoint of the events applied before the failing one"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        wait_for_checkpoint(&store, "picky", |at| at == positions[1]).await;
     }
     let again = Picky::default();
     let seen_again = Arc::clone(&again.seen);
@@ -633,14 +643,7 @@ async fn background_projection_follows_and_resumes<S: EventStore + Clone>(store:
             .expect("read your writes");
         assert_eq!(read[read.len() - 3..], [1, 2, 3]);
         // Let the checkpoint of that position be saved.
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while store.load_checkpoint("picky").await.expect("checkpoint") < last {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "no checkpoint saved"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        wait_for_checkpoint(&store, "picky", |at| at >= last).await;
     }
     // A new app resumes from the checkpoint: the durable side effects are not repeated.
     let again = Picky::default();

@@ -66,3 +66,22 @@ pub async fn store(test: &str) -> Option<(PostgresEventStore, String, String)> {
     store.migrate().await.expect("migrate");
     Some((store, url, schema))
 }
+
+/// Waits until a backend with this application name waits on a lock.
+pub async fn wait_until_blocked(observer: &tokio_postgres::Client, application: &str) {
+    for _ in 0..500 {
+        let row = observer
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE application_name = $1 AND wait_event_type = 'Lock'",
+                &[&application],
+            )
+            .await
+            .unwrap();
+        if row.get::<_, i64>(0) > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("{application} never waited on the append lock");
+}
